@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { UnicopError, type ErrorDetail } from './errors.js';
+import { SchemaRegistry } from './schema-registry.js';
+
+/** The receiver's configuration: `schemas/config.schema.json`, validated and frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly webhookSecrets: readonly string[];
+  readonly insecureNoSignature: boolean;
+  readonly dataDir: string;
+  readonly source: string;
+  readonly topicPrefix: string;
+  readonly topicPartitions: number;
+  readonly topicReplication: number;
+  readonly maxBodyBytes: number;
+  readonly outboxLimit: number;
+  readonly rootPolicyFile?: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly netboxUrl?: string;
+  readonly netboxToken?: string;
+  readonly apiTokens: readonly string[];
+  readonly reconcilePolicyFile?: string;
+  readonly awxNotifyToken?: string;
+  readonly awxUrl?: string;
+  readonly awxToken?: string;
+}
+
+type Kind = 'string' | 'list' | 'flag';
+interface EnvVar {
+  key: keyof Config;
+  kind: Kind;
+  /** May also be given as `<NAME>_FILE` (a path whose trimmed content is the value). */
+  secret?: true;
+}
+
+/** Environment variable → config property. The only place that knows environment names. */
+export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
+  PORT: { key: 'port', kind: 'string' },
+  HOST: { key: 'host', kind: 'string' },
+  KAFKA_BROKERS: { key: 'kafkaBrokers', kind: 'list' },
+  UNICOP_WEBHOOK_SECRETS: { key: 'webhookSecrets', kind: 'list', secret: true },
+  UNICOP_INSECURE_NO_SIGNATURE: { key: 'insecureNoSignature', kind: 'flag' },
+  UNICOP_DATA_DIR: { key: 'dataDir', kind: 'string' },
+  UNICOP_SOURCE: { key: 'source', kind: 'string' },
+  UNICOP_TOPIC_PREFIX: { key: 'topicPrefix', kind: 'string' },
+  UNICOP_TOPIC_PARTITIONS: { key: 'topicPartitions', kind: 'string' },
+  UNICOP_TOPIC_REPLICATION: { key: 'topicReplication', kind: 'string' },
+  UNICOP_MAX_BODY_BYTES: { key: 'maxBodyBytes', kind: 'string' },
+  UNICOP_OUTBOX_LIMIT: { key: 'outboxLimit', kind: 'string' },
+  UNICOP_ROOT_POLICY: { key: 'rootPolicyFile', kind: 'string' },
+  UNICOP_LOG_LEVEL: { key: 'logLevel', kind: 'string' },
+  NETBOX_URL: { key: 'netboxUrl', kind: 'string' },
+  NETBOX_TOKEN: { key: 'netboxToken', kind: 'string', secret: true },
+  UNICOP_API_TOKENS: { key: 'apiTokens', kind: 'list', secret: true },
+  UNICOP_RECONCILE_POLICY: { key: 'reconcilePolicyFile', kind: 'string' },
+  UNICOP_AWX_NOTIFY_TOKEN: { key: 'awxNotifyToken', kind: 'string', secret: true },
+  AWX_URL: { key: 'awxUrl', kind: 'string' },
+  AWX_TOKEN: { key: 'awxToken', kind: 'string', secret: true },
+};
+
+/** `UNICOP_*` names read by the scripts, not by the receiver: allowed in its environment. */
+const SCRIPT_VARIABLES = new Set(['UNICOP_CACHE_DIR', 'UNICOP_RECEIVER_URL', 'UNICOP_TEST_KEEP']);
+
+/**
+ * Builds the configuration from an environment. Every problem is collected, so one failed start
+ * lists all of them (error `UNICOP_CONFIG_INVALID`, one detail per variable).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const problems: ErrorDetail[] = [];
+  const raw: Record<string, unknown> = {};
+
+  for (const name of Object.keys(env)) {
+    const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
+    if (name.startsWith('UNICOP_') && !(base in ENVIRONMENT) && !SCRIPT_VARIABLES.has(name)) {
+      problems.push({ pointer: name, message: 'unknown UNICOP_ variable (typo?)' });
+    }
+  }
+
+  for (const [name, spec] of Object.entries(ENVIRONMENT)) {
+    const value = readVariable(env, name, spec, problems);
+    if (value === undefined || value === '') continue;
+    raw[spec.key] = convert(value, spec.kind, name, problems);
+  }
+
+  const registry = new SchemaRegistry({ coerce: true });
+  const isConfig = registry.validator<Config>('config.schema.json');
+  if (!isConfig(raw)) {
+    for (const d of registry.lastErrors('config.schema.json')) {
+      problems.push({ pointer: environmentName(d.pointer), message: d.message });
+    }
+  } else if (raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
+    problems.push({
+      pointer: 'UNICOP_WEBHOOK_SECRETS',
+      message: 'no webhook secret: set UNICOP_WEBHOOK_SECRETS (or _FILE), or UNICOP_INSECURE_NO_SIGNATURE=1 for development',
+    });
+  }
+
+  if (problems.length > 0) {
+    throw new UnicopError('UNICOP_CONFIG_INVALID', `configuration invalid: ${problems.length} problem(s)`, {
+      details: problems,
+    });
+  }
+  return deepFreeze(raw) as unknown as Config;
+}
+
+function readVariable(env: NodeJS.ProcessEnv, name: string, spec: EnvVar, problems: ErrorDetail[]): string | undefined {
+  const fileName = `${name}_FILE`;
+  const direct = env[name];
+  const path = env[fileName];
+  if (path === undefined) return direct;
+  if (!spec.secret) {
+    problems.push({ pointer: fileName, message: `${name} cannot be read from a file` });
+    return undefined;
+  }
+  if (direct !== undefined) {
+    problems.push({ pointer: fileName, message: `set ${name} or ${fileName}, not both` });
+    return undefined;
+  }
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (cause) {
+    problems.push({ pointer: fileName, message: `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}` });
+    return undefined;
+  }
+}
+
+function convert(value: string, kind: Kind, name: string, problems: ErrorDetail[]): unknown {
+  switch (kind) {
+    case 'list':
+      return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+    case 'flag':
+      if (['1', 'true', 'yes'].includes(value)) return true;
+      if (['0', 'false', 'no'].includes(value)) return false;
+      problems.push({ pointer: name, message: 'expected 1 or 0' });
+      return undefined;
+    case 'string':
+      return value;
+  }
+}
+
+/** Maps an ajv pointer like `/kafkaBrokers/0` back to the variable a person has to fix. */
+function environmentName(pointer: string | undefined): string {
+  const key = pointer?.split('/')[1];
+  const entry = Object.entries(ENVIRONMENT).find(([, spec]) => spec.key === key);
+  return entry ? entry[0] : (pointer ?? '/');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

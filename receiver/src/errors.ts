@@ -1,0 +1,59 @@
+/**
+ * The error catalogue. Every error UNICOP throws is an `UnicopError` whose code is listed here;
+ * `docs/errors.md` documents each code and a test keeps the two in sync.
+ * `retriable` alone tells a caller whether the same input may succeed later (kafkajs' habit).
+ */
+export const ERROR_CODES = {
+  UNICOP_CONFIG_INVALID: { httpStatus: 500, retriable: false },
+  UNICOP_POLICY_INVALID: { httpStatus: 500, retriable: false },
+  UNICOP_INGEST_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retriable: false },
+  UNICOP_INGEST_BODY_TOO_LARGE: { httpStatus: 413, retriable: false },
+  UNICOP_INGEST_BODY_UNREADABLE: { httpStatus: 400, retriable: false },
+  UNICOP_INGEST_STOPPING: { httpStatus: 503, retriable: true },
+  UNICOP_VERIFY_SIGNATURE_MISSING: { httpStatus: 401, retriable: false },
+  UNICOP_VERIFY_SIGNATURE_MALFORMED: { httpStatus: 401, retriable: false },
+  UNICOP_VERIFY_SIGNATURE_MISMATCH: { httpStatus: 401, retriable: false },
+  UNICOP_VALIDATE_MALFORMED_JSON: { httpStatus: 400, retriable: false },
+  UNICOP_VALIDATE_TOO_DEEP: { httpStatus: 400, retriable: false },
+  UNICOP_VALIDATE_SCHEMA: { httpStatus: 400, retriable: false },
+  UNICOP_NORMALIZE_EVENT_TOO_LARGE: { httpStatus: 413, retriable: false },
+  UNICOP_OUTBOX_FULL: { httpStatus: 503, retriable: true },
+  UNICOP_OUTBOX_WRITE_FAILED: { httpStatus: 503, retriable: true },
+  UNICOP_PUBLISH_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true },
+  UNICOP_PUBLISH_PRODUCER_FENCED: { httpStatus: 503, retriable: true },
+  UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },
+  UNICOP_HTTP_INTERNAL: { httpStatus: 500, retriable: false },
+} as const satisfies Record<string, { httpStatus: number; retriable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One entry of `error.details`: where in the input and what is wrong there. */
+export interface ErrorDetail {
+  pointer?: string;
+  message: string;
+}
+
+export class UnicopError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly retriable: boolean;
+  readonly details: readonly ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetail[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'UnicopError';
+    this.code = code;
+    this.httpStatus = ERROR_CODES[code].httpStatus;
+    this.retriable = ERROR_CODES[code].retriable;
+    this.details = Object.freeze([...(options.details ?? [])]);
+  }
+
+  /** The wire form every error response uses (`schemas/error.schema.json`). */
+  toBody(): { error: { code: ErrorCode; message: string; details: ErrorDetail[] } } {
+    return { error: { code: this.code, message: this.message, details: [...this.details] } };
+  }
+}
+
+export function isUnicopError(value: unknown): value is UnicopError {
+  return value instanceof UnicopError;
+}

@@ -1,0 +1,40 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { loadConfig } from './config.js';
+import { isUnicopError } from './errors.js';
+import { createLogger } from './log.js';
+import { createReceiver } from './receiver.js';
+
+/** Seconds the relay may keep publishing after SIGTERM before the process exits. */
+const DRAIN_MS = 10_000;
+
+async function run(): Promise<void> {
+  const config = loadConfig(process.env);
+  const log = createLogger(config.logLevel);
+  const receiver = createReceiver(config, log);
+  const server: Server = receiver.app.listen(config.port, config.host);
+  await once(server, 'listening');
+  const address = server.address();
+  log.info({ address, brokers: config.kafkaBrokers, dataDir: config.dataDir }, 'receiver listening');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: new webhooks get 503, draining the relay');
+    const { unpublished } = await receiver.stop(DRAIN_MS);
+    server.close();
+    server.closeAllConnections();
+    log.info({ unpublished }, unpublished === 0 ? 'stopped; outbox empty' : 'stopped; unpublished events stay in the outbox');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+run().catch((error: unknown) => {
+  const detail = isUnicopError(error) ? { code: error.code, details: error.details } : { err: error };
+  // The logger may not exist yet (bad config), so the failure goes to stderr as one JSON line.
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: (error as Error).message, ...detail })}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RelayMetrics } from './pipeline/publish/relay.js';
+
+/** Every metric the receiver exports (`GET /metrics`); names follow Prometheus conventions. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'unicop_' });
+
+  const webhookRequests = new Counter({
+    name: 'unicop_webhook_requests_total',
+    help: 'Webhook requests by HTTP status and result code (accepted, duplicate or an error code).',
+    labelNames: ['status', 'code'] as const,
+    registers: [registry],
+  });
+  const acceptSeconds = new Histogram({
+    name: 'unicop_webhook_accept_seconds',
+    help: 'Time from the end of the request body to the durable answer (202/200), including group commit.',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const outboxDepth = new Gauge({
+    name: 'unicop_outbox_depth',
+    help: 'Accepted messages not yet acknowledged by Kafka.',
+    registers: [registry],
+  });
+  const outboxLimit = new Gauge({
+    name: 'unicop_outbox_limit',
+    help: 'Outbox depth at which webhooks are answered 503 (UNICOP_OUTBOX_LIMIT).',
+    registers: [registry],
+  });
+  const published = new Counter({
+    name: 'unicop_published_total',
+    help: 'Messages acknowledged by Kafka, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+  const publishSeconds = new Histogram({
+    name: 'unicop_publish_latency_seconds',
+    help: 'Time from outbox commit to Kafka acknowledgement, for the oldest message of each batch.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const publishErrors = new Counter({
+    name: 'unicop_publish_errors_total',
+    help: 'Failed publish attempts, by kind (broker_unavailable, fatal_sequence). Each is followed by a backoff.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const kafkaUp = new Gauge({
+    name: 'unicop_kafka_reachable',
+    help: '1 while the last contact with Kafka succeeded.',
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'unicop_rejected_total',
+    help: 'Inputs refused, by error code and whether they were authenticated (kept) or not (only counted).',
+    labelNames: ['code', 'authenticated'] as const,
+    registers: [registry],
+  });
+
+  const relay: Omit<RelayMetrics, 'acknowledged'> = {
+    published: (topic, count, oldestAcceptedAt) => {
+      published.inc({ topic }, count);
+      publishSeconds.observe(Math.max(0, Date.now() - oldestAcceptedAt) / 1000);
+    },
+    failed: (kind) => publishErrors.inc({ kind }),
+    reachable: (up) => kafkaUp.set(up ? 1 : 0),
+  };
+
+  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,72 @@
+import type { JsonObject, NetboxShape, WebhookAction } from './netbox-webhook.js';
+
+/** `schemas/event-envelope.v1.schema.json`: the CloudEvents 1.0 envelope on `unicop.events.v1`. */
+export const EVENT_TYPES = {
+  created: 'unicop.object.created',
+  updated: 'unicop.object.updated',
+  deleted: 'unicop.object.deleted',
+  reconcileRequested: 'unicop.reconcile.requested',
+} as const;
+export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+export const EVENT_DATASCHEMA = 'https://unicop.dev/schemas/event-envelope.v1.schema.json';
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
+
+export interface RootRef {
+  type: string;
+  id: number;
+  /** `<app_label>.<model>:<id>`, the Kafka key and the unit of ordering. */
+  key: string;
+}
+
+export interface Scope {
+  tenant: string | null;
+  site: string | null;
+  region: string | null;
+}
+
+export interface FieldChange {
+  before: unknown;
+  after: unknown;
+}
+
+export interface ObjectEventData {
+  action: WebhookAction;
+  object: { type: string; id: number; display: string | null };
+  root: RootRef;
+  related: RootRef[];
+  scope: Scope;
+  actor: { user: string | null; requestId: string | null };
+  version: string | null;
+  superseded: boolean;
+  changes: Record<string, FieldChange>;
+  snapshots: { before: JsonObject | null; after: JsonObject | null };
+  current: JsonObject;
+  netbox: { version: NetboxShape; changelogId: number | null; via: 'webhook' | 'changelog' };
+}
+
+export interface EventEnvelope {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: EventType;
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  dataschema: string;
+  partitionkey: string;
+  /** Per-root counter, zero-padded to 20 digits so it sorts as a string. */
+  sequence: string;
+  data: ObjectEventData;
+}
+
+/** What normalize hands to sequence: everything but the per-root order. */
+export interface DraftEvent {
+  envelope: Omit<EventEnvelope, 'sequence'>;
+  /** Sortable form of `data.version` (microseconds since epoch, 20 digits), null when unknown. */
+  versionKey: string | null;
+}
+
+export function formatSequence(n: number): string {
+  return String(n).padStart(20, '0');
+}

@@ -1,0 +1,73 @@
+import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent } from '../../model/event.js';
+import type { ValidWebhook } from '../../model/netbox-webhook.js';
+import { changesBetween } from './changes.js';
+import { eventId } from './event-id.js';
+import { rootRef, type RootResolution } from './root-policy.js';
+import { scopeOf } from './scope.js';
+import { mergeScope, parseRootKey, unicopContextOf } from './unicop-context.js';
+import { versionKey } from './version-key.js';
+
+export interface NormalizeDeps {
+  source: string;
+  resolveRoot: (objectType: string, id: number, data: unknown) => RootResolution;
+}
+
+export type Normalizer = (webhook: ValidWebhook) => DraftEvent;
+
+/**
+ * One NetBox webhook → one domain event without its sequence. Pure: the same body always gives
+ * the same event, whatever the version of NetBox that sent it.
+ */
+export function createNormalizer(deps: NormalizeDeps): Normalizer {
+  return ({ shape, body }) => {
+    const objectType = body.object_type;
+    const objectId = body.data.id;
+    const requestId = body.request?.id ?? body.request_id ?? null;
+    const user = body.request?.user ?? body.username ?? null;
+    const version = body.data.last_updated ?? null;
+    const before = body.snapshots?.prechange ?? null;
+    const after = body.snapshots?.postchange ?? null;
+
+    const context = unicopContextOf(body.context);
+    const resolved = deps.resolveRoot(objectType, objectId, body.data);
+    const fromContext = context?.root ? parseRootKey(context.root) : null;
+    const root = fromContext ? rootRef(fromContext.type, fromContext.id) : resolved.root;
+    const subject = `${objectType}:${objectId}`;
+
+    return {
+      versionKey: versionKey(version),
+      envelope: {
+        specversion: '1.0',
+        id: eventId({
+          source: deps.source,
+          requestId,
+          objectType,
+          objectId,
+          action: body.event,
+          version: version ?? body.timestamp,
+        }),
+        source: deps.source,
+        type: EVENT_TYPES[body.event],
+        subject,
+        time: body.timestamp,
+        datacontenttype: 'application/json',
+        dataschema: EVENT_DATASCHEMA,
+        partitionkey: root.key,
+        data: {
+          action: body.event,
+          object: { type: objectType, id: objectId, display: body.data.display ?? null },
+          root,
+          related: resolved.related.filter((r) => r.key !== root.key),
+          scope: mergeScope(scopeOf(objectType, body.data), context?.scope),
+          actor: { user, requestId },
+          version,
+          superseded: false,
+          changes: changesBetween(before, after),
+          snapshots: { before, after },
+          current: body.data,
+          netbox: { version: shape, changelogId: context?.changelog_id ?? null, via: 'webhook' },
+        },
+      },
+    };
+  };
+}

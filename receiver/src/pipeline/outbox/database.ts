@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * The outbox schema. `outbox` holds every message for Kafka in commit order (its `pos` is the
+ * relay's order, so per-root order holds); `events` indexes domain events for duplicates and the
+ * root APIs; `roots` and `object_versions` carry the sequencer's state; `rejects` keeps
+ * authenticated inputs that failed validation.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE outbox (
+     pos INTEGER PRIMARY KEY AUTOINCREMENT,
+     topic TEXT NOT NULL,
+     key TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     value TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     published_at INTEGER
+   );
+   CREATE INDEX outbox_pending ON outbox(pos) WHERE published_at IS NULL;
+   CREATE TABLE events (
+     id TEXT PRIMARY KEY,
+     root TEXT NOT NULL,
+     sequence INTEGER NOT NULL,
+     subject TEXT NOT NULL,
+     type TEXT NOT NULL,
+     time TEXT NOT NULL,
+     superseded INTEGER NOT NULL,
+     outbox_pos INTEGER NOT NULL REFERENCES outbox(pos)
+   );
+   CREATE UNIQUE INDEX events_root_sequence ON events(root, sequence);
+   CREATE TABLE roots (root TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE object_versions (subject TEXT PRIMARY KEY, version_mark TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE rejects (
+     id TEXT PRIMARY KEY,
+     received_at INTEGER NOT NULL,
+     code TEXT NOT NULL,
+     message TEXT NOT NULL,
+     details TEXT NOT NULL,
+     body BLOB NOT NULL,
+     outbox_pos INTEGER NOT NULL REFERENCES outbox(pos)
+   );`,
+];
+
+/**
+ * Opens (and migrates) `<dataDir>/unicop.sqlite`. WAL lets the relay read while ingest writes;
+ * `synchronous=FULL` makes every commit durable before a 202 leaves, group commit pays the fsync
+ * once per batch of requests.
+ */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'unicop.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  for (let v = applied; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}

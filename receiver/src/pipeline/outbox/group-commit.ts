@@ -1,0 +1,117 @@
+import { UnicopError } from '../../errors.js';
+import type { DraftEvent, EventEnvelope } from '../../model/event.js';
+import type { OutboxStore, RejectRecord, StoredEvent } from './outbox-store.js';
+
+/** Turns a draft into its sequenced envelope, reading state through the open transaction (the sequence stage). */
+export type Stamp = (
+  state: Pick<OutboxStore, 'lastSequence' | 'newestVersion'>,
+  draft: DraftEvent,
+) => { envelope: EventEnvelope; rootSequence: number; versionMark: string | null };
+
+export type AppendResult =
+  | { status: 'accepted'; event: StoredEvent }
+  | { status: 'duplicate'; event: StoredEvent };
+
+type Job =
+  | { kind: 'event'; draft: DraftEvent; done: (r: AppendResult) => void; fail: (e: unknown) => void }
+  | { kind: 'reject'; record: RejectRecord; done: () => void; fail: (e: unknown) => void };
+
+export interface GroupCommitOptions {
+  store: OutboxStore;
+  stamp: Stamp;
+  /** Called after each commit with the number of new outbox rows (wakes the relay, moves the depth gauge). */
+  onCommit: (rows: number) => void;
+  now?: () => number;
+}
+
+/**
+ * Group commit: every append made during one turn of the event loop is written in one SQLite
+ * transaction (one fsync), and each caller's promise settles only after that commit. A failed
+ * transaction rolls back the whole group and every caller gets `UNICOP_OUTBOX_WRITE_FAILED`:
+ * nothing is half-written, nothing is acknowledged that is not on disk.
+ */
+export class GroupCommit {
+  private queue: Job[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: GroupCommitOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Appends requests waiting for the next commit (counted against the outbox limit). */
+  get queued(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  appendEvent(draft: DraftEvent): Promise<AppendResult> {
+    return new Promise((done, fail) => this.enqueue({ kind: 'event', draft, done, fail }));
+  }
+
+  appendReject(record: RejectRecord): Promise<void> {
+    return new Promise((done, fail) => this.enqueue({ kind: 'reject', record, done, fail }));
+  }
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    const jobs = this.queue;
+    this.queue = [];
+    this.scheduled = false;
+    this.inFlight = jobs.length;
+    const { store, stamp } = this.options;
+    const now = this.now();
+    let results: (AppendResult | undefined)[];
+    let rows = 0;
+    try {
+      results = store.transaction(() =>
+        jobs.map((job) => {
+          if (job.kind === 'reject') {
+            store.insertReject(job.record, now);
+            rows++;
+            return undefined;
+          }
+          const id = job.draft.envelope.id;
+          const known = store.event(id);
+          if (known) return { status: 'duplicate', event: known } as const;
+          const s = stamp(store, job.draft);
+          store.insertEvent(
+            {
+              id,
+              root: s.envelope.partitionkey,
+              rootSequence: s.rootSequence,
+              subject: s.envelope.subject,
+              type: s.envelope.type,
+              time: s.envelope.time,
+              superseded: s.envelope.data.superseded,
+              versionMark: s.versionMark,
+              value: JSON.stringify(s.envelope),
+            },
+            now,
+          );
+          rows++;
+          const event = { id, root: s.envelope.partitionkey, sequence: s.rootSequence, superseded: s.envelope.data.superseded };
+          return { status: 'accepted', event } as const;
+        }),
+      );
+    } catch (cause) {
+      this.inFlight = 0;
+      const error = new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', 'the outbox could not store the event', { cause });
+      for (const job of jobs) job.fail(error);
+      return;
+    }
+    this.inFlight = 0;
+    if (rows > 0) this.options.onCommit(rows);
+    jobs.forEach((job, i) => {
+      if (job.kind === 'reject') job.done();
+      else job.done(results[i] as AppendResult);
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import type { Db } from './database.js';
+
+/** Logical topic names; the relay adds the configured prefix and version suffix. */
+export const OUTBOX_TOPICS = ['events', 'rejected'] as const;
+export type OutboxTopic = (typeof OUTBOX_TOPICS)[number];
+
+export interface OutboxRow {
+  pos: number;
+  topic: OutboxTopic;
+  key: string;
+  messageId: string;
+  value: string;
+  acceptedAt: number;
+}
+
+export interface StoredEvent {
+  id: string;
+  root: string;
+  sequence: number;
+  superseded: boolean;
+}
+
+export interface EventRecord {
+  id: string;
+  root: string;
+  rootSequence: number;
+  subject: string;
+  type: string;
+  time: string;
+  superseded: boolean;
+  versionMark: string | null;
+  value: string;
+}
+
+export interface RejectRecord {
+  id: string;
+  source: string;
+  code: string;
+  message: string;
+  details: string;
+  body: Buffer;
+  value: string;
+}
+
+/** Prepared statements over the outbox database; synchronous, so callers compose transactions. */
+export class OutboxStore {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      event: db.prepare<[string], { id: string; root: string; sequence: number; superseded: number }>(
+        'SELECT id, root, sequence, superseded FROM events WHERE id = ?',
+      ),
+      lastSequence: db.prepare<[string], { last_sequence: number }>('SELECT last_sequence FROM roots WHERE root = ?'),
+      newestVersion: db.prepare<[string], { version_mark: string }>(
+        'SELECT version_mark FROM object_versions WHERE subject = ?',
+      ),
+      insertOutbox: db.prepare<[string, string, string, string, number]>(
+        'INSERT INTO outbox (topic, key, message_id, value, accepted_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertEvent: db.prepare<[string, string, number, string, string, string, number, number | bigint]>(
+        'INSERT INTO events (id, root, sequence, subject, type, time, superseded, outbox_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      upsertRoot: db.prepare<[string, number]>(
+        'INSERT INTO roots (root, last_sequence) VALUES (?, ?) ON CONFLICT(root) DO UPDATE SET last_sequence = excluded.last_sequence',
+      ),
+      upsertVersion: db.prepare<[string, string]>(
+        'INSERT INTO object_versions (subject, version_mark) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET version_mark = excluded.version_mark',
+      ),
+      insertReject: db.prepare<[string, number, string, string, string, Buffer, number | bigint]>(
+        'INSERT INTO rejects (id, received_at, code, message, details, body, outbox_pos) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      pending: db.prepare<[number], { pos: number; topic: OutboxTopic; key: string; message_id: string; value: string; accepted_at: number }>(
+        'SELECT pos, topic, key, message_id, value, accepted_at FROM outbox WHERE published_at IS NULL ORDER BY pos LIMIT ?',
+      ),
+      markPublished: db.prepare<[number, number, number]>(
+        'UPDATE outbox SET published_at = ? WHERE pos BETWEEN ? AND ? AND published_at IS NULL',
+      ),
+      depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'),
+    };
+  }
+
+  event(id: string): StoredEvent | undefined {
+    const row = this.q.event.get(id);
+    return row && { id: row.id, root: row.root, sequence: row.sequence, superseded: row.superseded === 1 };
+  }
+
+  lastSequence(root: string): number {
+    return this.q.lastSequence.get(root)?.last_sequence ?? 0;
+  }
+
+  newestVersion(subject: string): string | null {
+    return this.q.newestVersion.get(subject)?.version_mark ?? null;
+  }
+
+  /** Inserts one event with its outbox row and the sequencer's new state. Call inside a transaction. */
+  insertEvent(e: EventRecord, now: number): void {
+    const pos = this.q.insertOutbox.run('events', e.root, e.id, e.value, now).lastInsertRowid;
+    this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos);
+    this.q.upsertRoot.run(e.root, e.rootSequence);
+    if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
+  }
+
+  /** Keeps a rejected input and queues its notice for `unicop.rejected.v1`. Call inside a transaction. */
+  insertReject(r: RejectRecord, now: number): void {
+    const pos = this.q.insertOutbox.run('rejected', r.source, r.id, r.value, now).lastInsertRowid;
+    this.q.insertReject.run(r.id, now, r.code, r.message, r.details, r.body, pos);
+  }
+
+  /** The oldest unpublished rows, in commit order. */
+  pending(limit: number): OutboxRow[] {
+    return this.q.pending.all(limit).map((r) => ({
+      pos: r.pos,
+      topic: r.topic,
+      key: r.key,
+      messageId: r.message_id,
+      value: r.value,
+      acceptedAt: r.accepted_at,
+    }));
+  }
+
+  /** Marks a contiguous run of rows published (the relay publishes in `pos` order). */
+  markPublished(fromPos: number, toPos: number, now: number): number {
+    return this.q.markPublished.run(now, fromPos, toPos).changes;
+  }
+
+  depth(): number {
+    return this.q.depth.get()?.n ?? 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}

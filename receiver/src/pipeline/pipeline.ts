@@ -1,0 +1,111 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { UnicopError, isUnicopError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Normalizer } from './normalize/normalize.js';
+import type { AppendResult, GroupCommit } from './outbox/group-commit.js';
+import { MAX_MESSAGE_BYTES } from './publish/topics.js';
+import type { WebhookValidator } from './validate/validate-webhook.js';
+import { parseJson } from './validate/parse-json.js';
+import type { Verifier } from './verify/verify-signature.js';
+
+/** How much of a rejected body travels in its `unicop.rejected.v1` notice (the rejects table keeps all). */
+const REJECT_BODY_EXCERPT = 64 * 1024;
+/** Seconds a client should wait after a 503 (NetBox's RQ retry interval decides in practice). */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface PipelineDeps {
+  source: string;
+  verify: Verifier;
+  validate: WebhookValidator;
+  normalize: Normalizer;
+  outbox: GroupCommit;
+  /** Unpublished rows right now and the most allowed before answering 503. */
+  depth: () => number;
+  outboxLimit: number;
+  stopping: () => boolean;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export interface Accepted {
+  status: 202 | 200;
+  body: { result: 'accepted' | 'duplicate'; id: string; root: string; sequence: number; superseded: boolean };
+}
+
+export type AcceptWebhook = (raw: Buffer, signature: string | undefined) => Promise<Accepted>;
+
+/**
+ * ingest → verify → validate → normalize → sequence → outbox, for one webhook. Resolves only after
+ * the event is durably stored (or found to be a duplicate); throws an `UnicopError` otherwise.
+ * Authenticated inputs that fail are kept as rejects before the error is thrown; unauthenticated
+ * ones are only counted and logged.
+ */
+export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
+  const log = deps.log.child({ stage: 'pipeline' });
+  return async (raw, signature) => {
+    if (deps.stopping()) throw new UnicopError('UNICOP_INGEST_STOPPING', 'the receiver is stopping');
+    if (deps.depth() + deps.outbox.queued >= deps.outboxLimit) {
+      throw new UnicopError('UNICOP_OUTBOX_FULL', 'the outbox is over its limit; Kafka is behind or away');
+    }
+    try {
+      deps.verify(raw, signature);
+    } catch (error) {
+      deps.metrics.rejected.inc({ code: codeOf(error), authenticated: 'false' });
+      log.warn({ code: codeOf(error), bytes: raw.length }, 'unauthenticated webhook refused');
+      throw error;
+    }
+    let result: AppendResult;
+    try {
+      const webhook = deps.validate(parseJson(raw), raw.length);
+      const draft = deps.normalize(webhook);
+      if (Buffer.byteLength(JSON.stringify(draft.envelope)) > MAX_MESSAGE_BYTES - 1024) {
+        throw new UnicopError('UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'the event would exceed the Kafka message limit');
+      }
+      result = await deps.outbox.appendEvent(draft);
+    } catch (error) {
+      if (isUnicopError(error) && error.httpStatus >= 400 && error.httpStatus < 500) await keepReject(deps, raw, error);
+      throw error;
+    }
+    const { event } = result;
+    return {
+      status: result.status === 'accepted' ? 202 : 200,
+      body: { result: result.status, id: event.id, root: event.root, sequence: event.sequence, superseded: event.superseded },
+    };
+  };
+}
+
+async function keepReject(deps: PipelineDeps, raw: Buffer, error: UnicopError): Promise<void> {
+  deps.metrics.rejected.inc({ code: error.code, authenticated: 'true' });
+  const id = randomUUID();
+  const excerpt = raw.subarray(0, REJECT_BODY_EXCERPT).toString('utf8');
+  const notice = {
+    specversion: '1.0',
+    id,
+    source: deps.source,
+    type: 'unicop.webhook.rejected',
+    subject: 'netbox-webhook',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: {
+      code: error.code,
+      message: error.message,
+      details: error.details,
+      body: { bytes: raw.length, sha256: createHash('sha256').update(raw).digest('hex'), excerpt, truncated: raw.length > REJECT_BODY_EXCERPT },
+    },
+  };
+  await deps.outbox.appendReject({
+    id,
+    source: deps.source,
+    code: error.code,
+    message: error.message,
+    details: JSON.stringify(error.details),
+    body: raw,
+    value: JSON.stringify(notice),
+  });
+  deps.log.child({ stage: 'pipeline' }).warn({ code: error.code, rejectId: id, bytes: raw.length }, 'authenticated webhook rejected and kept');
+}
+
+function codeOf(error: unknown): string {
+  return isUnicopError(error) ? error.code : 'UNICOP_HTTP_INTERNAL';
+}

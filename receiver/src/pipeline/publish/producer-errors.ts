@@ -1,0 +1,24 @@
+/**
+ * Errors after which an idempotent producer's sequence state is wrong for good: only a new
+ * producer (new producer id) recovers (kafkajs keeps the state across disconnect/connect).
+ * Kafka protocol error names, kafkajs src/protocol/error.js.
+ */
+const FATAL_SEQUENCE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'INVALID_TXN_STATE',
+]);
+
+export type PublishFailure = 'fatal_sequence' | 'broker_unavailable';
+
+/** Walks the cause chain (kafkajs wraps protocol errors in retry errors) for a fatal sequence error. */
+export function classifyPublishError(error: unknown): PublishFailure {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && FATAL_SEQUENCE_ERRORS.has(type)) return 'fatal_sequence';
+    e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return 'broker_unavailable';
+}

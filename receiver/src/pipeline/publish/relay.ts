@@ -1,0 +1,206 @@
+import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
+import type { Logger } from '../../log.js';
+import { classifyPublishError, type PublishFailure } from './producer-errors.js';
+import { ensureTopics, type TopicNames } from './topics.js';
+
+/** The rows the relay reads and acknowledges (the outbox store). */
+export interface RelaySource {
+  pending(limit: number): { pos: number; topic: 'events' | 'rejected'; key: string; messageId: string; value: string; acceptedAt: number }[];
+  markPublished(fromPos: number, toPos: number, now: number): number;
+}
+
+export interface RelayMetrics {
+  published(topic: string, count: number, oldestAcceptedAt: number): void;
+  failed(kind: PublishFailure): void;
+  reachable(up: boolean): void;
+  acknowledged(rows: number): void;
+}
+
+export interface RelayOptions {
+  kafka: Kafka;
+  source: RelaySource;
+  topics: TopicNames;
+  partitions: number;
+  replication: number;
+  metrics: RelayMetrics;
+  log: Logger;
+  batchSize?: number;
+  /** Backoff while Kafka is away: doubles from `minBackoffMs` to `maxBackoffMs`. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How often an idle relay asks the broker whether it is there (readiness). */
+  probeIntervalMs?: number;
+}
+
+/**
+ * Moves outbox rows to Kafka in commit order, one batch in flight at a time (kafkajs can reorder
+ * or drop around a failed request when sends overlap). Rows are marked published only after the
+ * broker acknowledged them (acks -1, idempotent producer), so a crash at any point republishes
+ * the same ids at worst. Failures are never silent: each one is logged, counted and followed by a
+ * backoff; after a fatal sequence error the producer is replaced.
+ */
+export class Relay {
+  private producer: Producer | null = null;
+  private admin: Admin | null = null;
+  private topicsReady = false;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private brokerUp = false;
+  private lastProbe = 0;
+  private readonly batchSize: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly probeIntervalMs: number;
+
+  constructor(private readonly o: RelayOptions) {
+    this.batchSize = o.batchSize ?? 500;
+    this.minBackoffMs = o.minBackoffMs ?? 100;
+    this.maxBackoffMs = o.maxBackoffMs ?? 5000;
+    this.probeIntervalMs = o.probeIntervalMs ?? 5000;
+  }
+
+  /** True while the last contact with the broker succeeded. */
+  get reachable(): boolean {
+    return this.brokerUp;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New rows were committed: publish now rather than at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /**
+   * Publishes what is pending for at most `drainMs`, then stops and disconnects. Returns the
+   * number of rows still unpublished (they stay in the outbox for the next start).
+   */
+  async stop(drainMs: number): Promise<number> {
+    const deadline = Date.now() + drainMs;
+    while (this.running && this.o.source.pending(1).length > 0 && Date.now() < deadline) {
+      this.wake();
+      await sleep(20);
+    }
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
+    return this.o.source.pending(this.batchSize).length;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.minBackoffMs;
+    while (this.running) {
+      const rows = this.o.source.pending(this.batchSize);
+      try {
+        if (rows.length === 0) {
+          await this.probeWhenDue();
+          await this.idle(1000);
+          continue;
+        }
+        await this.publish(rows);
+        backoff = this.minBackoffMs;
+      } catch (error) {
+        const kind = classifyPublishError(error);
+        this.setReachable(false);
+        this.o.metrics.failed(kind);
+        this.o.log.warn({ err: error, kind, pending: rows.length, backoffMs: backoff }, 'publish failed; backing off');
+        if (kind === 'fatal_sequence') await this.replaceProducer();
+        await this.idle(backoff);
+        backoff = Math.min(backoff * 2, this.maxBackoffMs);
+      }
+    }
+  }
+
+  private async publish(rows: ReturnType<RelaySource['pending']>): Promise<void> {
+    const producer = await this.connectedProducer();
+    const byTopic = new Map<string, Message[]>();
+    for (const row of rows) {
+      const topic = this.o.topics[row.topic];
+      const list = byTopic.get(topic) ?? [];
+      list.push({
+        key: row.key,
+        value: row.value,
+        headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, message_uuid: row.messageId },
+      });
+      byTopic.set(topic, list);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      timeout: 30000,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    const first = rows[0];
+    const last = rows[rows.length - 1];
+    if (!first || !last) return;
+    this.o.source.markPublished(first.pos, last.pos, Date.now());
+    this.setReachable(true);
+    this.o.metrics.acknowledged(rows.length);
+    for (const [topic, messages] of byTopic) this.o.metrics.published(topic, messages.length, first.acceptedAt);
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.topicsReady) {
+      this.admin ??= this.o.kafka.admin();
+      await this.admin.connect();
+      const created = await ensureTopics(this.admin, this.o.topics, this.o.partitions, this.o.replication);
+      if (created.length > 0) this.o.log.info({ topics: created }, 'topics created');
+      this.topicsReady = true;
+    }
+    if (!this.producer) {
+      const producer = this.o.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = null;
+    this.o.log.warn('idempotent producer state lost; a new producer will resend the batch (same event ids)');
+    await old?.disconnect().catch(() => undefined);
+  }
+
+  private async probeWhenDue(): Promise<void> {
+    if (Date.now() - this.lastProbe < this.probeIntervalMs) return;
+    this.lastProbe = Date.now();
+    this.admin ??= this.o.kafka.admin();
+    await this.admin.connect();
+    await this.admin.describeCluster();
+    this.setReachable(true);
+  }
+
+  private setReachable(up: boolean): void {
+    if (up !== this.brokerUp) this.o.log.info({ reachable: up }, up ? 'kafka reachable' : 'kafka unreachable');
+    this.brokerUp = up;
+    this.o.metrics.reachable(up);
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,108 @@
+import type express from 'express';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { DEFAULT_ROOT_POLICY } from './pipeline/normalize/default-root-policy.js';
+import { createNormalizer } from './pipeline/normalize/normalize.js';
+import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-policy.js';
+import { openDatabase, type Db } from './pipeline/outbox/database.js';
+import { GroupCommit } from './pipeline/outbox/group-commit.js';
+import { OutboxStore } from './pipeline/outbox/outbox-store.js';
+import { createWebhookPipeline } from './pipeline/pipeline.js';
+import { createKafka } from './pipeline/publish/kafka-client.js';
+import { Relay } from './pipeline/publish/relay.js';
+import { topicNames } from './pipeline/publish/topics.js';
+import { sequenceEvent } from './pipeline/sequence/sequencer.js';
+import { createWebhookValidator } from './pipeline/validate/validate-webhook.js';
+import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signature.js';
+import { SchemaRegistry } from './schema-registry.js';
+
+export interface Receiver {
+  app: express.Express;
+  relay: Relay;
+  store: OutboxStore;
+  metrics: Metrics;
+  /** Refuse new webhooks (503), drain the relay for up to `drainMs`, close the database. */
+  stop(drainMs: number): Promise<{ unpublished: number }>;
+}
+
+/** Builds every part from the config and wires the stages together. Starts the relay; never listens. */
+export function createReceiver(config: Config, log: Logger): Receiver {
+  const registry = new SchemaRegistry();
+  const metrics = createMetrics();
+  const policy = config.rootPolicyFile ? loadRootPolicy(config.rootPolicyFile, registry) : DEFAULT_ROOT_POLICY;
+  const db: Db = openDatabase(config.dataDir);
+  const store = new OutboxStore(db);
+
+  let depth = store.depth();
+  let stopping = false;
+  metrics.outboxDepth.set(depth);
+  metrics.outboxLimit.set(config.outboxLimit);
+
+  const relay = new Relay({
+    kafka: createKafka(config.kafkaBrokers, log),
+    source: store,
+    topics: topicNames(config.topicPrefix),
+    partitions: config.topicPartitions,
+    replication: config.topicReplication,
+    metrics: {
+      ...metrics.relay,
+      acknowledged: (rows) => metrics.outboxDepth.set((depth -= rows)),
+    },
+    log: log.child({ stage: 'publish' }),
+  });
+
+  const outbox = new GroupCommit({
+    store,
+    stamp: sequenceEvent,
+    onCommit: (rows) => {
+      metrics.outboxDepth.set((depth += rows));
+      relay.wake();
+    },
+  });
+
+  if (config.webhookSecrets.length === 0) {
+    log.warn(
+      { setting: 'UNICOP_INSECURE_NO_SIGNATURE' },
+      'INSECURE: webhook signatures are NOT verified; anyone who can reach this port can inject events',
+    );
+  }
+
+  const acceptWebhook = createWebhookPipeline({
+    source: config.source,
+    verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
+    validate: createWebhookValidator(registry),
+    normalize: createNormalizer({ source: config.source, resolveRoot: createRootResolver(policy) }),
+    outbox,
+    depth: () => depth,
+    outboxLimit: config.outboxLimit,
+    stopping: () => stopping,
+    metrics,
+    log,
+  });
+
+  const app = buildApp({
+    acceptWebhook,
+    readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit }),
+    maxBodyBytes: config.maxBodyBytes,
+    metrics,
+    log,
+  });
+
+  relay.start();
+
+  return {
+    app,
+    relay,
+    store,
+    metrics,
+    async stop(drainMs) {
+      stopping = true;
+      await new Promise((resolve) => setImmediate(resolve));
+      const unpublished = await relay.stop(drainMs);
+      db.close();
+      return { unpublished };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js';
+import addFormatsPlugin from 'ajv-formats';
+import type { ErrorDetail } from './errors.js';
+
+/** `schemas/` at the repository root: the one source of truth shared with the Python half. */
+export const SCHEMAS_DIR = new URL('../../schemas/', import.meta.url);
+export const SCHEMA_BASE_URI = 'https://unicop.dev/schemas/';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export interface SchemaRegistryOptions {
+  /** Convert "8080" to 8080 and fill defaults: used for the environment, never for webhook bodies. */
+  coerce?: boolean;
+}
+
+/**
+ * Loads every `schemas/*.schema.json` once and compiles validators on demand (each compiled once,
+ * at start-up, by whoever asks first).
+ */
+export class SchemaRegistry {
+  private readonly ajv: Ajv2020;
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor(options: SchemaRegistryOptions = {}) {
+    this.ajv = new Ajv2020({
+      allErrors: true,
+      strict: true,
+      coerceTypes: options.coerce ? 'array' : false,
+      useDefaults: options.coerce ?? false,
+    });
+    addFormats(this.ajv);
+    for (const file of readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+      this.ajv.addSchema(JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), 'utf8')) as object);
+    }
+  }
+
+  /** `name` is the file name, e.g. `event-envelope.v1.schema.json`. */
+  validator<T>(name: string): (value: unknown) => value is T {
+    let fn = this.compiled.get(name);
+    if (!fn) {
+      fn = this.ajv.getSchema(SCHEMA_BASE_URI + name);
+      if (!fn) throw new Error(`schema ${name} is not in ${SCHEMAS_DIR.pathname}`);
+      this.compiled.set(name, fn);
+    }
+    const validate = fn;
+    return (value: unknown): value is T => validate(value) === true;
+  }
+
+  /** The errors of the last call of `validator(name)`, as error details with JSON pointers. */
+  lastErrors(name: string, limit = 20): ErrorDetail[] {
+    const errors: ErrorObject[] = this.compiled.get(name)?.errors ?? [];
+    return errors.slice(0, limit).map((e) => ({
+      pointer: e.instancePath === '' ? '/' : e.instancePath,
+      message: describe(e),
+    }));
+  }
+}
+
+function describe(e: ErrorObject): string {
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return `unexpected property "${String(params.additionalProperty)}"`;
+  if (e.keyword === 'required') return `missing property "${String(params.missingProperty)}"`;
+  return e.message ?? e.keyword;
+}
