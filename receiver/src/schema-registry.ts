@@ -27,6 +27,9 @@ export class SchemaRegistry {
     this.ajv = new Ajv2020({
       allErrors: true,
       strict: true,
+      // `anyOf: [{required: [x]}]` names properties declared beside it, which ajv's strictRequired cannot see.
+      strictRequired: false,
+      allowUnionTypes: true,
       coerceTypes: options.coerce ? 'array' : false,
       useDefaults: options.coerce ?? false,
     });

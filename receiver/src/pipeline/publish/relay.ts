@@ -1,4 +1,5 @@
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import { UnicopError } from '../../errors.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
 import type { Logger } from '../../log.js';
 import { classifyPublishError, type PublishFailure } from './producer-errors.js';
@@ -110,7 +111,11 @@ export class Relay {
         const kind = classifyPublishError(error);
         this.setReachable(false);
         this.o.metrics.failed(kind);
-        this.o.log.warn({ err: error, kind, pending: rows.length, backoffMs: backoff }, 'publish failed; backing off');
+        const failure =
+          kind === 'fatal_sequence'
+            ? new UnicopError('UNICOP_PUBLISH_PRODUCER_FENCED', 'idempotent producer state lost', { cause: error })
+            : new UnicopError('UNICOP_PUBLISH_BROKER_UNAVAILABLE', 'Kafka did not acknowledge', { cause: error });
+        this.o.log.warn({ err: failure, code: failure.code, pending: rows.length, backoffMs: backoff }, 'publish failed; backing off');
         if (kind === 'fatal_sequence') await this.replaceProducer();
         await this.idle(backoff);
         backoff = Math.min(backoff * 2, this.maxBackoffMs);

@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import supertest from 'supertest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { createReceiver, type Receiver } from '../../src/receiver.js';
+import { BROKERS, randomPrefix } from './kafka.js';
+import { NEXT_SECRET, TEST_SECRET } from './fixtures.js';
+
+export interface TestReceiver {
+  receiver: Receiver;
+  config: Config;
+  http: ReturnType<typeof supertest>;
+  topics: { events: string; rejected: string };
+  close(): Promise<void>;
+}
+
+/** A whole receiver (real SQLite in a temp dir, real Kafka, random topic prefix) without a port. */
+export function startTestReceiver(env: Record<string, string> = {}): TestReceiver {
+  const dataDir = mkdtempSync(join(tmpdir(), 'unicop-test-'));
+  const prefix = randomPrefix();
+  const config = loadConfig({
+    KAFKA_BROKERS: BROKERS.join(','),
+    UNICOP_WEBHOOK_SECRETS: `${TEST_SECRET},${NEXT_SECRET}`,
+    UNICOP_DATA_DIR: dataDir,
+    UNICOP_TOPIC_PREFIX: prefix,
+    UNICOP_TOPIC_PARTITIONS: '3',
+    UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const receiver = createReceiver(config, createLogger(config.logLevel));
+  return {
+    receiver,
+    config,
+    http: supertest(receiver.app),
+    topics: { events: `${prefix}.events.v1`, rejected: `${prefix}.rejected.v1` },
+    async close() {
+      await receiver.stop(2000);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../../src/config.js';
+import { UnicopError } from '../../../src/errors.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof UnicopError);
+    assert.equal(error.code, 'UNICOP_CONFIG_INVALID');
+    return error.details.map((d) => `${d.pointer}: ${d.message}`);
+  }
+}
+
+describe('config', () => {
+  it('fills the documented defaults and freezes the result', () => {
+    const config = loadConfig({ UNICOP_WEBHOOK_SECRETS: 'a-secret' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '127.0.0.1');
+    assert.deepEqual(config.kafkaBrokers, ['127.0.0.1:9092']);
+    assert.equal(config.topicPrefix, 'unicop');
+    assert.equal(config.topicPartitions, 12);
+    assert.equal(config.maxBodyBytes, 1048576);
+    assert.equal(config.source, 'netbox://default');
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.kafkaBrokers));
+    assert.throws(() => ((config as { port: number }).port = 1));
+  });
+  it('refuses to start without a webhook secret unless insecure mode is asked for', () => {
+    assert.match(problems({}).join('\n'), /UNICOP_WEBHOOK_SECRETS: no webhook secret/);
+    assert.equal(loadConfig({ UNICOP_INSECURE_NO_SIGNATURE: '1' }).insecureNoSignature, true);
+  });
+  it('reads secrets from <NAME>_FILE, split on commas', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'unicop-cfg-')), 'secrets');
+    writeFileSync(file, 'one-secret,two-secret\n');
+    assert.deepEqual(loadConfig({ UNICOP_WEBHOOK_SECRETS_FILE: file }).webhookSecrets, ['one-secret', 'two-secret']);
+  });
+  it('lists every problem at once, named by environment variable', () => {
+    const found = problems({
+      UNICOP_WEBHOOK_SECRETS: 'x',
+      PORT: 'eighty',
+      KAFKA_BROKERS: 'no-port',
+      UNICOP_TOPIC_PARTITIONS: '0',
+      UNICOP_OUTBOX_LIMTI: '5',
+      UNICOP_SOURCE_FILE: '/etc/hosts',
+      NETBOX_TOKEN_FILE: '/nonexistent/token',
+    });
+    const text = found.join('\n');
+    for (const name of ['PORT', 'KAFKA_BROKERS', 'UNICOP_TOPIC_PARTITIONS', 'UNICOP_OUTBOX_LIMTI', 'UNICOP_SOURCE_FILE', 'NETBOX_TOKEN_FILE']) {
+      assert.match(text, new RegExp(`^${name}:`, 'm'), `${name} missing from:\n${text}`);
+    }
+  });
+  it('refuses a secret given both directly and as a file', () => {
+    assert.match(problems({ UNICOP_WEBHOOK_SECRETS: 'a', UNICOP_WEBHOOK_SECRETS_FILE: '/etc/hosts' }).join(), /not both/);
+  });
+});

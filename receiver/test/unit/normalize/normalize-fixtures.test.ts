@@ -1,0 +1,91 @@
+import { strict as assert } from 'node:assert';
+import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
+import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
+import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
+import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
+import { formatSequence, type EventEnvelope } from '../../../src/model/event.js';
+import { SchemaRegistry } from '../../../src/schema-registry.js';
+import { allFixtures, fixture } from '../../helpers/fixtures.js';
+
+const registry = new SchemaRegistry();
+const validate = createWebhookValidator(registry);
+const normalize = createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) });
+const isEnvelope = registry.validator<EventEnvelope>('event-envelope.v1.schema.json');
+
+/** The fixture world (receiver/test/fixtures/README.md): which root each object belongs to. */
+const EXPECTED_ROOT: Record<string, string> = {
+  'dcim.device': 'dcim.device:42',
+  'dcim.interface': 'dcim.device:42',
+  'ipam.ipaddress-device': 'dcim.device:42',
+  'ipam.ipaddress-vm': 'virtualization.virtualmachine:7',
+  'ipam.prefix': 'ipam.prefix:5',
+  'ipam.vlan': 'ipam.vlan:3',
+  'dcim.site': 'dcim.site:1',
+  'dcim.cable': 'dcim.cable:9',
+  'virtualization.virtualmachine': 'virtualization.virtualmachine:7',
+  'virtualization.vminterface': 'virtualization.virtualmachine:7',
+};
+
+function normalized(f: ReturnType<typeof fixture>) {
+  const draft = normalize(validate(JSON.parse(f.raw.toString('utf8')), f.raw.length));
+  return { ...draft.envelope, sequence: formatSequence(1) } as EventEnvelope;
+}
+
+describe('normalize every fixture', () => {
+  const fixtures = allFixtures();
+  it('finds fixtures for 3 NetBox versions, 10 object kinds and 3 actions', () => {
+    assert.ok(fixtures.length >= 90, `only ${fixtures.length} fixtures`);
+    assert.deepEqual([...new Set(fixtures.map((f) => f.version))].sort(), ['4.4', '4.6', '4.7']);
+  });
+
+  for (const f of allFixtures()) {
+    it(`${f.file}: valid envelope, right root, scope, changes`, () => {
+      const event = normalized(f);
+      assert.ok(isEnvelope(event), JSON.stringify(registry.lastErrors('event-envelope.v1.schema.json')));
+      assert.equal(event.partitionkey, EXPECTED_ROOT[f.objectType], 'root');
+      assert.equal(event.data.root.key, event.partitionkey);
+      assert.equal(event.subject, `${String(f.body.object_type)}:${String((f.body.data as { id: number }).id)}`);
+      assert.equal(event.type, `unicop.object.${String(f.body.event)}`);
+      assert.equal(event.data.netbox.version === '4.5' ? '4.6' : event.data.netbox.version, f.version);
+      if (!['dcim.cable', 'dcim.interface', 'ipam.ipaddress-device', 'ipam.ipaddress-vm', 'virtualization.vminterface'].includes(f.objectType)) {
+        assert.equal(event.data.scope.tenant, 'acme', 'tenant slug from the nested tenant');
+      }
+      if (f.action === 'updated') {
+        assert.ok(Object.keys(event.data.changes).length >= 2, 'an update lists what changed');
+        for (const change of Object.values(event.data.changes)) assert.notDeepEqual(change.before, change.after);
+      }
+      if (f.action === 'created') assert.equal(event.data.snapshots.before, null);
+      if (f.action === 'deleted') assert.equal(event.data.snapshots.after, null);
+      assert.equal(event.data.changes.last_updated, undefined);
+    });
+  }
+
+  it('lists both devices of a cable as related roots', () => {
+    const event = normalized(fixture('4.7', 'dcim.cable', 'created'));
+    assert.deepEqual(event.data.related.map((r) => r.key).sort(), ['dcim.device:42', 'dcim.device:43']);
+  });
+
+  it('gives the same id to the same body, and different ids to different versions', () => {
+    const a = normalized(fixture('4.7', 'dcim.device', 'updated'));
+    const b = normalized(fixture('4.7', 'dcim.device', 'updated'));
+    const c = normalized(fixture('4.7', 'dcim.device', 'created'));
+    assert.equal(a.id, b.id);
+    assert.notEqual(a.id, c.id);
+  });
+
+  it('prefers the plugin context (root, scope, changelog id) over its own resolution', () => {
+    const event = normalized(fixture('4.7', 'dcim.interface', 'updated-with-context'));
+    assert.equal(event.partitionkey, 'dcim.device:42');
+    assert.deepEqual(event.data.scope, { tenant: 'acme', site: 'dc1', region: 'eu-west' });
+    assert.equal(event.data.netbox.changelogId, 9001);
+  });
+
+  it('takes the actor from username/request_id (4.4) and from request (4.7)', () => {
+    const old = normalized(fixture('4.4', 'dcim.device', 'updated'));
+    const now = normalized(fixture('4.7', 'dcim.device', 'updated'));
+    const body44 = fixture('4.4', 'dcim.device', 'updated').body;
+    const body47 = fixture('4.7', 'dcim.device', 'updated').body as { request: { id: string; user: string } };
+    assert.deepEqual(old.data.actor, { user: body44.username, requestId: body44.request_id });
+    assert.deepEqual(now.data.actor, { user: body47.request.user, requestId: body47.request.id });
+  });
+});

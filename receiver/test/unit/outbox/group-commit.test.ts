@@ -1,0 +1,91 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
+import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
+import type { DraftEvent } from '../../../src/model/event.js';
+import { UnicopError } from '../../../src/errors.js';
+
+function draft(id: string, root = 'dcim.device:42', versionKey = '00000000000000000001'): DraftEvent {
+  return {
+    versionKey,
+    envelope: {
+      id,
+      partitionkey: root,
+      subject: 'dcim.interface:11',
+      type: 'unicop.object.updated',
+      time: '2026-01-01T00:00:00Z',
+      data: { action: 'updated', superseded: false },
+    } as unknown as DraftEvent['envelope'],
+  };
+}
+
+describe('outbox group commit (real SQLite)', () => {
+  let dir: string;
+  let db: Db;
+  let store: OutboxStore;
+  let commits: number[];
+  let outbox: GroupCommit;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'unicop-outbox-'));
+    db = openDatabase(dir);
+    store = new OutboxStore(db);
+    commits = [];
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows) });
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the appends of one event-loop turn in one transaction, in call order', async () => {
+    const results = await Promise.all(['a', 'b', 'c'].map((id) => outbox.appendEvent(draft(id))));
+    assert.deepEqual(results.map((r) => [r.status, r.event.sequence]), [['accepted', 1], ['accepted', 2], ['accepted', 3]]);
+    assert.deepEqual(commits, [3]);
+    assert.deepEqual(store.pending(10).map((r) => r.messageId), ['a', 'b', 'c']);
+  });
+
+  it('answers duplicate for an id already stored, within and across commits, and stores it once', async () => {
+    const [first, again] = await Promise.all([outbox.appendEvent(draft('a')), outbox.appendEvent(draft('a'))]);
+    const later = await outbox.appendEvent(draft('a'));
+    assert.deepEqual([first.status, again.status, later.status], ['accepted', 'duplicate', 'duplicate']);
+    assert.equal(later.event.sequence, 1);
+    assert.equal(store.depth(), 1);
+  });
+
+  it('rolls back the whole group when one write fails, and says so to every caller', async () => {
+    const failing = new GroupCommit({
+      store,
+      stamp: (state, d) => {
+        if (d.envelope.id === 'bad') throw new Error('disk full');
+        return sequenceEvent(state, d);
+      },
+      onCommit: (rows) => commits.push(rows),
+    });
+    const settled = await Promise.allSettled(['ok', 'bad'].map((id) => failing.appendEvent(draft(id))));
+    for (const s of settled) {
+      assert.equal(s.status, 'rejected');
+      assert.ok(s.reason instanceof UnicopError && s.reason.code === 'UNICOP_OUTBOX_WRITE_FAILED');
+    }
+    assert.equal(store.depth(), 0, 'nothing half-written');
+    assert.equal(store.lastSequence('dcim.device:42'), 0);
+    assert.deepEqual(commits, []);
+  });
+
+  it('keeps sequences and pending rows across a reopen (durable state)', async () => {
+    await outbox.appendEvent(draft('a'));
+    db.close();
+    db = openDatabase(dir);
+    store = new OutboxStore(db);
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined });
+    const r = await outbox.appendEvent(draft('b'));
+    assert.equal(r.event.sequence, 2);
+    assert.equal(store.depth(), 2);
+    assert.equal(store.markPublished(1, 2, Date.now()), 2);
+    assert.equal(store.depth(), 0);
+  });
+});

@@ -1,0 +1,15 @@
+# Shared by the scripts/ entry points: repository root and npm packages on demand.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# Installs npm packages when node_modules is missing or older than package-lock.json.
+ensure_npm_packages() {
+  if [ ! -d "$REPO_ROOT/node_modules" ] || [ "$REPO_ROOT/package-lock.json" -nt "$REPO_ROOT/node_modules/.package-lock.json" ]; then
+    echo "installing npm packages (npm ci)" >&2
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund)
+  fi
+}
+
+# A TCP port nobody listens on right now (127.0.0.1).
+free_port() {
+  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
