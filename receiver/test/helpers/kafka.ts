@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { waitFor } from './wait-for.js';
 
 /** `scripts/test` starts a private broker and exports its address. */
 export const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -27,6 +28,7 @@ export interface Received {
  */
 export async function consume(topic: string, count: number, options: { timeoutMs?: number; settleMs?: number } = {}): Promise<Received[]> {
   const { timeoutMs = 60_000, settleMs = 1000 } = options;
+  await waitForTopic(topic, timeoutMs);
   const consumer = kafka.consumer({ groupId: `unicop-test-${randomUUID()}` });
   const received: Received[] = [];
   await consumer.connect();
@@ -44,6 +46,17 @@ export async function consume(topic: string, count: number, options: { timeoutMs
     await consumer.disconnect();
   }
   return received;
+}
+
+/** The receiver creates its topics when it first reaches Kafka; a consumer must not subscribe before. */
+async function waitForTopic(topic: string, timeoutMs: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(async () => (await admin.listTopics()).includes(topic), timeoutMs, `topic ${topic}`);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 function toReceived(message: KafkaMessage, partition: number): Received {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { fixture, RETIRED_SECRET, signed, TEST_SECRET } from '../helpers/fixtures.js';
 import { consume, topicSize } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
-import { startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { sign } from '../../src/pipeline/verify/verify-signature.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -76,9 +76,7 @@ describe(`bad inputs (${CASES.length} cases): status, code, and nothing publishe
     it(`${c.name} → ${c.status} ${c.code}`, async () => {
       const raw = c.raw();
       const signature = c.signature ? c.signature(raw) : sign(raw, TEST_SECRET);
-      let req = t.http.post('/v1/netbox/webhooks').set('content-type', c.contentType ?? 'application/json');
-      if (signature !== undefined) req = req.set('x-hook-signature', signature);
-      const res = await req.send(raw);
+      const res = await postRaw(t, raw, { 'content-type': c.contentType ?? 'application/json', 'x-hook-signature': signature });
       assert.equal(res.status, c.status, JSON.stringify(res.body));
       assert.equal(res.body.error.code, c.code);
       assertMatchesOpenapi('POST', '/v1/netbox/webhooks', res);
@@ -100,7 +98,7 @@ describe(`bad inputs (${CASES.length} cases): status, code, and nothing publishe
 
   it('accepts an object type the policy does not know, as its own root', async () => {
     const { raw, signature } = signed({ ...base(), object_type: 'netbox_dns.zone', data: { ...base().data, id: 77 } });
-    const res = await t.http.post('/v1/netbox/webhooks').set('content-type', 'application/json').set('x-hook-signature', signature).send(raw);
+    const res = await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature });
     assert.equal(res.status, 202);
     assert.equal(res.body.root, 'netbox_dns.zone:77');
   });

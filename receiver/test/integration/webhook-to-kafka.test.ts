@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../../src/model/event.js';
 import { fixture, interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { consume, topicSize } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
-import { startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const isEnvelope = new SchemaRegistry().validator<EventEnvelope>('event-envelope.v1.schema.json');
@@ -21,7 +21,7 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
 
   async function post(body: unknown) {
     const { raw, signature } = signed(body);
-    const res = await t.http.post('/v1/netbox/webhooks').set('content-type', 'application/json').set('x-hook-signature', signature).send(raw);
+    const res = await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature });
     assertMatchesOpenapi('POST', '/v1/netbox/webhooks', res);
     return res;
   }
@@ -87,6 +87,7 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
     for (const name of ['unicop_webhook_requests_total{status="202",code="accepted"} 1', 'unicop_webhook_accept_seconds_bucket', 'unicop_outbox_depth', 'unicop_publish_latency_seconds', 'unicop_publish_errors_total', 'unicop_kafka_reachable 1']) {
       assert.ok(metrics.text.includes(name), `${name} missing from /metrics`);
     }
+    await waitFor(() => t.receiver.store.depth() === 0, 10_000, 'outbox drained');
     assert.equal(await topicSize(t.topics.events), 1);
   });
 });
