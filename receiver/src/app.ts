@@ -1,5 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { TokenCheck } from './api/authenticate.js';
+import type { RootsApi } from './api/roots-api.js';
 import { UnicopError, isUnicopError } from './errors.js';
+import type { components } from './generated/openapi.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { rawBodyOf, readBody } from './pipeline/ingest/read-body.js';
@@ -14,6 +17,8 @@ export interface Readiness {
 
 export interface AppDeps {
   acceptWebhook: AcceptWebhook;
+  roots: RootsApi;
+  checkToken: TokenCheck;
   readiness: () => Readiness;
   maxBodyBytes: number;
   metrics: Metrics;
@@ -40,6 +45,8 @@ export function buildApp(deps: AppDeps): express.Express {
     }
   });
 
+  app.use('/v1/roots', rootsRouter(deps));
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -47,10 +54,11 @@ export function buildApp(deps: AppDeps): express.Express {
   app.get('/readyz', (_req, res) => {
     const r = deps.readiness();
     const ready = r.kafkaReachable && r.outboxDepth < r.outboxLimit;
-    res.status(ready ? 200 : 503).json({
+    const body: components['schemas']['Readiness'] = {
       status: ready ? 'ready' : 'not_ready',
       checks: { kafka: { reachable: r.kafkaReachable }, outbox: { depth: r.outboxDepth, limit: r.outboxLimit } },
-    });
+    };
+    res.status(ready ? 200 : 503).json(body);
   });
 
   app.get('/metrics', async (_req, res, next) => {
@@ -78,4 +86,34 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   return app;
+}
+
+/** `/v1/roots/*`: every route needs a service token; the caller's fingerprint travels in `res.locals`. */
+function rootsRouter(deps: AppDeps): express.Router {
+  const router = express.Router();
+  router.use((req, res, next) => {
+    try {
+      res.locals.caller = deps.checkToken(req.headers.authorization);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  router.get('/:root', (req, res) => {
+    res.json(deps.roots.getRoot(req.params.root as string));
+  });
+  router.get('/:root/timeline', (req, res) => {
+    res.json(deps.roots.getTimeline(req.params.root as string, req.query));
+  });
+  const json = express.json({ limit: '16kb', strict: true });
+  router.post('/:root/reconcile', (req, res, next) => json(req, res, (err?: unknown) => next(err && new UnicopError('UNICOP_API_BODY_INVALID', 'the body is not JSON', { cause: err }))), async (req, res, next) => {
+    try {
+      const key = req.headers['idempotency-key'];
+      const r = await deps.roots.requestReconcile(req.params.root as string, req.body, String(res.locals.caller), Array.isArray(key) ? key[0] : key);
+      res.status(r.status).json(r.body);
+    } catch (error) {
+      next(error);
+    }
+  });
+  return router;
 }

@@ -21,6 +21,13 @@ export const ERROR_CODES = {
   UNICOP_OUTBOX_WRITE_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_PRODUCER_FENCED: { httpStatus: 503, retriable: true },
+  UNICOP_API_DISABLED: { httpStatus: 403, retriable: false },
+  UNICOP_API_TOKEN_MISSING: { httpStatus: 401, retriable: false },
+  UNICOP_API_TOKEN_INVALID: { httpStatus: 401, retriable: false },
+  UNICOP_API_ROOT_INVALID: { httpStatus: 400, retriable: false },
+  UNICOP_API_ROOT_NOT_FOUND: { httpStatus: 404, retriable: false },
+  UNICOP_API_QUERY_INVALID: { httpStatus: 400, retriable: false },
+  UNICOP_API_BODY_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_HTTP_INTERNAL: { httpStatus: 500, retriable: false },
 } as const satisfies Record<string, { httpStatus: number; retriable: boolean }>;

@@ -1,4 +1,6 @@
 import type express from 'express';
+import { createTokenCheck } from './api/authenticate.js';
+import { createRootsApi } from './api/roots-api.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -84,6 +86,8 @@ export function createReceiver(config: Config, log: Logger): Receiver {
 
   const app = buildApp({
     acceptWebhook,
+    roots: createRootsApi({ source: config.source, index: store, append: (draft) => outbox.appendEvent(draft) }),
+    checkToken: createTokenCheck(config.apiTokens),
     readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit }),
     maxBodyBytes: config.maxBodyBytes,
     metrics,

@@ -29,6 +29,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/roots/{root}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A root's state as the receiver knows it
+         * @description From the receiver's event index. The reconcile fields (`state`, `attempt`, `inFlight`,
+         *     `lastOutcome`, `pendingFollowUp`) keep their resting values (`idle`, 0, null, null, false)
+         *     until the reconciler runs.
+         */
+        get: operations["getRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/roots/{root}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A root's events, newest first, paged by sequence */
+        get: operations["getRootTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/roots/{root}/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a reconcile of the root
+         * @description Appends a `unicop.reconcile.requested` event to the root's stream on `<prefix>.events.v1`
+         *     (durably, like a webhook: 202 only after the outbox commit). With an `Idempotency-Key`, a
+         *     repeated request is the same request (200 duplicate).
+         */
+        post: operations["requestReconcile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -111,6 +172,63 @@ export interface components {
                     limit: number;
                 };
             };
+        };
+        TimelineEntry: {
+            /** Format: uuid */
+            id: string;
+            sequence: number;
+            /** @description unicop.object.created|updated|deleted or unicop.reconcile.requested */
+            type: string;
+            subject: string;
+            action: string;
+            user: string | null;
+            time: string;
+            superseded: boolean;
+            /** @description Kafka acknowledged it */
+            published: boolean;
+        };
+        Timeline: {
+            root: string;
+            items: components["schemas"]["TimelineEntry"][];
+            /** @description pass as `before` for the next page; null on the last */
+            next: number | null;
+        };
+        RootState: {
+            root: string;
+            /** @enum {unknown} */
+            state: "idle" | "pending" | "requested" | "running" | "succeeded" | "failed" | "timed_out";
+            lastSequence: number;
+            attempt: number;
+            inFlight: null | {
+                /** Format: uuid */
+                reconcileId: string;
+                attempt: number;
+                requestedAt: string;
+                deadline: string;
+            };
+            lastOutcome: null | {
+                /** Format: uuid */
+                reconcileId: string;
+                /** @enum {unknown} */
+                result: "succeeded" | "failed" | "timed_out";
+                class: string | null;
+                message: string | null;
+                awxJobId: number | null;
+                at: string;
+            };
+            pendingFollowUp: boolean;
+            lastEvent: null | components["schemas"]["TimelineEntry"];
+        };
+        ReconcileAccepted: {
+            /** @enum {unknown} */
+            result: "accepted" | "duplicate";
+            /**
+             * Format: uuid
+             * @description the request's event id
+             */
+            id: string;
+            root: string;
+            sequence: number;
         };
         /** @description serialize_object() format (netbox/utilities/serialization.py): Django model serializer fields (foreign keys as ids), custom_field_data renamed custom_fields, tags as sorted names. last_updated is excluded by snapshot()/to_objectchange() when CHANGELOG_SKIP_EMPTY_CHANGES is on (NetBox 4.4's postchange still carries it, see netbox/extras/events.py get_snapshots()). */
         snapshot: {
@@ -456,7 +574,10 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description root key `<app_label>.<model>:<id>`, e.g. `dcim.device:42` */
+        Root: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -501,6 +622,108 @@ export interface operations {
             401: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description root key `<app_label>.<model>:<id>`, e.g. `dcim.device:42` */
+                root: components["parameters"]["Root"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the root */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RootState"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    getRootTimeline: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description a `next` value from the previous page */
+                before?: number;
+            };
+            header?: never;
+            path: {
+                /** @description root key `<app_label>.<model>:<id>`, e.g. `dcim.device:42` */
+                root: components["parameters"]["Root"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of the timeline */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    requestReconcile: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description root key `<app_label>.<model>:<id>`, e.g. `dcim.device:42` */
+                root: components["parameters"]["Root"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the same Idempotency-Key was already used for this root */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileAccepted"];
+                };
+            };
+            /** @description the request is stored and will be published */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileAccepted"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -45,7 +45,18 @@ export interface ObjectEventData {
   netbox: { version: NetboxShape; changelogId: number | null; via: 'webhook' | 'changelog' };
 }
 
-export interface EventEnvelope {
+/** `unicop.reconcile.requested`: an operator (NetBox button, script, API) asks to reconcile a root. */
+export interface ReconcileRequestData {
+  action: 'reconcile';
+  root: RootRef;
+  reason: string | null;
+  /** Which credential asked (a token fingerprint, never the token). */
+  requestedBy: string;
+  /** Always false: a request is never older than anything. Present so every event reads alike. */
+  superseded: boolean;
+}
+
+export interface EventEnvelope<D extends ObjectEventData | ReconcileRequestData = ObjectEventData | ReconcileRequestData> {
   specversion: '1.0';
   id: string;
   source: string;
@@ -57,8 +68,10 @@ export interface EventEnvelope {
   partitionkey: string;
   /** Per-root counter, zero-padded to 20 digits so it sorts as a string. */
   sequence: string;
-  data: ObjectEventData;
+  data: D;
 }
+
+export type ObjectEvent = EventEnvelope<ObjectEventData>;
 
 /** What normalize hands to sequence: everything but the per-root order. */
 export interface DraftEvent {
@@ -69,4 +82,17 @@ export interface DraftEvent {
 
 export function formatSequence(n: number): string {
   return String(n).padStart(20, '0');
+}
+
+/** One line of a root's timeline (`GET /v1/roots/{root}/timeline`), read from the event index. */
+export interface TimelineEntry {
+  id: string;
+  sequence: number;
+  type: string;
+  subject: string;
+  action: string;
+  user: string | null;
+  time: string;
+  superseded: boolean;
+  published: boolean;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UnicopError, isUnicopError } from '../errors.js';
+import type { components } from '../generated/openapi.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Normalizer } from './normalize/normalize.js';
@@ -30,7 +31,7 @@ export interface PipelineDeps {
 
 export interface Accepted {
   status: 202 | 200;
-  body: { result: 'accepted' | 'duplicate'; id: string; root: string; sequence: number; superseded: boolean };
+  body: components['schemas']['WebhookResult'];
 }
 
 export type AcceptWebhook = (raw: Buffer, signature: string | undefined) => Promise<Accepted>;

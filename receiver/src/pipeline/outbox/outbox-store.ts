@@ -1,3 +1,4 @@
+import type { TimelineEntry } from '../../model/event.js';
 import type { Db } from './database.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
@@ -42,6 +43,18 @@ export interface RejectRecord {
   value: string;
 }
 
+interface TimelineRow {
+  id: string;
+  sequence: number;
+  type: string;
+  subject: string;
+  time: string;
+  superseded: number;
+  published_at: number | null;
+  action: string;
+  user: string | null;
+}
+
 /** Prepared statements over the outbox database; synchronous, so callers compose transactions. */
 export class OutboxStore {
   private readonly q;
@@ -77,6 +90,13 @@ export class OutboxStore {
         'UPDATE outbox SET published_at = ? WHERE pos BETWEEN ? AND ? AND published_at IS NULL',
       ),
       depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'),
+      timeline: db.prepare<[string, number, number], TimelineRow>(
+        `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, o.published_at,
+                json_extract(o.value, '$.data.action') AS action, json_extract(o.value, '$.data.actor.user') AS user
+           FROM events e JOIN outbox o ON o.pos = e.outbox_pos
+          WHERE e.root = ? AND e.sequence < ?
+          ORDER BY e.sequence DESC LIMIT ?`,
+      ),
     };
   }
 
@@ -122,6 +142,21 @@ export class OutboxStore {
   /** Marks a contiguous run of rows published (the relay publishes in `pos` order). */
   markPublished(fromPos: number, toPos: number, now: number): number {
     return this.q.markPublished.run(now, fromPos, toPos).changes;
+  }
+
+  /** A root's events, newest first, below `beforeSequence` (all when null). */
+  timeline(root: string, beforeSequence: number | null, limit: number): TimelineEntry[] {
+    return this.q.timeline.all(root, beforeSequence ?? Number.MAX_SAFE_INTEGER, limit).map((r) => ({
+      id: r.id,
+      sequence: r.sequence,
+      type: r.type,
+      subject: r.subject,
+      action: r.action,
+      user: r.user,
+      time: r.time,
+      superseded: r.superseded === 1,
+      published: r.published_at !== null,
+    }));
   }
 
   depth(): number {

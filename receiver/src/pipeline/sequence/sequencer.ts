@@ -16,7 +16,7 @@ export interface SequencedEvent {
 }
 
 /** Same instant: a deletion outranks an update, an update a creation (NetBox coalesces per request). */
-const ACTION_RANK = { created: '0', updated: '1', deleted: '2' } as const;
+const ACTION_RANK: Readonly<Record<string, string>> = { created: '0', updated: '1', deleted: '2', reconcile: '3' };
 
 /**
  * Gives the event the next number of its root and flags it `superseded` when a newer version of
@@ -27,9 +27,9 @@ const ACTION_RANK = { created: '0', updated: '1', deleted: '2' } as const;
 export function sequenceEvent(state: SequenceState, draft: DraftEvent): SequencedEvent {
   const { envelope } = draft;
   const rootSequence = state.lastSequence(envelope.partitionkey) + 1;
-  const mark = draft.versionKey === null ? null : draft.versionKey + ACTION_RANK[envelope.data.action];
+  const mark = draft.versionKey === null ? null : draft.versionKey + (ACTION_RANK[envelope.data.action] ?? '');
   const newest = state.newestVersion(envelope.subject);
-  const superseded = mark !== null && newest !== null && mark < newest;
+  const superseded = envelope.data.action !== 'reconcile' && mark !== null && newest !== null && mark < newest;
   return {
     envelope: {
       ...envelope,

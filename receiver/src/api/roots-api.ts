@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
+import { UnicopError } from '../errors.js';
+import type { components } from '../generated/openapi.js';
+import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type TimelineEntry } from '../model/event.js';
+
+const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
+/** Namespace for reconcile request ids derived from an Idempotency-Key (never changes). */
+const REQUEST_ID_NAMESPACE = '6a1f7c4e-52a3-4c0e-9d7b-3f2e8b1a9c55';
+export const TIMELINE_MAX = 200;
+
+type Schemas = components['schemas'];
+
+/** What the API reads from the event index (the outbox store implements it). */
+export interface EventIndex {
+  lastSequence(root: string): number;
+  timeline(root: string, beforeSequence: number | null, limit: number): TimelineEntry[];
+}
+
+/** Appends a request to the root's stream (the outbox's group commit). */
+export type AppendRequest = (draft: DraftEvent) => Promise<{ status: 'accepted' | 'duplicate'; event: { id: string; root: string; sequence: number } }>;
+
+export interface RootsApiDeps {
+  source: string;
+  index: EventIndex;
+  append: AppendRequest;
+}
+
+/** `GET /v1/roots/{root}`, `GET /v1/roots/{root}/timeline`, `POST /v1/roots/{root}/reconcile` (openapi/unicop.yaml). */
+export function createRootsApi({ source, index, append }: RootsApiDeps) {
+  function parseRoot(key: string): { type: string; id: number } {
+    const m = ROOT_KEY.exec(key);
+    const id = Number(m?.[2]);
+    if (!m?.[1] || !Number.isSafeInteger(id)) {
+      throw new UnicopError('UNICOP_API_ROOT_INVALID', 'root must be <app_label>.<model>:<id>, e.g. dcim.device:42');
+    }
+    return { type: m[1], id };
+  }
+
+  function known(key: string): number {
+    parseRoot(key);
+    const last = index.lastSequence(key);
+    if (last === 0) throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
+    return last;
+  }
+
+  return {
+    /**
+     * The root as the event index knows it. Reconcile fields stay at their resting values
+     * (`idle`, no attempt, nothing in flight) until the reconciler runs.
+     */
+    getRoot(key: string): Schemas['RootState'] {
+      const lastSequence = known(key);
+      const [lastEvent] = index.timeline(key, null, 1);
+      return {
+        root: key,
+        state: 'idle',
+        lastSequence,
+        attempt: 0,
+        inFlight: null,
+        lastOutcome: null,
+        pendingFollowUp: false,
+        lastEvent: lastEvent ?? null,
+      };
+    },
+
+    /** Newest first; `before` is a sequence from an earlier page's `next`. */
+    getTimeline(key: string, query: { limit?: unknown; before?: unknown }): Schemas['Timeline'] {
+      known(key);
+      const limit = query.limit === undefined ? 50 : Number(query.limit);
+      const before = query.before === undefined ? null : Number(query.before);
+      if (!Number.isInteger(limit) || limit < 1 || limit > TIMELINE_MAX || (before !== null && (!Number.isInteger(before) || before < 1))) {
+        throw new UnicopError('UNICOP_API_QUERY_INVALID', `limit must be 1..${TIMELINE_MAX}, before a positive sequence`);
+      }
+      const items = index.timeline(key, before, limit);
+      const last = items[items.length - 1];
+      return { root: key, items, next: items.length === limit && last && last.sequence > 1 ? last.sequence : null };
+    },
+
+    /**
+     * Puts a `unicop.reconcile.requested` event into the root's stream. An `Idempotency-Key` makes
+     * a repeated press (double click, retried script) the same request; without one every call is new.
+     */
+    async requestReconcile(
+      key: string,
+      body: unknown,
+      caller: string,
+      idempotencyKey: string | undefined,
+    ): Promise<{ status: 202 | 200; body: Schemas['ReconcileAccepted'] }> {
+      const { type, id } = parseRoot(key);
+      const reason = readReason(body);
+      if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 200)) {
+        throw new UnicopError('UNICOP_API_QUERY_INVALID', 'Idempotency-Key must be 1..200 characters');
+      }
+      const eventId = idempotencyKey ? uuidv5(`${source}\n${key}\n${idempotencyKey}`, REQUEST_ID_NAMESPACE) : randomUUID();
+      const result = await append({
+        versionKey: null,
+        envelope: {
+          specversion: '1.0',
+          id: eventId,
+          source,
+          type: EVENT_TYPES.reconcileRequested,
+          subject: key,
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          dataschema: EVENT_DATASCHEMA,
+          partitionkey: key,
+          data: { action: 'reconcile', root: { type, id, key }, reason, requestedBy: caller, superseded: false },
+        },
+      });
+      return {
+        status: result.status === 'accepted' ? 202 : 200,
+        body: { result: result.status, id: result.event.id, root: key, sequence: result.event.sequence },
+      };
+    },
+  };
+}
+
+export type RootsApi = ReturnType<typeof createRootsApi>;
+
+function readReason(body: unknown): string | null {
+  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) return null;
+  const reason = (body as { reason?: unknown }).reason;
+  const extra = typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => k !== 'reason') : ['(not an object)'];
+  if (extra.length > 0 || (reason !== undefined && (typeof reason !== 'string' || reason.length > 500))) {
+    throw new UnicopError('UNICOP_API_BODY_INVALID', 'the body may only hold {"reason": "<up to 500 characters>"}', {
+      details: extra.map((k) => ({ pointer: `/${k}`, message: 'unexpected property' })),
+    });
+  }
+  return typeof reason === 'string' ? reason : null;
+}

@@ -1,0 +1,106 @@
+import { strict as assert } from 'node:assert';
+import { SchemaRegistry } from '../../src/schema-registry.js';
+import type { EventEnvelope } from '../../src/model/event.js';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { consume } from '../helpers/kafka.js';
+import { assertMatchesOpenapi } from '../helpers/openapi.js';
+import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+
+const TOKEN = 'unicop-test-api-token-0123456789';
+const isEnvelope = new SchemaRegistry().validator<EventEnvelope>('event-envelope.v1.schema.json');
+
+describe('roots API (/v1/roots, service tokens)', function () {
+  this.timeout(60_000);
+  let t: TestReceiver;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  before(async () => {
+    t = startTestReceiver({ UNICOP_API_TOKENS: TOKEN });
+    for (let n = 1; n <= 3; n++) {
+      const { raw, signature } = signed(interfaceUpdate(42, 10 + n, n));
+      const res = await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature });
+      assert.equal(res.status, 202);
+    }
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  async function get(path: string, headers: Record<string, string> = auth) {
+    const res = await t.http.get(path).set(headers);
+    const template = path.split('?')[0]!.replace(/\/v1\/roots\/[^/]+/, '/v1/roots/{root}');
+    assertMatchesOpenapi('GET', template, res);
+    return res;
+  }
+
+  it('refuses calls without a bearer token (401) or with an unknown one (401)', async () => {
+    const missing = await get('/v1/roots/dcim.device:42', {});
+    assert.deepEqual([missing.status, missing.body.error.code], [401, 'UNICOP_API_TOKEN_MISSING']);
+    const wrong = await get('/v1/roots/dcim.device:42', { authorization: 'Bearer not-the-token-at-all' });
+    assert.deepEqual([wrong.status, wrong.body.error.code], [401, 'UNICOP_API_TOKEN_INVALID']);
+  });
+
+  it('is forbidden (403) when no service token is configured', async () => {
+    const closed = startTestReceiver();
+    try {
+      const res = await closed.http.get('/v1/roots/dcim.device:42').set(auth);
+      assert.deepEqual([res.status, res.body.error.code], [403, 'UNICOP_API_DISABLED']);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('answers 400 for a malformed root key and 404 for a root with no events', async () => {
+    const bad = await get('/v1/roots/device-42');
+    assert.deepEqual([bad.status, bad.body.error.code], [400, 'UNICOP_API_ROOT_INVALID']);
+    const unknown = await get('/v1/roots/dcim.device:999999');
+    assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'UNICOP_API_ROOT_NOT_FOUND']);
+  });
+
+  it('shows the root with its last sequence and last event', async () => {
+    const res = await get('/v1/roots/dcim.device:42');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.lastSequence, 3);
+    assert.equal(res.body.state, 'idle');
+    assert.equal(res.body.lastEvent.sequence, 3);
+    assert.equal(res.body.lastEvent.subject, 'dcim.interface:13');
+  });
+
+  it('pages the timeline newest first', async () => {
+    const first = await get('/v1/roots/dcim.device:42/timeline?limit=2');
+    assert.deepEqual(first.body.items.map((i: { sequence: number }) => i.sequence), [3, 2]);
+    assert.equal(first.body.next, 2);
+    const second = await get(`/v1/roots/dcim.device:42/timeline?limit=2&before=${first.body.next}`);
+    assert.deepEqual(second.body.items.map((i: { sequence: number }) => i.sequence), [1]);
+    assert.equal(second.body.next, null);
+    const bad = await get('/v1/roots/dcim.device:42/timeline?limit=5000');
+    assert.deepEqual([bad.status, bad.body.error.code], [400, 'UNICOP_API_QUERY_INVALID']);
+  });
+
+  it('turns a reconcile request into a unicop.reconcile.requested event in the root stream, once per Idempotency-Key', async () => {
+    const post = (body: unknown, key?: string) => {
+      let req = t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth);
+      if (key) req = req.set('idempotency-key', key);
+      return req.send(body as object);
+    };
+    const first = await post({ reason: 'drift suspected' }, 'press-1');
+    assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', first);
+    assert.deepEqual([first.status, first.body.result, first.body.sequence], [202, 'accepted', 4]);
+    const again = await post({ reason: 'drift suspected' }, 'press-1');
+    assert.deepEqual([again.status, again.body.result, again.body.id], [200, 'duplicate', first.body.id]);
+    const invalid = await post({ reason: 'x', force: true });
+    assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', invalid);
+    assert.deepEqual([invalid.status, invalid.body.error.code], [400, 'UNICOP_API_BODY_INVALID']);
+
+    const messages = await consume(t.topics.events, 4);
+    const request = messages.find((m) => m.value.type === 'unicop.reconcile.requested');
+    assert.ok(request, 'the request reached Kafka');
+    assert.equal(messages.filter((m) => m.value.type === 'unicop.reconcile.requested').length, 1);
+    assert.equal(request.key, 'dcim.device:42');
+    assert.equal(request.headers.message_uuid, first.body.id);
+    assert.ok(isEnvelope(request.value));
+    assert.equal(request.value.sequence, '00000000000000000004');
+    assert.deepEqual((request.value.data as { reason: string }).reason, 'drift suspected');
+    assert.match(String((request.value.data as { requestedBy: string }).requestedBy), /^token:[0-9a-f]{12}$/);
+  });
+});
