@@ -54,8 +54,12 @@ export default tseslint.config(
   },
   {
     files: ['receiver/src/**/*.ts'],
-    ignores: ['receiver/src/pipeline/*/**', 'receiver/src/app.ts'],
+    ignores: ['receiver/src/pipeline/*/**', 'receiver/src/app.ts', 'receiver/src/clients/**'],
     rules: { 'no-restricted-imports': ['error', { paths: packageRestrictions([]) }] },
+  },
+  {
+    files: ['receiver/src/clients/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: packageRestrictions(['receiver/src/clients/**']) }] },
   },
   {
     files: ['receiver/src/app.ts'],

@@ -25,6 +25,11 @@ export interface Config {
   readonly awxNotifyToken?: string;
   readonly awxUrl?: string;
   readonly awxToken?: string;
+  readonly catchupIntervalMs: number;
+  readonly catchupGraceMs: number;
+  readonly catchupOverlap: number;
+  readonly catchupObjectTypes: readonly string[];
+  readonly catchupFrom: 'latest' | 'earliest';
 }
 
 type Kind = 'string' | 'list' | 'flag';
@@ -58,6 +63,11 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_AWX_NOTIFY_TOKEN: { key: 'awxNotifyToken', kind: 'string', secret: true },
   AWX_URL: { key: 'awxUrl', kind: 'string' },
   AWX_TOKEN: { key: 'awxToken', kind: 'string', secret: true },
+  UNICOP_CATCHUP_INTERVAL_MS: { key: 'catchupIntervalMs', kind: 'string' },
+  UNICOP_CATCHUP_GRACE_MS: { key: 'catchupGraceMs', kind: 'string' },
+  UNICOP_CATCHUP_OVERLAP: { key: 'catchupOverlap', kind: 'string' },
+  UNICOP_CATCHUP_OBJECT_TYPES: { key: 'catchupObjectTypes', kind: 'list' },
+  UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },
 };
 
 /** `UNICOP_*` names read by the scripts, not by the receiver: allowed in its environment. */
@@ -90,7 +100,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     for (const d of registry.lastErrors('config.schema.json')) {
       problems.push({ pointer: environmentName(d.pointer), message: d.message });
     }
-  } else if (raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
+  } else if ((raw.netboxUrl === undefined) !== (raw.netboxToken === undefined)) {
+    problems.push({ pointer: 'NETBOX_URL', message: 'changelog catch-up needs both NETBOX_URL and NETBOX_TOKEN (or _FILE)' });
+  }
+  if (isConfig(raw) && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
     problems.push({
       pointer: 'UNICOP_WEBHOOK_SECRETS',
       message: 'no webhook secret: set UNICOP_WEBHOOK_SECRETS (or _FILE), or UNICOP_INSECURE_NO_SIGNATURE=1 for development',

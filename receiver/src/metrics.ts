@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CatchupMetrics } from './catchup/changelog-catchup.js';
 import type { RelayMetrics } from './pipeline/publish/relay.js';
 
 /** Every metric the receiver exports (`GET /metrics`); names follow Prometheus conventions. */
@@ -58,6 +59,33 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const catchupRecovered = new Counter({
+    name: 'unicop_catchup_recovered_total',
+    help: 'Events made from the NetBox changelog because their webhook never arrived.',
+    registers: [registry],
+  });
+  const catchupLag = new Gauge({
+    name: 'unicop_catchup_lag_seconds',
+    help: 'Age of the oldest changelog row the catch-up has not handled yet (0 when caught up).',
+    registers: [registry],
+  });
+  const catchupErrors = new Counter({
+    name: 'unicop_catchup_errors_total',
+    help: 'Failed changelog polls (NetBox unreachable, bad answer); the next interval tries again.',
+    registers: [registry],
+  });
+  const catchupMark = new Gauge({
+    name: 'unicop_catchup_high_water_mark',
+    help: 'Highest changelog id below which every row is handled.',
+    registers: [registry],
+  });
+  const catchup: CatchupMetrics = {
+    recovered: (n) => catchupRecovered.inc(n),
+    lag: (seconds) => catchupLag.set(seconds),
+    failed: () => catchupErrors.inc(),
+    highWaterMark: (id) => catchupMark.set(id),
+  };
+
   const relay: Omit<RelayMetrics, 'acknowledged'> = {
     published: (topic, count, oldestAcceptedAt) => {
       published.inc({ topic }, count);
@@ -67,7 +95,7 @@ export function createMetrics() {
     reachable: (up) => kafkaUp.set(up ? 1 : 0),
   };
 
-  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay };
+  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

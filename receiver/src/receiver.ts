@@ -2,11 +2,14 @@ import type express from 'express';
 import { createTokenCheck } from './api/authenticate.js';
 import { createRootsApi } from './api/roots-api.js';
 import { buildApp } from './app.js';
+import { ChangelogCatchup } from './catchup/changelog-catchup.js';
+import { NetboxClient } from './clients/netbox-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DEFAULT_ROOT_POLICY } from './pipeline/normalize/default-root-policy.js';
-import { createNormalizer } from './pipeline/normalize/normalize.js';
+import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
+import { normalizeChangelog } from './pipeline/normalize/normalize-changelog.js';
 import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-policy.js';
 import { openDatabase, type Db } from './pipeline/outbox/database.js';
 import { GroupCommit } from './pipeline/outbox/group-commit.js';
@@ -24,6 +27,8 @@ export interface Receiver {
   app: express.Express;
   relay: Relay;
   store: OutboxStore;
+  /** Present when NETBOX_URL is set. */
+  catchup: ChangelogCatchup | null;
   metrics: Metrics;
   /** Refuse new webhooks (503), drain the relay for up to `drainMs`, close the database. */
   stop(drainMs: number): Promise<{ unpublished: number }>;
@@ -71,11 +76,29 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     );
   }
 
+  const normalizeDeps: NormalizeDeps = { source: config.source, resolveRoot: createRootResolver(policy) };
+  const catchup =
+    config.netboxUrl && config.netboxToken
+      ? new ChangelogCatchup({
+          client: new NetboxClient(config.netboxUrl, config.netboxToken),
+          store,
+          append: (draft) => outbox.appendEvent(draft),
+          normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
+          intervalMs: config.catchupIntervalMs,
+          graceMs: config.catchupGraceMs,
+          overlap: config.catchupOverlap,
+          objectTypes: config.catchupObjectTypes,
+          from: config.catchupFrom,
+          metrics: metrics.catchup,
+          log: log.child({ stage: 'catchup' }),
+        })
+      : null;
+
   const acceptWebhook = createWebhookPipeline({
     source: config.source,
     verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
     validate: createWebhookValidator(registry),
-    normalize: createNormalizer({ source: config.source, resolveRoot: createRootResolver(policy) }),
+    normalize: createNormalizer(normalizeDeps),
     outbox,
     depth: () => depth,
     outboxLimit: config.outboxLimit,
@@ -95,14 +118,17 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   });
 
   relay.start();
+  catchup?.start();
 
   return {
     app,
     relay,
     store,
+    catchup,
     metrics,
     async stop(drainMs) {
       stopping = true;
+      await catchup?.stop();
       await new Promise((resolve) => setImmediate(resolve));
       const unpublished = await relay.stop(drainMs);
       db.close();

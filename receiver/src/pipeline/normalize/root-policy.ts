@@ -88,6 +88,11 @@ export function valuesAt(data: unknown, path: string): unknown[] {
     const name = walk ? segment.slice(0, -2) : segment;
     const next: unknown[] = [];
     for (const value of current) {
+      // A foreign key serialized as its bare id (NetBox's changelog format) stands for `{id}`.
+      if (name === 'id' && !walk && typeof value === 'number') {
+        next.push(value);
+        continue;
+      }
       if (value === null || typeof value !== 'object' || !Object.hasOwn(value, name)) continue;
       const inner = (value as Record<string, unknown>)[name];
       if (walk) {

@@ -43,6 +43,13 @@ const MIGRATIONS: readonly string[] = [
      body BLOB NOT NULL,
      outbox_pos INTEGER NOT NULL REFERENCES outbox(pos)
    );`,
+  // v2, changelog catch-up: the NetBox request behind each event (a webhook and a changelog row of
+  // the same request and object are the same change), the changelog rows already turned into
+  // events, and the catch-up's high-water mark.
+  `ALTER TABLE events ADD COLUMN request_id TEXT;
+   CREATE INDEX events_request_subject ON events(request_id, subject) WHERE request_id IS NOT NULL;
+   CREATE TABLE changelog_seen (changelog_id INTEGER PRIMARY KEY, event_id TEXT, seen_at INTEGER NOT NULL);
+   CREATE TABLE catchup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /**

@@ -78,8 +78,9 @@ export class GroupCommit {
             rows++;
             return undefined;
           }
-          const id = job.draft.envelope.id;
-          const known = store.event(id);
+          const { id, subject, data } = job.draft.envelope;
+          const requestId = 'actor' in data ? data.actor.requestId : null;
+          const known = store.event(id) ?? (requestId === null ? undefined : store.eventForRequest(requestId, subject));
           if (known) return { status: 'duplicate', event: known } as const;
           const s = stamp(store, job.draft);
           store.insertEvent(
@@ -92,6 +93,7 @@ export class GroupCommit {
               time: s.envelope.time,
               superseded: s.envelope.data.superseded,
               versionMark: s.versionMark,
+              requestId,
               value: JSON.stringify(s.envelope),
             },
             now,

@@ -30,6 +30,8 @@ export interface EventRecord {
   time: string;
   superseded: boolean;
   versionMark: string | null;
+  /** The NetBox request behind the event, when known (dedupe between webhook and changelog). */
+  requestId: string | null;
   value: string;
 }
 
@@ -71,8 +73,19 @@ export class OutboxStore {
       insertOutbox: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO outbox (topic, key, message_id, value, accepted_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      insertEvent: db.prepare<[string, string, number, string, string, string, number, number | bigint]>(
-        'INSERT INTO events (id, root, sequence, subject, type, time, superseded, outbox_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      insertEvent: db.prepare<[string, string, number, string, string, string, number, number | bigint, string | null]>(
+        'INSERT INTO events (id, root, sequence, subject, type, time, superseded, outbox_pos, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      eventForRequest: db.prepare<[string, string], { id: string; root: string; sequence: number; superseded: number }>(
+        'SELECT id, root, sequence, superseded FROM events WHERE request_id = ? AND subject = ? ORDER BY sequence LIMIT 1',
+      ),
+      changelogSeen: db.prepare<[number], { event_id: string | null }>('SELECT event_id FROM changelog_seen WHERE changelog_id = ?'),
+      markChangelogSeen: db.prepare<[number, string | null, number]>(
+        'INSERT OR IGNORE INTO changelog_seen (changelog_id, event_id, seen_at) VALUES (?, ?, ?)',
+      ),
+      getState: db.prepare<[string], { value: string }>('SELECT value FROM catchup_state WHERE name = ?'),
+      setState: db.prepare<[string, string]>(
+        'INSERT INTO catchup_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
       ),
       upsertRoot: db.prepare<[string, number]>(
         'INSERT INTO roots (root, last_sequence) VALUES (?, ?) ON CONFLICT(root) DO UPDATE SET last_sequence = excluded.last_sequence',
@@ -105,6 +118,32 @@ export class OutboxStore {
     return row && { id: row.id, root: row.root, sequence: row.sequence, superseded: row.superseded === 1 };
   }
 
+  /**
+   * The event already made for this NetBox request and object, whichever way it came (webhook or
+   * changelog): NetBox coalesces a request's changes to one object into one webhook.
+   */
+  eventForRequest(requestId: string, subject: string): StoredEvent | undefined {
+    const row = this.q.eventForRequest.get(requestId, subject);
+    return row && { id: row.id, root: row.root, sequence: row.sequence, superseded: row.superseded === 1 };
+  }
+
+  /** Whether a changelog row was already handled (turned into an event, or found covered by one). */
+  changelogSeen(changelogId: number): boolean {
+    return this.q.changelogSeen.get(changelogId) !== undefined;
+  }
+
+  markChangelogSeen(changelogId: number, eventId: string | null, now: number): void {
+    this.q.markChangelogSeen.run(changelogId, eventId, now);
+  }
+
+  state(name: string): string | null {
+    return this.q.getState.get(name)?.value ?? null;
+  }
+
+  setState(name: string, value: string): void {
+    this.q.setState.run(name, value);
+  }
+
   lastSequence(root: string): number {
     return this.q.lastSequence.get(root)?.last_sequence ?? 0;
   }
@@ -116,7 +155,7 @@ export class OutboxStore {
   /** Inserts one event with its outbox row and the sequencer's new state. Call inside a transaction. */
   insertEvent(e: EventRecord, now: number): void {
     const pos = this.q.insertOutbox.run('events', e.root, e.id, e.value, now).lastInsertRowid;
-    this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos);
+    this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId);
     this.q.upsertRoot.run(e.root, e.rootSequence);
     if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
   }

@@ -3,14 +3,14 @@ import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-roo
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
-import { formatSequence, type EventEnvelope } from '../../../src/model/event.js';
+import { formatSequence, type ObjectEvent } from '../../../src/model/event.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { allFixtures, fixture } from '../../helpers/fixtures.js';
 
 const registry = new SchemaRegistry();
 const validate = createWebhookValidator(registry);
 const normalize = createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) });
-const isEnvelope = registry.validator<EventEnvelope>('event-envelope.v1.schema.json');
+const isEnvelope = registry.validator<ObjectEvent>('event-envelope.v1.schema.json');
 
 /** The fixture world (receiver/test/fixtures/README.md): which root each object belongs to. */
 const EXPECTED_ROOT: Record<string, string> = {
@@ -28,7 +28,7 @@ const EXPECTED_ROOT: Record<string, string> = {
 
 function normalized(f: ReturnType<typeof fixture>) {
   const draft = normalize(validate(JSON.parse(f.raw.toString('utf8')), f.raw.length));
-  return { ...draft.envelope, sequence: formatSequence(1) } as EventEnvelope;
+  return { ...draft.envelope, sequence: formatSequence(1) } as ObjectEvent;
 }
 
 describe('normalize every fixture', () => {

@@ -1,0 +1,19 @@
+/** One row of `/api/core/object-changes/` (netbox/core/api/serializers_/change_logging.py). */
+export interface ObjectChangeRow {
+  id: number;
+  time: string;
+  user_name: string | null;
+  request_id: string | null;
+  action: { value: 'create' | 'update' | 'delete' } | 'create' | 'update' | 'delete';
+  changed_object_type: string;
+  changed_object_id: number;
+  changed_object: { url?: string } | null;
+  object_repr: string | null;
+  prechange_data: Record<string, unknown> | null;
+  postchange_data: Record<string, unknown> | null;
+}
+
+export function changeAction(row: ObjectChangeRow): 'created' | 'updated' | 'deleted' {
+  const value = typeof row.action === 'string' ? row.action : row.action.value;
+  return value === 'create' ? 'created' : value === 'delete' ? 'deleted' : 'updated';
+}

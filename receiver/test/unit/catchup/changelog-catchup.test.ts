@@ -1,0 +1,132 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChangelogCatchup } from '../../../src/catchup/changelog-catchup.js';
+import { createLogger } from '../../../src/log.js';
+import type { ObjectChangeRow } from '../../../src/model/netbox-changelog.js';
+import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
+import { normalizeChangelog } from '../../../src/pipeline/normalize/normalize-changelog.js';
+import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
+import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
+import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
+import { fixture } from '../../helpers/fixtures.js';
+import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
+import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
+import { SchemaRegistry } from '../../../src/schema-registry.js';
+
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+const deps = { source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) };
+
+function row(id: number, ageSeconds: number, over: Partial<ObjectChangeRow> = {}): ObjectChangeRow {
+  return {
+    id,
+    time: new Date(NOW - ageSeconds * 1000).toISOString(),
+    user_name: 'admin',
+    request_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+    action: { value: 'update' },
+    changed_object_type: 'dcim.interface',
+    changed_object_id: 1000 + id,
+    changed_object: null,
+    object_repr: `eth${id}`,
+    prechange_data: { name: `eth${id}`, device: 42, description: 'a' },
+    postchange_data: { name: `eth${id}`, device: 42, description: 'b' },
+    ...over,
+  };
+}
+
+/** A changelog as NetBox serves it (id order, `afterId` exclusive); stands in for the REST API in this unit test only. */
+function fakeNetbox(rows: ObjectChangeRow[]) {
+  return {
+    version: async () => '4.7.3',
+    latestChangeId: async () => Math.max(0, ...rows.map((r) => r.id)),
+    object: async () => null,
+    async *objectChanges(q: { afterId: number }) {
+      for (const r of [...rows].sort((a, b) => a.id - b.id)) if (r.id > q.afterId) yield r;
+    },
+  };
+}
+
+describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
+  let dir: string;
+  let db: Db;
+  let store: OutboxStore;
+  let outbox: GroupCommit;
+  const metrics = { recovered: () => undefined, lag: () => undefined, failed: () => undefined, highWaterMark: () => undefined };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-'));
+    db = openDatabase(dir);
+    store = new OutboxStore(db);
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined });
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function catchup(rows: ObjectChangeRow[], from: 'latest' | 'earliest' = 'earliest') {
+    return new ChangelogCatchup({
+      client: fakeNetbox(rows),
+      store,
+      append: (d) => outbox.appendEvent(d),
+      normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
+      intervalMs: 1000,
+      graceMs: 30_000,
+      overlap: 100,
+      objectTypes: [],
+      from,
+      metrics,
+      log: createLogger('silent'),
+      now: () => NOW,
+    });
+  }
+
+  it('makes an event for every row whose webhook never came, rooted from the snapshot, once', async () => {
+    const rows = [row(1, 120), row(2, 90), row(3, 60)];
+    const c = catchup(rows);
+    assert.deepEqual(await c.poll(), { scanned: 3, recovered: 3, covered: 0, hwm: 3 });
+    assert.deepEqual(await c.poll(), { scanned: 3, recovered: 0, covered: 0, hwm: 3 }, 'the overlap re-reads, nothing twice');
+    const events = store.pending(10).map((r) => JSON.parse(r.value));
+    assert.deepEqual(events.map((e) => [e.partitionkey, e.data.netbox.via, e.data.netbox.changelogId]), [
+      ['dcim.device:42', 'changelog', 1],
+      ['dcim.device:42', 'changelog', 2],
+      ['dcim.device:42', 'changelog', 3],
+    ]);
+    assert.deepEqual(events[0].data.changes, { description: { before: 'a', after: 'b' } });
+    const registry = new SchemaRegistry();
+    const isEnvelope = registry.validator('event-envelope.v1.schema.json');
+    for (const e of events) assert.ok(isEnvelope(e), JSON.stringify(registry.lastErrors('event-envelope.v1.schema.json')));
+  });
+
+  it('skips a row its webhook already turned into an event (same request and object)', async () => {
+    const registry = new SchemaRegistry();
+    const webhook = fixture('4.7', 'dcim.interface', 'updated').body as { request: { id: string }; data: { id: number } };
+    const draft = createNormalizer(deps)(createWebhookValidator(registry)(webhook, 1));
+    await outbox.appendEvent(draft);
+    const covered = row(7, 120, { request_id: webhook.request.id, changed_object_id: webhook.data.id });
+    assert.deepEqual(await catchup([covered]).poll(), { scanned: 1, recovered: 0, covered: 1, hwm: 7 });
+    assert.equal(store.depth(), 1);
+  });
+
+  it('leaves young rows to their webhook and holds the mark below them', async () => {
+    const c = catchup([row(1, 120), row(2, 5), row(3, 120)]);
+    const first = await c.poll();
+    assert.deepEqual([first.recovered, first.hwm], [2, 1], 'row 3 is handled, but the mark waits for row 2');
+    const late = await catchup([row(1, 120), row(2, 40), row(3, 120)]).poll();
+    assert.deepEqual([late.recovered, late.hwm], [1, 3]);
+  });
+
+  it('picks up a row committed late with an id below the mark (inside the overlap)', async () => {
+    await catchup([row(10, 120), row(12, 120)]).poll();
+    const result = await catchup([row(10, 120), row(11, 100), row(12, 120)]).poll();
+    assert.deepEqual([result.recovered, result.hwm], [1, 12]);
+  });
+
+  it('starts at the newest row on a first run with from=latest', async () => {
+    const result = await catchup([row(1, 120), row(2, 120)], 'latest').poll();
+    assert.deepEqual([result.scanned, result.recovered, result.hwm], [0, 0, 2]);
+  });
+});
