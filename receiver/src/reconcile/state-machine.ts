@@ -1,0 +1,161 @@
+import type { FailureClass, ReconcileRule } from './reconcile-policy.js';
+
+/** Per root: idle → pending → requested → running → succeeded | failed(class) | timed_out (ARCHITECTURE.md). */
+export const RECONCILE_STATES = ['idle', 'pending', 'requested', 'running', 'succeeded', 'failed', 'timed_out'] as const;
+export type ReconcileState = (typeof RECONCILE_STATES)[number];
+
+/** States in which nothing is in flight and a change starts a new cycle. */
+const AT_REST: ReadonlySet<ReconcileState> = new Set(['idle', 'succeeded', 'failed', 'timed_out']);
+
+export interface InFlight {
+  reconcileId: string;
+  attempt: number;
+  requestedAt: string;
+  deadline: string;
+  awxJobId: number | null;
+  /** The events this attempt covers (a retry covers them again). */
+  events: string[];
+}
+
+export interface Outcome {
+  reconcileId: string;
+  root: string;
+  attempt: number;
+  result: 'succeeded' | 'failed' | 'timed_out';
+  class: FailureClass | null;
+  message: string | null;
+  awxJobId: number | null;
+  at: string;
+}
+
+export interface RootRecord {
+  root: string;
+  state: ReconcileState;
+  /** The rule of the current cycle (chosen by its first change). */
+  rule: ReconcileRule | null;
+  attempt: number;
+  inFlight: InFlight | null;
+  lastOutcome: Outcome | null;
+  /** Events collected during the debounce window; they trigger the next attempt. */
+  pendingEvents: string[];
+  /** Events that arrived while an attempt was in flight: they coalesce into exactly one follow-up. */
+  followUpEvents: string[];
+  /** End of the debounce window (ms since epoch) while pending. */
+  dueAt: number | null;
+}
+
+export interface Command {
+  reconcileId: string;
+  root: string;
+  attempt: number;
+  jobTemplate: { name: string; organization: string };
+  triggeringEvents: string[];
+  deadline: string;
+}
+
+export type Input =
+  | { kind: 'change'; eventId: string; rule: ReconcileRule; now: number }
+  | { kind: 'tick'; now: number }
+  | { kind: 'started'; reconcileId: string; awxJobId: number | null; now: number }
+  | { kind: 'finished'; reconcileId: string; result: 'succeeded' | 'failed'; class: FailureClass | null; message: string | null; awxJobId: number | null; now: number };
+
+export type Effect = { kind: 'command'; command: Command } | { kind: 'outcome'; outcome: Outcome };
+
+export interface Step {
+  record: RootRecord;
+  effects: Effect[];
+  /** False when the input did not apply (a stale or unknown reconcile id): nothing changed. */
+  applied: boolean;
+}
+
+export function restingRecord(root: string): RootRecord {
+  return { root, state: 'idle', rule: null, attempt: 0, inFlight: null, lastOutcome: null, pendingEvents: [], followUpEvents: [], dueAt: null };
+}
+
+/**
+ * The whole reconcile behaviour of one root as a pure function: no clock, no I/O, ids from
+ * `newId`. At most one attempt in flight; changes during flight coalesce into one follow-up;
+ * retries only as the rule's budget for the failure class allows, each a new visible command;
+ * silence past the deadline becomes an explicit `timed_out`.
+ */
+export function step(record: RootRecord, input: Input, newId: () => string): Step {
+  const r: RootRecord = { ...record, pendingEvents: [...record.pendingEvents], followUpEvents: [...record.followUpEvents] };
+  const effects: Effect[] = [];
+  switch (input.kind) {
+    case 'change': {
+      if (AT_REST.has(r.state)) {
+        Object.assign(r, { state: 'pending', rule: input.rule, attempt: 0, pendingEvents: [input.eventId], dueAt: input.now + input.rule.debounceMs });
+      } else if (r.state === 'pending') {
+        r.pendingEvents.push(input.eventId);
+      } else {
+        r.followUpEvents.push(input.eventId);
+      }
+      return { record: r, effects, applied: true };
+    }
+    case 'tick': {
+      if (r.state === 'pending' && r.dueAt !== null && input.now >= r.dueAt) {
+        effects.push(launch(r, r.pendingEvents, input.now, newId));
+        return { record: r, effects, applied: true };
+      }
+      if ((r.state === 'requested' || r.state === 'running') && r.inFlight && input.now >= Date.parse(r.inFlight.deadline)) {
+        conclude(r, effects, { result: 'timed_out', class: 'timeout', message: 'no outcome before the deadline', awxJobId: r.inFlight.awxJobId }, input.now, newId);
+        return { record: r, effects, applied: true };
+      }
+      return { record, effects, applied: false };
+    }
+    case 'started': {
+      if (!r.inFlight || r.inFlight.reconcileId !== input.reconcileId || r.state !== 'requested') {
+        return { record, effects, applied: false };
+      }
+      r.state = 'running';
+      r.inFlight = { ...r.inFlight, awxJobId: input.awxJobId ?? r.inFlight.awxJobId };
+      return { record: r, effects, applied: true };
+    }
+    case 'finished': {
+      if (!r.inFlight || r.inFlight.reconcileId !== input.reconcileId) return { record, effects, applied: false };
+      conclude(r, effects, { result: input.result, class: input.class, message: input.message, awxJobId: input.awxJobId ?? r.inFlight.awxJobId }, input.now, newId);
+      return { record: r, effects, applied: true };
+    }
+  }
+}
+
+function launch(r: RootRecord, events: string[], now: number, newId: () => string): Effect {
+  const rule = r.rule;
+  if (!rule) throw new Error(`root ${r.root} has no rule to launch with`);
+  r.attempt += 1;
+  const deadline = new Date(now + rule.deadlineMs).toISOString();
+  const command: Command = { reconcileId: newId(), root: r.root, attempt: r.attempt, jobTemplate: rule.jobTemplate, triggeringEvents: events, deadline };
+  r.state = 'requested';
+  r.inFlight = { reconcileId: command.reconcileId, attempt: r.attempt, requestedAt: new Date(now).toISOString(), deadline, awxJobId: null, events };
+  r.pendingEvents = [];
+  r.dueAt = null;
+  return { kind: 'command', command };
+}
+
+function conclude(
+  r: RootRecord,
+  effects: Effect[],
+  o: Pick<Outcome, 'result' | 'class' | 'message' | 'awxJobId'>,
+  now: number,
+  newId: () => string,
+): void {
+  const inFlight = r.inFlight;
+  if (!inFlight || !r.rule) return;
+  const outcome: Outcome = { reconcileId: inFlight.reconcileId, root: r.root, attempt: inFlight.attempt, ...o, at: new Date(now).toISOString() };
+  effects.push({ kind: 'outcome', outcome });
+  r.lastOutcome = outcome;
+  r.inFlight = null;
+  r.state = o.result;
+  const budget = o.class ? (r.rule.retry[o.class] ?? 0) : 0;
+  const retries = r.attempt - 1;
+  if (o.result !== 'succeeded' && retries < budget) {
+    // A retry by policy: a new command with the next attempt number, never a silent relaunch.
+    effects.push(launch(r, [...inFlight.events, ...r.followUpEvents], now, newId));
+    r.followUpEvents = [];
+    return;
+  }
+  if (r.followUpEvents.length > 0) {
+    // Changes arrived during the attempt: exactly one follow-up cycle covers all of them.
+    Object.assign(r, { state: 'pending', attempt: 0, pendingEvents: r.followUpEvents, followUpEvents: [], dueAt: now + r.rule.debounceMs });
+  }
+}

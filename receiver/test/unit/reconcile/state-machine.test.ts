@@ -1,0 +1,85 @@
+import { strict as assert } from 'node:assert';
+import type { ReconcileRule } from '../../../src/reconcile/reconcile-policy.js';
+import { restingRecord, step, type Effect, type Input, type RootRecord } from '../../../src/reconcile/state-machine.js';
+
+const rule: ReconcileRule = {
+  match: { rootType: 'dcim.device' },
+  jobTemplate: { name: 'reconcile-device', organization: 'Default' },
+  debounceMs: 1000,
+  deadlineMs: 60_000,
+  retry: {},
+};
+
+/** Runs inputs through the machine, collecting effects; ids are r1, r2, … */
+function run(inputs: Input[], start: RootRecord = restingRecord('dcim.device:1'), r = rule) {
+  let n = 0;
+  let record = start;
+  const effects: Effect[] = [];
+  for (const input of inputs) {
+    const s = step(record, input.kind === 'change' ? { ...input, rule: r } : input, () => `r${++n}`);
+    record = s.record;
+    effects.push(...s.effects);
+  }
+  return { record, effects, commands: effects.filter((e) => e.kind === 'command').map((e) => (e.kind === 'command' ? e.command : null)!) };
+}
+const change = (eventId: string, now: number): Input => ({ kind: 'change', eventId, rule, now });
+const tick = (now: number): Input => ({ kind: 'tick', now });
+const done = (id: string, now: number, result: 'succeeded' | 'failed' = 'succeeded', cls: 'execution' | 'transient' | null = null): Input => ({
+  kind: 'finished', reconcileId: id, result, class: cls, message: null, awxJobId: 7, now,
+});
+
+describe('reconcile state machine', () => {
+  it('debounces changes into one command, then runs to succeeded', () => {
+    const { record, commands } = run([change('e1', 0), change('e2', 500), tick(999), tick(1000), { kind: 'started', reconcileId: 'r1', awxJobId: 7, now: 1100 }, done('r1', 2000)]);
+    assert.equal(commands.length, 1);
+    assert.deepEqual(commands[0]?.triggeringEvents, ['e1', 'e2']);
+    assert.equal(commands[0]?.attempt, 1);
+    assert.equal(record.state, 'succeeded');
+    assert.equal(record.lastOutcome?.result, 'succeeded');
+    assert.equal(record.inFlight, null);
+  });
+
+  it('coalesces 50 changes during flight into exactly one follow-up', () => {
+    const during = Array.from({ length: 50 }, (_, i) => change(`x${i}`, 1500 + i));
+    const { record, commands } = run([change('e1', 0), tick(1000), ...during, done('r1', 3000), tick(3999), tick(4000)]);
+    assert.equal(commands.length, 2);
+    assert.equal(commands[1]?.triggeringEvents.length, 50);
+    assert.equal(record.state, 'requested');
+  });
+
+  it('never retries a failure by default', () => {
+    const { record, commands, effects } = run([change('e1', 0), tick(1000), done('r1', 2000, 'failed', 'execution'), tick(100_000)]);
+    assert.equal(commands.length, 1);
+    assert.equal(record.state, 'failed');
+    assert.equal(record.lastOutcome?.class, 'execution');
+    assert.equal(effects.filter((e) => e.kind === 'outcome').length, 1);
+  });
+
+  it('retries within the budget for the class, each a new command, and ends in an explicit outcome', () => {
+    const withRetry = { ...rule, retry: { transient: 2 } };
+    const { record, commands, effects } = run(
+      [change('e1', 0), tick(1000), done('r1', 2000, 'failed', 'transient'), done('r2', 3000, 'failed', 'transient'), done('r3', 4000, 'failed', 'transient'), done('r4', 5000, 'failed', 'transient')],
+      restingRecord('dcim.device:1'),
+      withRetry,
+    );
+    assert.deepEqual(commands.map((c) => [c.reconcileId, c.attempt]), [['r1', 1], ['r2', 2], ['r3', 3]]);
+    assert.equal(record.state, 'failed');
+    assert.equal(effects.filter((e) => e.kind === 'outcome').length, 3);
+  });
+
+  it('turns silence past the deadline into timed_out', () => {
+    const { record } = run([change('e1', 0), tick(1000), tick(60_999), tick(61_000)]);
+    assert.equal(record.state, 'timed_out');
+    assert.equal(record.lastOutcome?.class, 'timeout');
+  });
+
+  it('ignores outcomes for an id not in flight (late, duplicated or unknown)', () => {
+    let n = 0;
+    const s = step(restingRecord('dcim.device:1'), done('nope', 10), () => `r${++n}`);
+    assert.equal(s.applied, false);
+    assert.deepEqual(s.effects, []);
+    const after = run([change('e1', 0), tick(1000), done('r1', 2000)]);
+    const again = step(after.record, done('r1', 3000, 'failed', 'execution'), () => 'x');
+    assert.equal(again.applied, false, 'a second notification for a finished attempt changes nothing');
+  });
+});
