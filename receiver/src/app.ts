@@ -1,6 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { TokenCheck } from './api/authenticate.js';
 import type { RootsApi } from './api/roots-api.js';
+import type { AwxNotification } from './reconcile/awx-notification.js';
+import type { NotificationResult } from './reconcile/reconciler.js';
 import { UnicopError, isUnicopError } from './errors.js';
 import type { components } from './generated/openapi.js';
 import type { Logger } from './log.js';
@@ -19,6 +21,8 @@ export interface AppDeps {
   acceptWebhook: AcceptWebhook;
   roots: RootsApi;
   checkToken: TokenCheck;
+  notifyAwx: (body: AwxNotification) => NotificationResult;
+  checkNotify: (authorization: string | undefined) => void;
   readiness: () => Readiness;
   maxBodyBytes: number;
   metrics: Metrics;
@@ -46,6 +50,26 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   app.use('/v1/roots', rootsRouter(deps));
+
+  const notificationBody = express.json({ limit: '1mb', strict: true });
+  app.post(
+    '/v1/awx/notifications',
+    (req, _res, next) => {
+      try {
+        deps.checkNotify(req.headers.authorization);
+        next();
+      } catch (error) {
+        next(error);
+      }
+    },
+    (req, res, next) => notificationBody(req, res, (err?: unknown) => next(err && new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification is not JSON', { cause: err }))),
+    (req, res) => {
+      if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+        throw new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification must be a JSON object');
+      }
+      res.status(202).json({ result: deps.notifyAwx(req.body as AwxNotification) });
+    },
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -98,6 +122,9 @@ function rootsRouter(deps: AppDeps): express.Router {
     } catch (error) {
       next(error);
     }
+  });
+  router.get('/', (req, res) => {
+    res.json(deps.roots.listRoots(req.query));
   });
   router.get('/:root', (req, res) => {
     res.json(deps.roots.getRoot(req.params.root as string));

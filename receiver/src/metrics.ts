@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CatchupMetrics } from './catchup/changelog-catchup.js';
 import type { RelayMetrics } from './pipeline/publish/relay.js';
+import type { ReconcilerMetrics } from './reconcile/reconciler.js';
 
 /** Every metric the receiver exports (`GET /metrics`); names follow Prometheus conventions. */
 export function createMetrics() {
@@ -86,6 +87,35 @@ export function createMetrics() {
     highWaterMark: (id) => catchupMark.set(id),
   };
 
+  const reconcileCommands = new Counter({
+    name: 'unicop_reconcile_commands_total',
+    help: 'Reconcile commands published, by attempt kind (first or retry).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const reconcileOutcomes = new Counter({
+    name: 'unicop_reconcile_outcomes_total',
+    help: 'Reconcile outcomes, by result and failure class.',
+    labelNames: ['result', 'class'] as const,
+    registers: [registry],
+  });
+  const reconcileOrphans = new Counter({
+    name: 'unicop_reconcile_orphans_total',
+    help: 'AWX notifications that matched no reconcile attempt (kept in reconcile_orphans), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const consumerErrors = new Counter({
+    name: 'unicop_consumer_errors_total',
+    help: 'Consumer start failures and messages whose handling failed (redelivered by Kafka).',
+    registers: [registry],
+  });
+  const reconcile: ReconcilerMetrics = {
+    command: (attempt) => reconcileCommands.inc({ kind: attempt === 1 ? 'first' : 'retry' }),
+    outcome: (result, failureClass) => reconcileOutcomes.inc({ result, class: failureClass ?? 'none' }),
+    orphan: (reason) => reconcileOrphans.inc({ reason }),
+  };
+
   const relay: Omit<RelayMetrics, 'acknowledged'> = {
     published: (topic, count, oldestAcceptedAt) => {
       published.inc({ topic }, count);
@@ -95,7 +125,7 @@ export function createMetrics() {
     reachable: (up) => kafkaUp.set(up ? 1 : 0),
   };
 
-  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup };
+  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup, reconcile, consumerErrors };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

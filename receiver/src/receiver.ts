@@ -1,5 +1,6 @@
 import type express from 'express';
 import { createTokenCheck } from './api/authenticate.js';
+import { createNotifyCheck } from './api/notify-auth.js';
 import { createRootsApi } from './api/roots-api.js';
 import { buildApp } from './app.js';
 import { ChangelogCatchup } from './catchup/changelog-catchup.js';
@@ -17,11 +18,16 @@ import { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { createWebhookPipeline } from './pipeline/pipeline.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
+import { TopicConsumer } from './pipeline/publish/topic-consumer.js';
 import { topicNames } from './pipeline/publish/topics.js';
+import { loadReconcilePolicy } from './reconcile/reconcile-policy.js';
+import { ReconcileStore } from './reconcile/reconcile-store.js';
+import { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
 import { createWebhookValidator } from './pipeline/validate/validate-webhook.js';
 import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { UnicopError } from './errors.js';
 
 export interface Receiver {
   app: express.Express;
@@ -29,6 +35,8 @@ export interface Receiver {
   store: OutboxStore;
   /** Present when NETBOX_URL is set. */
   catchup: ChangelogCatchup | null;
+  /** Present when UNICOP_RECONCILE_POLICY is set. */
+  reconciler: Reconciler | null;
   metrics: Metrics;
   /** Refuse new webhooks (503), drain the relay for up to `drainMs`, close the database. */
   stop(drainMs: number): Promise<{ unpublished: number }>;
@@ -47,10 +55,12 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   metrics.outboxDepth.set(depth);
   metrics.outboxLimit.set(config.outboxLimit);
 
+  const kafka = createKafka(config.kafkaBrokers, log);
+  const topics = topicNames(config.topicPrefix);
   const relay = new Relay({
-    kafka: createKafka(config.kafkaBrokers, log),
+    kafka,
     source: store,
-    topics: topicNames(config.topicPrefix),
+    topics,
     partitions: config.topicPartitions,
     replication: config.topicReplication,
     metrics: {
@@ -60,14 +70,34 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     log: log.child({ stage: 'publish' }),
   });
 
-  const outbox = new GroupCommit({
-    store,
-    stamp: sequenceEvent,
-    onCommit: (rows) => {
-      metrics.outboxDepth.set((depth += rows));
-      relay.wake();
-    },
-  });
+  const committed = (rows: number): void => {
+    metrics.outboxDepth.set((depth += rows));
+    relay.wake();
+  };
+  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed });
+
+  const reconcileStore = new ReconcileStore(db);
+  const reconciler = config.reconcilePolicyFile
+    ? new Reconciler({
+        policy: loadReconcilePolicy(config.reconcilePolicyFile, registry),
+        store: reconcileStore,
+        outbox: store,
+        onCommit: committed,
+        source: config.source,
+        metrics: metrics.reconcile,
+        log: log.child({ stage: 'reconcile' }),
+      })
+    : null;
+  const reconcileConsumer = reconciler
+    ? new TopicConsumer({
+        kafka,
+        groupId: `${config.topicPrefix}.reconciler`,
+        topic: topics.events,
+        handle: (m) => reconciler.handleEvent(m.value),
+        onError: () => metrics.consumerErrors.inc(),
+        log: log.child({ stage: 'reconcile-consumer' }),
+      })
+    : null;
 
   if (config.webhookSecrets.length === 0) {
     log.warn(
@@ -109,7 +139,21 @@ export function createReceiver(config: Config, log: Logger): Receiver {
 
   const app = buildApp({
     acceptWebhook,
-    roots: createRootsApi({ source: config.source, index: store, append: (draft) => outbox.appendEvent(draft) }),
+    roots: createRootsApi({
+      source: config.source,
+      index: store,
+      append: (draft) => outbox.appendEvent(draft),
+      reconcile: reconciler && {
+        record: (root) => reconciler.record(root),
+        inState: (state, limit) => reconcileStore.inState(state, limit),
+        attempts: (root, limit) => reconcileStore.recentAttempts(root, limit),
+      },
+    }),
+    notifyAwx: (body) => {
+      if (!reconciler) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
+      return reconciler.notify(body);
+    },
+    checkNotify: createNotifyCheck(config.awxNotifyToken),
     checkToken: createTokenCheck(config.apiTokens),
     readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit }),
     maxBodyBytes: config.maxBodyBytes,
@@ -119,20 +163,34 @@ export function createReceiver(config: Config, log: Logger): Receiver {
 
   relay.start();
   catchup?.start();
+  reconcileConsumer?.start();
+  // The clock of the state machines: debounce windows and deadlines live in SQLite, so they survive restarts.
+  const ticker = reconciler ? setInterval(() => tickSafely(reconciler, log), 250) : null;
 
   return {
     app,
     relay,
     store,
     catchup,
+    reconciler,
     metrics,
     async stop(drainMs) {
       stopping = true;
       await catchup?.stop();
+      if (ticker) clearInterval(ticker);
+      await reconcileConsumer?.stop();
       await new Promise((resolve) => setImmediate(resolve));
       const unpublished = await relay.stop(drainMs);
       db.close();
       return { unpublished };
     },
   };
+}
+
+function tickSafely(reconciler: Reconciler, log: Logger): void {
+  try {
+    reconciler.tick();
+  } catch (error) {
+    log.error({ err: error }, 'reconcile tick failed; the next tick tries again');
+  }
 }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { UnicopError } from '../errors.js';
 import type { components } from '../generated/openapi.js';
+import type { AttemptRow } from '../reconcile/reconcile-store.js';
+import { rootView } from '../reconcile/reconciler.js';
+import { RECONCILE_STATES, restingRecord, type ReconcileState, type RootRecord } from '../reconcile/state-machine.js';
 import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type TimelineEntry } from '../model/event.js';
 
 const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
@@ -20,14 +23,22 @@ export interface EventIndex {
 /** Appends a request to the root's stream (the outbox's group commit). */
 export type AppendRequest = (draft: DraftEvent) => Promise<{ status: 'accepted' | 'duplicate'; event: { id: string; root: string; sequence: number } }>;
 
+/** The reconciler's view of roots; null when no reconciler runs (no UNICOP_RECONCILE_POLICY). */
+export interface ReconcileView {
+  record(root: string): RootRecord | null;
+  inState(state: ReconcileState, limit: number): RootRecord[];
+  attempts(root: string, limit: number): AttemptRow[];
+}
+
 export interface RootsApiDeps {
   source: string;
   index: EventIndex;
   append: AppendRequest;
+  reconcile: ReconcileView | null;
 }
 
 /** `GET /v1/roots/{root}`, `GET /v1/roots/{root}/timeline`, `POST /v1/roots/{root}/reconcile` (openapi/unicop.yaml). */
-export function createRootsApi({ source, index, append }: RootsApiDeps) {
+export function createRootsApi({ source, index, append, reconcile }: RootsApiDeps) {
   function parseRoot(key: string): { type: string; id: number } {
     const m = ROOT_KEY.exec(key);
     const id = Number(m?.[2]);
@@ -45,23 +56,21 @@ export function createRootsApi({ source, index, append }: RootsApiDeps) {
   }
 
   return {
-    /**
-     * The root as the event index knows it. Reconcile fields stay at their resting values
-     * (`idle`, no attempt, nothing in flight) until the reconciler runs.
-     */
+    /** The root: its event stream position and its reconcile state (resting when never reconciled). */
     getRoot(key: string): Schemas['RootState'] {
       const lastSequence = known(key);
       const [lastEvent] = index.timeline(key, null, 1);
-      return {
-        root: key,
-        state: 'idle',
-        lastSequence,
-        attempt: 0,
-        inFlight: null,
-        lastOutcome: null,
-        pendingFollowUp: false,
-        lastEvent: lastEvent ?? null,
-      };
+      return { ...rootView(reconcile?.record(key) ?? restingRecord(key)), lastSequence, lastEvent: lastEvent ?? null };
+    },
+
+    /** Roots in one reconcile state, most recently changed first (`GET /v1/roots?state=`). */
+    listRoots(query: { state?: unknown; limit?: unknown }): Schemas['RootList'] {
+      if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      if (typeof query.state !== 'string' || !(RECONCILE_STATES as readonly string[]).includes(query.state) || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new UnicopError('UNICOP_API_QUERY_INVALID', `state must be one of ${RECONCILE_STATES.join(', ')}; limit 1..1000`);
+      }
+      return { state: query.state as ReconcileState, items: reconcile.inState(query.state as ReconcileState, limit).map(rootView) };
     },
 
     /** Newest first; `before` is a sequence from an earlier page's `next`. */
@@ -74,7 +83,8 @@ export function createRootsApi({ source, index, append }: RootsApiDeps) {
       }
       const items = index.timeline(key, before, limit);
       const last = items[items.length - 1];
-      return { root: key, items, next: items.length === limit && last && last.sequence > 1 ? last.sequence : null };
+      const reconciles = before === null && reconcile ? reconcile.attempts(key, 20).map(attemptView) : [];
+      return { root: key, items, next: items.length === limit && last && last.sequence > 1 ? last.sequence : null, reconciles };
     },
 
     /**
@@ -117,6 +127,18 @@ export function createRootsApi({ source, index, append }: RootsApiDeps) {
 }
 
 export type RootsApi = ReturnType<typeof createRootsApi>;
+
+/** One reconcile attempt as the timeline shows it: the command and, once known, its outcome. */
+function attemptView(a: AttemptRow): Schemas['ReconcileAttempt'] {
+  return {
+    reconcileId: a.reconcileId,
+    attempt: a.attempt,
+    requestedAt: new Date(a.requestedAt).toISOString(),
+    deadline: new Date(a.deadlineAt).toISOString(),
+    awxJobId: a.awxJobId,
+    outcome: a.outcome,
+  };
+}
 
 function readReason(body: unknown): string | null {
   if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) return null;

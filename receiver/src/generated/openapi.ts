@@ -29,6 +29,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/roots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Roots in one reconcile state (failed, running, timed_out, …) */
+        get: operations["listRoots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/awx/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An AWX webhook notification (default body) about a reconcile job
+         * @description AWX's default notification body (`job_metadata`), sent by a webhook notification template on
+         *     started/success/error. Correlated by `unicop_reconcile_id` (or the EDA event uuid) inside
+         *     the JSON string `extra_vars`. Notifications for no known attempt are kept as orphans and
+         *     counted; a repeated notification for a finished attempt is `stale`. AWX sends each
+         *     notification once, so a poller asks AWX's API about attempts past half their deadline.
+         */
+        post: operations["receiveAwxNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roots/{root}": {
         parameters: {
             query?: never;
@@ -192,32 +233,65 @@ export interface components {
             items: components["schemas"]["TimelineEntry"][];
             /** @description pass as `before` for the next page; null on the last */
             next: number | null;
+            /** @description the root's latest reconcile attempts (commands with their outcomes), on the first page only */
+            reconciles: components["schemas"]["ReconcileAttempt"][];
         };
         RootState: {
             root: string;
             /** @enum {unknown} */
             state: "idle" | "pending" | "requested" | "running" | "succeeded" | "failed" | "timed_out";
             lastSequence: number;
+            /** @description attempts in the current reconcile cycle */
             attempt: number;
-            inFlight: null | {
-                /** Format: uuid */
-                reconcileId: string;
-                attempt: number;
-                requestedAt: string;
-                deadline: string;
-            };
-            lastOutcome: null | {
-                /** Format: uuid */
-                reconcileId: string;
-                /** @enum {unknown} */
-                result: "succeeded" | "failed" | "timed_out";
-                class: string | null;
-                message: string | null;
-                awxJobId: number | null;
-                at: string;
-            };
+            inFlight: components["schemas"]["InFlight"];
+            lastOutcome: null | components["schemas"]["Outcome"];
+            /** @description changes arrived during the attempt in flight; one follow-up will cover them */
             pendingFollowUp: boolean;
             lastEvent: null | components["schemas"]["TimelineEntry"];
+        };
+        Outcome: {
+            /** Format: uuid */
+            reconcileId: string;
+            root: string;
+            attempt: number;
+            /** @enum {unknown} */
+            result: "succeeded" | "failed" | "timed_out";
+            /** @enum {unknown} */
+            class: "transient" | "config" | "execution" | "unreachable" | "timeout" | "rejected" | null;
+            message: string | null;
+            awxJobId: number | null;
+            at: string;
+        };
+        ReconcileAttempt: {
+            /** Format: uuid */
+            reconcileId: string;
+            attempt: number;
+            requestedAt: string;
+            deadline: string;
+            awxJobId: number | null;
+            outcome: null | components["schemas"]["Outcome"];
+        };
+        RootReconcile: {
+            root: string;
+            /** @enum {unknown} */
+            state: "idle" | "pending" | "requested" | "running" | "succeeded" | "failed" | "timed_out";
+            attempt: number;
+            inFlight: components["schemas"]["InFlight"];
+            lastOutcome: null | components["schemas"]["Outcome"];
+            pendingFollowUp: boolean;
+        };
+        InFlight: null | {
+            /** Format: uuid */
+            reconcileId: string;
+            attempt: number;
+            requestedAt: string;
+            deadline: string;
+            awxJobId: number | null;
+        };
+        RootList: {
+            /** @enum {unknown} */
+            state: "idle" | "pending" | "requested" | "running" | "succeeded" | "failed" | "timed_out";
+            items: components["schemas"]["RootReconcile"][];
         };
         ReconcileAccepted: {
             /** @enum {unknown} */
@@ -623,6 +697,63 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listRoots: {
+        parameters: {
+            query: {
+                state: "idle" | "pending" | "requested" | "running" | "succeeded" | "failed" | "timed_out";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description most recently changed first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RootList"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    receiveAwxNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description taken */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {unknown} */
+                        result: "applied" | "stale" | "orphan";
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
         };
     };
     getRoot: {

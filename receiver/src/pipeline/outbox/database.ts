@@ -50,6 +50,36 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX events_request_subject ON events(request_id, subject) WHERE request_id IS NOT NULL;
    CREATE TABLE changelog_seen (changelog_id INTEGER PRIMARY KEY, event_id TEXT, seen_at INTEGER NOT NULL);
    CREATE TABLE catchup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // v3, the reconciler: one record per root (JSON, see reconcile/state-machine.ts) with the times
+  // its ticker looks for, every attempt (to correlate AWX outcomes), the events already applied
+  // (consumption is at-least-once), and outcomes that matched no attempt.
+  `CREATE TABLE reconcile_roots (
+     root TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     record TEXT NOT NULL,
+     due_at INTEGER,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX reconcile_roots_state ON reconcile_roots(state);
+   CREATE INDEX reconcile_roots_due ON reconcile_roots(due_at) WHERE due_at IS NOT NULL;
+   CREATE TABLE reconcile_attempts (
+     reconcile_id TEXT PRIMARY KEY,
+     root TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     requested_at INTEGER NOT NULL,
+     deadline_at INTEGER NOT NULL,
+     awx_job_id INTEGER,
+     outcome TEXT
+   );
+   CREATE INDEX reconcile_attempts_root ON reconcile_attempts(root, requested_at);
+   CREATE TABLE reconcile_events_seen (event_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE reconcile_orphans (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     received_at INTEGER NOT NULL,
+     reconcile_id TEXT,
+     reason TEXT NOT NULL,
+     body TEXT NOT NULL
+   );`,
 ];
 
 /**

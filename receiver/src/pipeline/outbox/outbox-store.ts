@@ -2,7 +2,7 @@ import type { TimelineEntry } from '../../model/event.js';
 import type { Db } from './database.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
-export const OUTBOX_TOPICS = ['events', 'rejected'] as const;
+export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState'] as const;
 export type OutboxTopic = (typeof OUTBOX_TOPICS)[number];
 
 export interface OutboxRow {
@@ -158,6 +158,11 @@ export class OutboxStore {
     this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId);
     this.q.upsertRoot.run(e.root, e.rootSequence);
     if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
+  }
+
+  /** Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a transaction. */
+  insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): void {
+    this.q.insertOutbox.run(topic, key, messageId, value, now);
   }
 
   /** Keeps a rejected input and queues its notice for `unicop.rejected.v1`. Call inside a transaction. */

@@ -7,7 +7,7 @@ import { ensureTopics, type TopicNames } from './topics.js';
 
 /** The rows the relay reads and acknowledges (the outbox store). */
 export interface RelaySource {
-  pending(limit: number): { pos: number; topic: 'events' | 'rejected'; key: string; messageId: string; value: string; acceptedAt: number }[];
+  pending(limit: number): { pos: number; topic: keyof TopicNames; key: string; messageId: string; value: string; acceptedAt: number }[];
   markPublished(fromPos: number, toPos: number, now: number): number;
 }
 

@@ -1,0 +1,77 @@
+import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Logger } from '../../log.js';
+
+export interface ConsumedMessage {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface TopicConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  log: Logger;
+  /** Must have stored its effects when it resolves: only then is the offset committed. */
+  handle: (message: ConsumedMessage) => Promise<void> | void;
+  onError: () => void;
+}
+
+/**
+ * A consumer group member that commits each message's offset only after `handle` finished, so a
+ * crash re-delivers instead of losing (handlers dedupe by event id). Partitions are processed one
+ * message at a time, in order. Until the topic exists (the relay creates it at first contact with
+ * Kafka) start-up retries, with a log line per try.
+ */
+export class TopicConsumer {
+  private consumer: Consumer | null = null;
+  private stopped = false;
+  private starting: Promise<void> | null = null;
+
+  constructor(private readonly o: TopicConsumerOptions) {}
+
+  start(): void {
+    this.starting = this.connectUntilReady();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  private async connectUntilReady(): Promise<void> {
+    for (let delay = 200; !this.stopped; delay = Math.min(delay * 2, 5000)) {
+      const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, retry: { retries: 5 } });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+        await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachMessage: (p) => this.each(consumer, p) });
+        this.consumer = consumer;
+        this.o.log.info({ topic: this.o.topic, groupId: this.o.groupId }, 'consumer running');
+        return;
+      } catch (error) {
+        this.o.onError();
+        this.o.log.warn({ err: error, topic: this.o.topic, retryInMs: delay }, 'consumer could not start; retrying');
+        await consumer.disconnect().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async each(consumer: Consumer, { topic, partition, message }: EachMessagePayload): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    try {
+      await this.o.handle({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers, topic, partition, offset: message.offset });
+    } catch (error) {
+      this.o.onError();
+      this.o.log.error({ err: error, topic, partition, offset: message.offset }, 'message not handled; kafkajs will deliver it again');
+      throw error;
+    }
+    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+  }
+}

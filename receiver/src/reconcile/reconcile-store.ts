@@ -1,0 +1,123 @@
+import type { Db } from '../pipeline/outbox/database.js';
+import { restingRecord, type Outcome, type ReconcileState, type RootRecord } from './state-machine.js';
+
+export interface AttemptRow {
+  reconcileId: string;
+  root: string;
+  attempt: number;
+  requestedAt: number;
+  deadlineAt: number;
+  awxJobId: number | null;
+  outcome: Outcome | null;
+}
+
+/** The reconciler's durable state (migration v3 in pipeline/outbox/database.ts). Synchronous; callers own transactions. */
+export class ReconcileStore {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      get: db.prepare<[string], { record: string }>('SELECT record FROM reconcile_roots WHERE root = ?'),
+      put: db.prepare<[string, string, string, number | null, number]>(
+        `INSERT INTO reconcile_roots (root, state, record, due_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(root) DO UPDATE SET state = excluded.state, record = excluded.record, due_at = excluded.due_at, updated_at = excluded.updated_at`,
+      ),
+      due: db.prepare<[number], { root: string }>('SELECT root FROM reconcile_roots WHERE due_at <= ? ORDER BY due_at LIMIT 500'),
+      byState: db.prepare<[string, number], { record: string }>('SELECT record FROM reconcile_roots WHERE state = ? ORDER BY updated_at DESC LIMIT ?'),
+      addAttempt: db.prepare<[string, string, number, number, number]>(
+        'INSERT OR IGNORE INTO reconcile_attempts (reconcile_id, root, attempt, requested_at, deadline_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      attempt: db.prepare<[string], { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }>(
+        'SELECT * FROM reconcile_attempts WHERE reconcile_id = ?',
+      ),
+      recentAttempts: db.prepare<[string, number], { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }>(
+        'SELECT * FROM reconcile_attempts WHERE root = ? ORDER BY requested_at DESC, attempt DESC LIMIT ?',
+      ),
+      inFlightPastHalf: db.prepare<[number, number], { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }>(
+        'SELECT * FROM reconcile_attempts WHERE outcome IS NULL AND requested_at + (deadline_at - requested_at) / 2 <= ? LIMIT ?',
+      ),
+      setJob: db.prepare<[number, string]>('UPDATE reconcile_attempts SET awx_job_id = ? WHERE reconcile_id = ?'),
+      setOutcome: db.prepare<[string, string]>('UPDATE reconcile_attempts SET outcome = ? WHERE reconcile_id = ?'),
+      seen: db.prepare<[string], { event_id: string }>('SELECT event_id FROM reconcile_events_seen WHERE event_id = ?'),
+      markSeen: db.prepare<[string, number]>('INSERT OR IGNORE INTO reconcile_events_seen (event_id, seen_at) VALUES (?, ?)'),
+      orphan: db.prepare<[number, string | null, string, string]>('INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?)'),
+    };
+  }
+
+  record(root: string): RootRecord {
+    const row = this.q.get.get(root);
+    return row ? (JSON.parse(row.record) as RootRecord) : restingRecord(root);
+  }
+
+  hasRecord(root: string): boolean {
+    return this.q.get.get(root) !== undefined;
+  }
+
+  /** Stores a record with the next time the ticker must look at it (debounce end or deadline). */
+  save(record: RootRecord, now: number): void {
+    const wake = record.state === 'pending' ? record.dueAt : record.inFlight ? Date.parse(record.inFlight.deadline) : null;
+    this.q.put.run(record.root, record.state, JSON.stringify(record), wake, now);
+  }
+
+  dueRoots(now: number): string[] {
+    return this.q.due.all(now).map((r) => r.root);
+  }
+
+  inState(state: ReconcileState, limit: number): RootRecord[] {
+    return this.q.byState.all(state, limit).map((r) => JSON.parse(r.record) as RootRecord);
+  }
+
+  addAttempt(reconcileId: string, root: string, attempt: number, requestedAt: number, deadlineAt: number): void {
+    this.q.addAttempt.run(reconcileId, root, attempt, requestedAt, deadlineAt);
+  }
+
+  attempt(reconcileId: string): AttemptRow | undefined {
+    const row = this.q.attempt.get(reconcileId);
+    return row && toAttempt(row);
+  }
+
+  recentAttempts(root: string, limit: number): AttemptRow[] {
+    return this.q.recentAttempts.all(root, limit).map(toAttempt);
+  }
+
+  /** Attempts without an outcome past half their deadline: the poller asks AWX about them. */
+  unresolvedPastHalf(now: number, limit: number): AttemptRow[] {
+    return this.q.inFlightPastHalf.all(now, limit).map(toAttempt);
+  }
+
+  setAwxJob(reconcileId: string, jobId: number): void {
+    this.q.setJob.run(jobId, reconcileId);
+  }
+
+  setOutcome(outcome: Outcome): void {
+    this.q.setOutcome.run(JSON.stringify(outcome), outcome.reconcileId);
+  }
+
+  seen(eventId: string): boolean {
+    return this.q.seen.get(eventId) !== undefined;
+  }
+
+  markSeen(eventId: string, now: number): void {
+    this.q.markSeen.run(eventId, now);
+  }
+
+  keepOrphan(reconcileId: string | null, reason: string, body: string, now: number): void {
+    this.q.orphan.run(now, reconcileId, reason, body);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}
+
+function toAttempt(row: { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }): AttemptRow {
+  return {
+    reconcileId: row.reconcile_id,
+    root: row.root,
+    attempt: row.attempt,
+    requestedAt: row.requested_at,
+    deadlineAt: row.deadline_at,
+    awxJobId: row.awx_job_id,
+    outcome: row.outcome ? (JSON.parse(row.outcome) as Outcome) : null,
+  };
+}
