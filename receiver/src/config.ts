@@ -30,6 +30,7 @@ export interface Config {
   readonly catchupOverlap: number;
   readonly catchupObjectTypes: readonly string[];
   readonly catchupFrom: 'latest' | 'earliest';
+  readonly awxPollIntervalMs: number;
 }
 
 type Kind = 'string' | 'list' | 'flag';
@@ -68,6 +69,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_CATCHUP_OVERLAP: { key: 'catchupOverlap', kind: 'string' },
   UNICOP_CATCHUP_OBJECT_TYPES: { key: 'catchupObjectTypes', kind: 'list' },
   UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },
+  UNICOP_AWX_POLL_INTERVAL_MS: { key: 'awxPollIntervalMs', kind: 'string' },
 };
 
 /** `UNICOP_*` names read by the scripts, not by the receiver: allowed in its environment. */
@@ -102,6 +104,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     }
   } else if ((raw.netboxUrl === undefined) !== (raw.netboxToken === undefined)) {
     problems.push({ pointer: 'NETBOX_URL', message: 'changelog catch-up needs both NETBOX_URL and NETBOX_TOKEN (or _FILE)' });
+  }
+  if ((raw.awxUrl === undefined) !== (raw.awxToken === undefined)) {
+    problems.push({ pointer: 'AWX_URL', message: 'the AWX outcome poller needs both AWX_URL and AWX_TOKEN (or _FILE)' });
   }
   if (isConfig(raw) && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
     problems.push({

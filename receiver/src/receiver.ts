@@ -18,11 +18,9 @@ import { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { createWebhookPipeline } from './pipeline/pipeline.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
-import { TopicConsumer } from './pipeline/publish/topic-consumer.js';
 import { topicNames } from './pipeline/publish/topics.js';
-import { loadReconcilePolicy } from './reconcile/reconcile-policy.js';
-import { ReconcileStore } from './reconcile/reconcile-store.js';
-import { Reconciler } from './reconcile/reconciler.js';
+import { createReconcileLoop } from './reconcile/reconcile-loop.js';
+import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
 import { createWebhookValidator } from './pipeline/validate/validate-webhook.js';
 import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signature.js';
@@ -76,28 +74,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   };
   const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed });
 
-  const reconcileStore = new ReconcileStore(db);
-  const reconciler = config.reconcilePolicyFile
-    ? new Reconciler({
-        policy: loadReconcilePolicy(config.reconcilePolicyFile, registry),
-        store: reconcileStore,
-        outbox: store,
-        onCommit: committed,
-        source: config.source,
-        metrics: metrics.reconcile,
-        log: log.child({ stage: 'reconcile' }),
-      })
-    : null;
-  const reconcileConsumer = reconciler
-    ? new TopicConsumer({
-        kafka,
-        groupId: `${config.topicPrefix}.reconciler`,
-        topic: topics.events,
-        handle: (m) => reconciler.handleEvent(m.value),
-        onError: () => metrics.consumerErrors.inc(),
-        log: log.child({ stage: 'reconcile-consumer' }),
-      })
-    : null;
+  const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 
   if (config.webhookSecrets.length === 0) {
     log.warn(
@@ -143,15 +120,15 @@ export function createReceiver(config: Config, log: Logger): Receiver {
       source: config.source,
       index: store,
       append: (draft) => outbox.appendEvent(draft),
-      reconcile: reconciler && {
-        record: (root) => reconciler.record(root),
-        inState: (state, limit) => reconcileStore.inState(state, limit),
-        attempts: (root, limit) => reconcileStore.recentAttempts(root, limit),
+      reconcile: reconcile && {
+        record: (root) => reconcile.reconciler.record(root),
+        inState: (state, limit) => reconcile.store.inState(state, limit),
+        attempts: (root, limit) => reconcile.store.recentAttempts(root, limit),
       },
     }),
     notifyAwx: (body) => {
-      if (!reconciler) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
-      return reconciler.notify(body);
+      if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
+      return reconcile.reconciler.notify(body);
     },
     checkNotify: createNotifyCheck(config.awxNotifyToken),
     checkToken: createTokenCheck(config.apiTokens),
@@ -163,22 +140,19 @@ export function createReceiver(config: Config, log: Logger): Receiver {
 
   relay.start();
   catchup?.start();
-  reconcileConsumer?.start();
-  // The clock of the state machines: debounce windows and deadlines live in SQLite, so they survive restarts.
-  const ticker = reconciler ? setInterval(() => tickSafely(reconciler, log), 250) : null;
+  reconcile?.start();
 
   return {
     app,
     relay,
     store,
     catchup,
-    reconciler,
+    reconciler: reconcile?.reconciler ?? null,
     metrics,
     async stop(drainMs) {
       stopping = true;
       await catchup?.stop();
-      if (ticker) clearInterval(ticker);
-      await reconcileConsumer?.stop();
+      await reconcile?.stop();
       await new Promise((resolve) => setImmediate(resolve));
       const unpublished = await relay.stop(drainMs);
       db.close();
@@ -187,10 +161,3 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   };
 }
 
-function tickSafely(reconciler: Reconciler, log: Logger): void {
-  try {
-    reconciler.tick();
-  } catch (error) {
-    log.error({ err: error }, 'reconcile tick failed; the next tick tries again');
-  }
-}

@@ -1,0 +1,42 @@
+import got, { type Got } from 'got';
+
+/** The fields of an AWX job (`GET /api/v2/jobs/<id>/`, awx/api/serializers.py JobSerializer) the poller reads. */
+export interface AwxJob {
+  id: number;
+  status: string;
+  extra_vars?: string;
+  started?: string | null;
+  finished?: string | null;
+  result_traceback?: string | null;
+}
+
+interface Page<T> {
+  results: T[];
+}
+
+/** AWX's API for the outcome poller: no retries inside (the poller asks again next round, and counts failures). */
+export class AwxClient {
+  private readonly http: Got;
+
+  constructor(baseUrl: string, token: string) {
+    this.http = got.extend({
+      prefixUrl: `${baseUrl.replace(/\/+$/, '')}/api/v2`,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      timeout: { request: 10_000 },
+      retry: { limit: 0 },
+      responseType: 'json',
+    });
+  }
+
+  async job(id: number): Promise<AwxJob> {
+    return this.http.get(`jobs/${id}/`).json<AwxJob>();
+  }
+
+  /** Jobs ansible-rulebook launched for an event uuid (its `eda-event-uuid-<uuid>` label), newest first. */
+  async jobsForEvent(uuid: string): Promise<AwxJob[]> {
+    const page = await this.http
+      .get('jobs/', { searchParams: { labels__name: `eda-event-uuid-${uuid}`, order_by: '-id' } })
+      .json<Page<AwxJob>>();
+    return page.results;
+  }
+}

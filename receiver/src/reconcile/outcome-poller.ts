@@ -1,0 +1,80 @@
+import type { AwxJob } from '../clients/awx-client.js';
+import type { Logger } from '../log.js';
+import type { AwxNotification } from './awx-notification.js';
+import type { AttemptRow } from './reconcile-store.js';
+
+const TERMINAL = new Set(['successful', 'failed', 'error', 'canceled']);
+
+export interface OutcomePollerOptions {
+  awx: { job(id: number): Promise<AwxJob>; jobsForEvent(uuid: string): Promise<AwxJob[]> };
+  unresolved: (now: number) => AttemptRow[];
+  notify: (body: AwxNotification) => unknown;
+  intervalMs: number;
+  failed: () => void;
+  log: Logger;
+}
+
+/**
+ * AWX sends each notification once and never retries it (awx#8226, #2982), so an attempt past half
+ * its deadline without an outcome is looked up in AWX's API: by job id when a notification told
+ * it, else by ansible-rulebook's `eda-event-uuid-<reconcile id>` label. A finished job is fed to
+ * the reconciler exactly like a notification. Jobs AWX does not know end at the deadline as
+ * `timed_out`.
+ */
+export class OutcomePoller {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly o: OutcomePollerOptions) {}
+
+  start(): void {
+    const tick = (): void => {
+      this.running = this.poll().then(
+        () => undefined,
+        (error: unknown) => {
+          this.o.failed();
+          this.o.log.warn({ err: error }, 'AWX outcome poll failed; the next round tries again');
+        },
+      );
+      void this.running.then(() => {
+        if (this.timer !== null) this.timer = setTimeout(tick, this.o.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, this.o.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  async poll(): Promise<number> {
+    let found = 0;
+    for (const attempt of this.o.unresolved(Date.now())) {
+      const job = attempt.awxJobId !== null ? await this.o.awx.job(attempt.awxJobId) : (await this.o.awx.jobsForEvent(attempt.reconcileId))[0];
+      if (!job || !TERMINAL.has(job.status)) continue;
+      this.o.log.info({ reconcileId: attempt.reconcileId, awxJobId: job.id, status: job.status }, 'outcome found by polling AWX (no notification arrived)');
+      this.o.notify({
+        id: job.id,
+        status: job.status,
+        // The label or job id already ties the job to the attempt, even if AWX dropped the extra vars.
+        extra_vars: { ...parseVars(job.extra_vars), unicop_reconcile_id: attempt.reconcileId },
+        traceback: job.result_traceback ?? null,
+        started: job.started ?? null,
+        finished: job.finished ?? null,
+      });
+      found++;
+    }
+    return found;
+  }
+}
+
+function parseVars(text: string | undefined): Record<string, unknown> {
+  try {
+    const vars: unknown = JSON.parse(text ?? '{}');
+    return vars !== null && typeof vars === 'object' ? (vars as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,97 @@
+import type { Kafka } from 'kafkajs';
+import { AwxClient } from '../clients/awx-client.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Db } from '../pipeline/outbox/database.js';
+import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
+import { TopicConsumer } from '../pipeline/publish/topic-consumer.js';
+import type { SchemaRegistry } from '../schema-registry.js';
+import { OutcomePoller } from './outcome-poller.js';
+import { loadReconcilePolicy } from './reconcile-policy.js';
+import { ReconcileStore } from './reconcile-store.js';
+import { Reconciler } from './reconciler.js';
+
+/** The state machines' clock: debounce windows and deadlines live in SQLite, so they survive restarts. */
+const TICK_MS = 250;
+
+export interface ReconcileLoop {
+  reconciler: Reconciler;
+  store: ReconcileStore;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface ReconcileLoopDeps {
+  config: Config;
+  db: Db;
+  outbox: Pick<OutboxStore, 'insertMessage'>;
+  onCommit: (rows: number) => void;
+  kafka: Kafka;
+  eventsTopic: string;
+  registry: SchemaRegistry;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/**
+ * Wires the reconcile loop when `UNICOP_RECONCILE_POLICY` is set: the consumer of the events topic
+ * (its own group, offsets committed after the state is stored), the ticker, and — with `AWX_URL` —
+ * the outcome poller. Null when no policy is configured.
+ */
+export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null {
+  const { config, metrics, log } = d;
+  if (!config.reconcilePolicyFile) return null;
+  const store = new ReconcileStore(d.db);
+  const reconciler = new Reconciler({
+    policy: loadReconcilePolicy(config.reconcilePolicyFile, d.registry),
+    store,
+    outbox: d.outbox,
+    onCommit: d.onCommit,
+    source: config.source,
+    metrics: metrics.reconcile,
+    log: log.child({ stage: 'reconcile' }),
+  });
+  const consumer = new TopicConsumer({
+    kafka: d.kafka,
+    groupId: `${config.topicPrefix}.reconciler`,
+    topic: d.eventsTopic,
+    handle: (m) => reconciler.handleEvent(m.value),
+    onError: () => metrics.consumerErrors.inc(),
+    log: log.child({ stage: 'reconcile-consumer' }),
+  });
+  const poller =
+    config.awxUrl && config.awxToken
+      ? new OutcomePoller({
+          awx: new AwxClient(config.awxUrl, config.awxToken),
+          unresolved: (now) => store.unresolvedPastHalf(now, 100),
+          notify: (body) => reconciler.notify(body),
+          intervalMs: config.awxPollIntervalMs,
+          failed: () => metrics.consumerErrors.inc(),
+          log: log.child({ stage: 'awx-poller' }),
+        })
+      : null;
+  let ticker: NodeJS.Timeout | null = null;
+  const tick = (): void => {
+    try {
+      reconciler.tick();
+    } catch (error) {
+      log.error({ err: error }, 'reconcile tick failed; the next tick tries again');
+    }
+  };
+
+  return {
+    reconciler,
+    store,
+    start() {
+      consumer.start();
+      poller?.start();
+      ticker = setInterval(tick, TICK_MS);
+    },
+    async stop() {
+      if (ticker) clearInterval(ticker);
+      await poller?.stop();
+      await consumer.stop();
+    },
+  };
+}
