@@ -150,14 +150,18 @@ export class Relay {
     for (const [topic, messages] of byTopic) this.o.metrics.published(topic, messages.length, first.acceptedAt);
   }
 
+  /** Topics exist from the first contact with Kafka on, so consumers (reconciler, EDA) can subscribe early. */
+  private async ensureTopicsOnce(): Promise<void> {
+    if (this.topicsReady) return;
+    this.admin ??= this.o.kafka.admin();
+    await this.admin.connect();
+    const created = await ensureTopics(this.admin, this.o.topics, this.o.partitions, this.o.replication);
+    if (created.length > 0) this.o.log.info({ topics: created }, 'topics created');
+    this.topicsReady = true;
+  }
+
   private async connectedProducer(): Promise<Producer> {
-    if (!this.topicsReady) {
-      this.admin ??= this.o.kafka.admin();
-      await this.admin.connect();
-      const created = await ensureTopics(this.admin, this.o.topics, this.o.partitions, this.o.replication);
-      if (created.length > 0) this.o.log.info({ topics: created }, 'topics created');
-      this.topicsReady = true;
-    }
+    await this.ensureTopicsOnce();
     if (!this.producer) {
       const producer = this.o.kafka.producer({
         idempotent: true,
@@ -181,9 +185,8 @@ export class Relay {
   private async probeWhenDue(): Promise<void> {
     if (Date.now() - this.lastProbe < this.probeIntervalMs) return;
     this.lastProbe = Date.now();
-    this.admin ??= this.o.kafka.admin();
-    await this.admin.connect();
-    await this.admin.describeCluster();
+    await this.ensureTopicsOnce();
+    await this.admin?.describeCluster();
     this.setReachable(true);
   }
 
