@@ -18,7 +18,7 @@ import { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { createWebhookPipeline } from './pipeline/pipeline.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
-import { topicNames } from './pipeline/publish/topics.js';
+import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
@@ -72,7 +72,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
   };
-  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed });
+  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024 });
 
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 

@@ -5,7 +5,6 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Normalizer } from './normalize/normalize.js';
 import type { AppendResult, GroupCommit } from './outbox/group-commit.js';
-import { MAX_MESSAGE_BYTES } from './publish/topics.js';
 import type { WebhookValidator } from './validate/validate-webhook.js';
 import { parseJson } from './validate/parse-json.js';
 import type { Verifier } from './verify/verify-signature.js';
@@ -60,9 +59,6 @@ export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
     try {
       const webhook = deps.validate(parseJson(raw), raw.length);
       const draft = deps.normalize(webhook);
-      if (Buffer.byteLength(JSON.stringify(draft.envelope)) > MAX_MESSAGE_BYTES - 1024) {
-        throw new UnicopError('UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'the event would exceed the Kafka message limit');
-      }
       result = await deps.outbox.appendEvent(draft);
     } catch (error) {
       if (isUnicopError(error) && error.httpStatus >= 400 && error.httpStatus < 500) await keepReject(deps, raw, error);

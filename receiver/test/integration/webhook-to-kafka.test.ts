@@ -76,6 +76,19 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
     );
   });
 
+  it('publishes large events for one root in batches the topic accepts (none stuck, none lost)', async () => {
+    const bodies = Array.from({ length: 16 }, (_, i) => {
+      const body = interfaceUpdate(42, 11, 100 + i);
+      (body.data as Record<string, unknown>).description = `${i}:${'x'.repeat(700_000)}`;
+      return body;
+    });
+    const results = await Promise.all(bodies.map((b) => post(b)));
+    assert.deepEqual([...new Set(results.map((r) => r.status))], [202]);
+    const messages = await consume(t.topics.events, 16, { timeoutMs: 60_000 });
+    assert.equal(messages.length, 16, 'about 11 MB for one partition went out in several batches');
+    assert.deepEqual(messages.map((m) => Number(m.value.sequence)), Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
   it('is ready once Kafka answered, and exports the pipeline metrics', async () => {
     await post(interfaceUpdate(42, 11, 1));
     await waitFor(async () => (await t.http.get('/readyz')).status === 200, 20_000, 'readyz 200');

@@ -80,6 +80,14 @@ const MIGRATIONS: readonly string[] = [
      reason TEXT NOT NULL,
      body TEXT NOT NULL
    );`,
+  // v4, a relay cursor instead of a published_at per row: the relay publishes strictly in pos order,
+  // so "published" is "pos <= cursor". Updating published_at rewrote every ~5 KB row once more.
+  `CREATE TABLE relay_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), pos INTEGER NOT NULL);
+   INSERT INTO relay_cursor (id, pos) VALUES (1, coalesce(
+     (SELECT min(pos) - 1 FROM outbox WHERE published_at IS NULL),
+     (SELECT max(pos) FROM outbox),
+     0));
+   DROP INDEX outbox_pending;`,
 ];
 
 /**

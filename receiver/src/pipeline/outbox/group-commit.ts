@@ -21,6 +21,8 @@ export interface GroupCommitOptions {
   stamp: Stamp;
   /** Called after each commit with the number of new outbox rows (wakes the relay, moves the depth gauge). */
   onCommit: (rows: number) => void;
+  /** Largest serialized event Kafka will take; a larger one fails alone with UNICOP_NORMALIZE_EVENT_TOO_LARGE. */
+  maxValueBytes: number;
   now?: () => number;
 }
 
@@ -68,7 +70,7 @@ export class GroupCommit {
     this.inFlight = jobs.length;
     const { store, stamp } = this.options;
     const now = this.now();
-    let results: (AppendResult | undefined)[];
+    let results: (AppendResult | UnicopError | undefined)[];
     let rows = 0;
     try {
       results = store.transaction(() =>
@@ -83,6 +85,11 @@ export class GroupCommit {
           const known = store.event(id) ?? (requestId === null ? undefined : store.eventForRequest(requestId, subject));
           if (known) return { status: 'duplicate', event: known } as const;
           const s = stamp(store, job.draft);
+          // Serialized once, here: the size check and the stored value are the same bytes.
+          const value = JSON.stringify(s.envelope);
+          if (value.length * 3 > this.options.maxValueBytes && Buffer.byteLength(value) > this.options.maxValueBytes) {
+            return new UnicopError('UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'the event would exceed the Kafka message limit');
+          }
           store.insertEvent(
             {
               id,
@@ -94,7 +101,7 @@ export class GroupCommit {
               superseded: s.envelope.data.superseded,
               versionMark: s.versionMark,
               requestId,
-              value: JSON.stringify(s.envelope),
+              value,
             },
             now,
           );
@@ -112,8 +119,10 @@ export class GroupCommit {
     this.inFlight = 0;
     if (rows > 0) this.options.onCommit(rows);
     jobs.forEach((job, i) => {
+      const result = results[i];
       if (job.kind === 'reject') job.done();
-      else job.done(results[i] as AppendResult);
+      else if (result instanceof UnicopError) job.fail(result);
+      else job.done(result as AppendResult);
     });
   }
 }

@@ -52,7 +52,7 @@ interface TimelineRow {
   subject: string;
   time: string;
   superseded: number;
-  published_at: number | null;
+  published: number;
   action: string;
   user: string | null;
 }
@@ -97,14 +97,12 @@ export class OutboxStore {
         'INSERT INTO rejects (id, received_at, code, message, details, body, outbox_pos) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       pending: db.prepare<[number], { pos: number; topic: OutboxTopic; key: string; message_id: string; value: string; accepted_at: number }>(
-        'SELECT pos, topic, key, message_id, value, accepted_at FROM outbox WHERE published_at IS NULL ORDER BY pos LIMIT ?',
+        'SELECT pos, topic, key, message_id, value, accepted_at FROM outbox WHERE pos > (SELECT pos FROM relay_cursor) ORDER BY pos LIMIT ?',
       ),
-      markPublished: db.prepare<[number, number, number]>(
-        'UPDATE outbox SET published_at = ? WHERE pos BETWEEN ? AND ? AND published_at IS NULL',
-      ),
-      depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'),
+      markPublished: db.prepare<[number]>('UPDATE relay_cursor SET pos = max(pos, ?)'),
+      depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE pos > (SELECT pos FROM relay_cursor)'),
       timeline: db.prepare<[string, number, number], TimelineRow>(
-        `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, o.published_at,
+        `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, o.pos <= (SELECT pos FROM relay_cursor) AS published,
                 json_extract(o.value, '$.data.action') AS action, json_extract(o.value, '$.data.actor.user') AS user
            FROM events e JOIN outbox o ON o.pos = e.outbox_pos
           WHERE e.root = ? AND e.sequence < ?
@@ -183,9 +181,9 @@ export class OutboxStore {
     }));
   }
 
-  /** Marks a contiguous run of rows published (the relay publishes in `pos` order). */
-  markPublished(fromPos: number, toPos: number, now: number): number {
-    return this.q.markPublished.run(now, fromPos, toPos).changes;
+  /** Every row up to `toPos` is acknowledged by Kafka (the relay publishes strictly in `pos` order). */
+  markPublished(toPos: number): void {
+    this.q.markPublished.run(toPos);
   }
 
   /** A root's events, newest first, below `beforeSequence` (all when null). */
@@ -199,7 +197,7 @@ export class OutboxStore {
       user: r.user,
       time: r.time,
       superseded: r.superseded === 1,
-      published: r.published_at !== null,
+      published: r.published === 1,
     }));
   }
 

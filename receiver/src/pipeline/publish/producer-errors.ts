@@ -11,13 +11,17 @@ const FATAL_SEQUENCE_ERRORS = new Set([
   'INVALID_TXN_STATE',
 ]);
 
-export type PublishFailure = 'fatal_sequence' | 'broker_unavailable';
+/** The broker refused the batch for its size (an existing topic with a lower max.message.bytes, say). */
+const TOO_LARGE_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
-/** Walks the cause chain (kafkajs wraps protocol errors in retry errors) for a fatal sequence error. */
+export type PublishFailure = 'fatal_sequence' | 'too_large' | 'broker_unavailable';
+
+/** Walks the cause chain (kafkajs wraps protocol errors in retry errors) for the errors that need more than a backoff. */
 export function classifyPublishError(error: unknown): PublishFailure {
   for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
     const type = (e as { type?: unknown }).type;
     if (typeof type === 'string' && FATAL_SEQUENCE_ERRORS.has(type)) return 'fatal_sequence';
+    if (typeof type === 'string' && TOO_LARGE_ERRORS.has(type)) return 'too_large';
     e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
   }
   return 'broker_unavailable';

@@ -1,14 +1,20 @@
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
-import { UnicopError } from '../../errors.js';
+import { UnicopError, type ErrorCode } from '../../errors.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
 import type { Logger } from '../../log.js';
 import { classifyPublishError, type PublishFailure } from './producer-errors.js';
 import { ensureTopics, type TopicNames } from './topics.js';
 
+const FAILURE_CODES = {
+  fatal_sequence: 'UNICOP_PUBLISH_PRODUCER_FENCED',
+  too_large: 'UNICOP_PUBLISH_MESSAGE_TOO_LARGE',
+  broker_unavailable: 'UNICOP_PUBLISH_BROKER_UNAVAILABLE',
+} as const satisfies Record<PublishFailure, ErrorCode>;
+
 /** The rows the relay reads and acknowledges (the outbox store). */
 export interface RelaySource {
   pending(limit: number): { pos: number; topic: keyof TopicNames; key: string; messageId: string; value: string; acceptedAt: number }[];
-  markPublished(fromPos: number, toPos: number, now: number): number;
+  markPublished(toPos: number): void;
 }
 
 export interface RelayMetrics {
@@ -32,6 +38,8 @@ export interface RelayOptions {
   maxBackoffMs?: number;
   /** How often an idle relay asks the broker whether it is there (readiness). */
   probeIntervalMs?: number;
+  /** Value bytes per batch: kafkajs sends a partition's messages as one record batch, which the topic caps. */
+  maxBatchBytes?: number;
 }
 
 /**
@@ -54,12 +62,17 @@ export class Relay {
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly probeIntervalMs: number;
+  /** Halved after a too-large refusal (down to one row per batch), restored after a success. */
+  private batchBytes: number;
+  private readonly maxBatchBytes: number;
 
   constructor(private readonly o: RelayOptions) {
     this.batchSize = o.batchSize ?? 500;
     this.minBackoffMs = o.minBackoffMs ?? 100;
     this.maxBackoffMs = o.maxBackoffMs ?? 5000;
     this.probeIntervalMs = o.probeIntervalMs ?? 5000;
+    this.maxBatchBytes = o.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.batchBytes = this.maxBatchBytes;
   }
 
   /** True while the last contact with the broker succeeded. */
@@ -98,7 +111,7 @@ export class Relay {
   private async run(): Promise<void> {
     let backoff = this.minBackoffMs;
     while (this.running) {
-      const rows = this.o.source.pending(this.batchSize);
+      const rows = this.withinBudget(this.o.source.pending(this.batchSize));
       try {
         if (rows.length === 0) {
           await this.probeWhenDue();
@@ -107,16 +120,20 @@ export class Relay {
         }
         await this.publish(rows);
         backoff = this.minBackoffMs;
+        this.batchBytes = this.maxBatchBytes;
       } catch (error) {
         const kind = classifyPublishError(error);
         this.setReachable(false);
         this.o.metrics.failed(kind);
-        const failure =
-          kind === 'fatal_sequence'
-            ? new UnicopError('UNICOP_PUBLISH_PRODUCER_FENCED', 'idempotent producer state lost', { cause: error })
-            : new UnicopError('UNICOP_PUBLISH_BROKER_UNAVAILABLE', 'Kafka did not acknowledge', { cause: error });
+        const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
         this.o.log.warn({ err: failure, code: failure.code, pending: rows.length, backoffMs: backoff }, 'publish failed; backing off');
         if (kind === 'fatal_sequence') await this.replaceProducer();
+        if (kind === 'too_large') {
+          // Never dropped: smaller batches first; a single message the topic refuses stays here,
+          // loudly, until the topic's max.message.bytes is raised.
+          this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
+          this.o.log.error({ code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos }, 'Kafka refused the batch as too large; retrying with smaller batches');
+        }
         await this.idle(backoff);
         backoff = Math.min(backoff * 2, this.maxBackoffMs);
       }
@@ -144,10 +161,21 @@ export class Relay {
     const first = rows[0];
     const last = rows[rows.length - 1];
     if (!first || !last) return;
-    this.o.source.markPublished(first.pos, last.pos, Date.now());
+    this.o.source.markPublished(last.pos);
     this.setReachable(true);
     this.o.metrics.acknowledged(rows.length);
     for (const [topic, messages] of byTopic) this.o.metrics.published(topic, messages.length, first.acceptedAt);
+  }
+
+  /** The longest prefix of `rows` within the batch byte budget, never fewer than one row. */
+  private withinBudget(rows: ReturnType<RelaySource['pending']>): ReturnType<RelaySource['pending']> {
+    let bytes = 0;
+    for (let i = 0; i < rows.length; i++) {
+      // UTF-16 length: bytes for the ASCII-heavy JSON here; the budget is half the topic's cap for the rest.
+      bytes += rows[i]!.value.length;
+      if (i > 0 && bytes > this.batchBytes) return rows.slice(0, i);
+    }
+    return rows;
   }
 
   /** Topics exist from the first contact with Kafka on, so consumers (reconciler, EDA) can subscribe early. */

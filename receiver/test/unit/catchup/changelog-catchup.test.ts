@@ -60,7 +60,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-'));
     db = openDatabase(dir);
     store = new OutboxStore(db);
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined });
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
   });
   afterEach(() => {
     db.close();

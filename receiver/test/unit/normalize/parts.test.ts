@@ -13,8 +13,8 @@ describe('normalize parts', () => {
     assert.equal(versionKey('not a date'), null);
     assert.equal(versionKey(null), null);
   });
-  it('changes list differing fields only, never last_updated', () => {
-    assert.deepEqual(changesBetween({ a: 1, b: [1], last_updated: 'x' }, { a: 2, b: [1], c: 'new', last_updated: 'y' }), {
+  it('changes list differing fields only, never last_updated nor NetBox-internal _columns', () => {
+    assert.deepEqual(changesBetween({ a: 1, b: [1], last_updated: 'x', _name: 'eth00001' }, { a: 2, b: [1], c: 'new', last_updated: 'y', _name: 'eth00002' }), {
       a: { before: 1, after: 2 },
       c: { before: null, after: 'new' },
     });

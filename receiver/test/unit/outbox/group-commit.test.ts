@@ -35,7 +35,7 @@ describe('outbox group commit (real SQLite)', () => {
     db = openDatabase(dir);
     store = new OutboxStore(db);
     commits = [];
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows) });
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 1 << 20 });
   });
   afterEach(() => {
     db.close();
@@ -65,6 +65,7 @@ describe('outbox group commit (real SQLite)', () => {
         return sequenceEvent(state, d);
       },
       onCommit: (rows) => commits.push(rows),
+      maxValueBytes: 1 << 20,
     });
     const settled = await Promise.allSettled(['ok', 'bad'].map((id) => failing.appendEvent(draft(id))));
     for (const s of settled) {
@@ -76,16 +77,31 @@ describe('outbox group commit (real SQLite)', () => {
     assert.deepEqual(commits, []);
   });
 
+  it('fails only the event that is too large for Kafka; the rest of the group commits', async () => {
+    const small = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 2000 });
+    const big = draft('big');
+    (big.envelope as unknown as { data: { pad: string } }).data.pad = 'x'.repeat(5000);
+    const [bigResult, okResult] = await Promise.allSettled([small.appendEvent(big), small.appendEvent(draft('ok'))]);
+    assert.equal(bigResult.status, 'rejected');
+    assert.ok(bigResult.status === 'rejected' && bigResult.reason instanceof UnicopError && bigResult.reason.code === 'UNICOP_NORMALIZE_EVENT_TOO_LARGE');
+    assert.ok(okResult.status === 'fulfilled' && okResult.value.status === 'accepted' && okResult.value.event.sequence === 1);
+    assert.deepEqual(store.pending(10).map((r) => r.messageId), ['ok']);
+  });
+
   it('keeps sequences and pending rows across a reopen (durable state)', async () => {
     await outbox.appendEvent(draft('a'));
     db.close();
     db = openDatabase(dir);
     store = new OutboxStore(db);
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined });
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
     const r = await outbox.appendEvent(draft('b'));
     assert.equal(r.event.sequence, 2);
     assert.equal(store.depth(), 2);
-    assert.equal(store.markPublished(1, 2, Date.now()), 2);
+    store.markPublished(1);
+    assert.deepEqual(store.pending(10).map((r) => r.messageId), ['b'], 'the relay cursor moved past a');
+    store.markPublished(2);
     assert.equal(store.depth(), 0);
+    store.markPublished(1);
+    assert.equal(store.depth(), 0, 'the cursor never moves back');
   });
 });

@@ -1,0 +1,33 @@
+"""UNICOP NetBox plugin: adds root/scope/changelog context to every webhook and bootstraps the webhook."""
+
+from django.conf import settings
+from netbox.plugins import PluginConfig
+
+from .conf import DEFAULT_SETTINGS, PLUGIN_NAME, check_settings
+
+__all__ = ('UnicopConfig', 'config')
+
+__version__ = '0.1.0'
+
+
+class UnicopConfig(PluginConfig):
+    name = PLUGIN_NAME
+    verbose_name = 'UNICOP'
+    description = 'NetBox changes as ordered, root-keyed events for the UNICOP control plane'
+    version = __version__
+    author = 'UNICOP'
+    base_url = 'unicop'
+    min_version = '4.4.0'
+    max_version = '4.7.99'
+    default_settings = DEFAULT_SETTINGS
+
+    def ready(self):
+        # Check first: a misconfigured plugin must stop start-up before it registers anything.
+        self.settings = check_settings(settings.PLUGINS_CONFIG.get(self.name, {}))
+        super().ready()
+        from .webhook_callbacks import register
+
+        register()
+
+
+config = UnicopConfig

@@ -1,0 +1,100 @@
+"""The plugin's settings (PLUGINS_CONFIG['unicop_netbox']): defaults and the start-up check."""
+
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ('DEFAULT_OBJECT_TYPES', 'DEFAULT_SETTINGS', 'PLUGIN_NAME', 'check_settings')
+
+PLUGIN_NAME = 'unicop_netbox'
+
+# Object types whose changes become UNICOP events: the roots policy of ARCHITECTURE.md ("Roots": device
+# components, IP addresses, VM interfaces) plus the common root objects themselves.
+DEFAULT_OBJECT_TYPES = (
+    'dcim.site',
+    'dcim.device',
+    'dcim.interface',
+    'dcim.consoleport',
+    'dcim.consoleserverport',
+    'dcim.powerport',
+    'dcim.poweroutlet',
+    'dcim.frontport',
+    'dcim.rearport',
+    'dcim.modulebay',
+    'dcim.module',
+    'dcim.inventoryitem',
+    'dcim.devicebay',
+    'dcim.cable',
+    'ipam.prefix',
+    'ipam.vlan',
+    'ipam.ipaddress',
+    'virtualization.virtualmachine',
+    'virtualization.vminterface',
+)
+
+DEFAULT_SETTINGS = {
+    # Base URL of the UNICOP receiver; the webhook goes to <receiver_url>/v1/netbox/webhooks.
+    'receiver_url': 'http://127.0.0.1:8080',
+    # Service token for the receiver's /v1/roots API (panels, reconcile button); optional until they exist.
+    'receiver_token': '',
+    # The HMAC secret NetBox signs webhooks with; one of the receiver's UNICOP_WEBHOOK_SECRETS. Required.
+    'webhook_secret': None,
+    # app_label.model of every object type the EventRule covers.
+    'object_types': list(DEFAULT_OBJECT_TYPES),
+}
+
+_WHERE = f"PLUGINS_CONFIG['{PLUGIN_NAME}']"
+
+
+def _check_object_type(value):
+    if not isinstance(value, str) or value.count('.') != 1:
+        return f'{value!r} is not "app_label.model"'
+    app_label, model = value.split('.')
+    try:
+        apps.get_model(app_label, model)
+    except LookupError:
+        return f'{value!r} is not an installed model'
+    return None
+
+
+def check_settings(config):
+    """Return the plugin settings (defaults filled in), or raise ImproperlyConfigured listing every problem."""
+    if not isinstance(config, dict):
+        raise ImproperlyConfigured(f'unicop_netbox: {_WHERE} must be a dict, got {type(config).__name__}')
+    merged = {**DEFAULT_SETTINGS, **config}
+    errors = []
+
+    url = merged['receiver_url']
+    if not isinstance(url, str) or not url.strip():
+        errors.append(f"{_WHERE}['receiver_url'] is missing: set the receiver's base URL, e.g. http://127.0.0.1:8080")
+    else:
+        parts = urlsplit(url)
+        if parts.scheme not in ('http', 'https') or not parts.hostname:
+            errors.append(f"{_WHERE}['receiver_url'] = {url!r} is not an http(s) URL with a host")
+
+    secret = merged['webhook_secret']
+    if secret is None or (isinstance(secret, str) and not secret.strip()):
+        errors.append(
+            f"{_WHERE}['webhook_secret'] is missing: set it to one of the receiver's UNICOP_WEBHOOK_SECRETS "
+            '(NetBox signs every webhook with it; the receiver rejects unsigned ones)'
+        )
+    elif not isinstance(secret, str):
+        errors.append(f"{_WHERE}['webhook_secret'] must be a string, got {type(secret).__name__}")
+    elif len(secret) > 255:
+        errors.append(f"{_WHERE}['webhook_secret'] is {len(secret)} characters; NetBox keeps at most 255")
+
+    if not isinstance(merged['receiver_token'], str):
+        errors.append(f"{_WHERE}['receiver_token'] must be a string")
+
+    types = merged['object_types']
+    if not isinstance(types, (list, tuple)) or not types:
+        errors.append(f'{_WHERE}[\'object_types\'] must be a non-empty list of "app_label.model" strings')
+    else:
+        errors.extend(f"{_WHERE}['object_types']: {e}" for e in map(_check_object_type, types) if e)
+
+    if errors:
+        raise ImproperlyConfigured('unicop_netbox is not configured correctly:\n  - ' + '\n  - '.join(errors))
+    merged['receiver_url'] = url.rstrip('/')
+    merged['object_types'] = list(dict.fromkeys(types))
+    return merged

@@ -1,0 +1,95 @@
+"""`netbox unicop_bootstrap`: create or update the Webhook and EventRule that send NetBox changes to the
+UNICOP receiver. Idempotent; prints created / updated (with the fields) / unchanged for each."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from extras.models import EventRule, Webhook
+
+from unicop_netbox.conf import PLUGIN_NAME, check_settings
+
+__all__ = ('EVENT_TYPES', 'NAME', 'WEBHOOK_PATH', 'Command', 'bootstrap')
+
+NAME = 'unicop'
+WEBHOOK_PATH = '/v1/netbox/webhooks'
+EVENT_TYPES = ['object_created', 'object_updated', 'object_deleted']
+
+
+def _apply(obj, wanted):
+    """Set the wanted field values on obj; return the names of the fields that changed."""
+    changed = [field for field, value in wanted.items() if getattr(obj, field) != value]
+    for field in changed:
+        setattr(obj, field, wanted[field])
+    return changed
+
+
+def _status(created, changed):
+    if created:
+        return 'created'
+    return f'updated ({", ".join(changed)})' if changed else 'unchanged'
+
+
+@transaction.atomic
+def bootstrap(plugin_settings):
+    """Make the Webhook + EventRule match the settings. Returns {'webhook': status, 'event_rule': status}."""
+    webhook_wanted = {
+        'payload_url': plugin_settings['receiver_url'] + WEBHOOK_PATH,
+        'http_method': 'POST',
+        'http_content_type': 'application/json',
+        'additional_headers': '',
+        'body_template': '',  # NetBox's default JSON body: the receiver validates exactly that
+        'secret': plugin_settings['webhook_secret'],
+        'ssl_verification': True,
+        'description': 'UNICOP receiver (managed by netbox unicop_bootstrap)',
+    }
+    webhook = Webhook.objects.filter(name=NAME).first()
+    webhook_created = webhook is None
+    if webhook_created:
+        webhook = Webhook(name=NAME)
+    webhook_changed = _apply(webhook, webhook_wanted)
+    if webhook_created or webhook_changed:
+        webhook.full_clean()
+        webhook.save()
+
+    types = []
+    for label in plugin_settings['object_types']:
+        app_label, model = label.split('.')
+        types.append(ContentType.objects.get_by_natural_key(app_label, model))
+    rule_wanted = {
+        'event_types': EVENT_TYPES,
+        'enabled': True,
+        'conditions': None,
+        'action_type': 'webhook',
+        'action_object_type': ContentType.objects.get_for_model(Webhook),
+        'action_object_id': webhook.pk,
+        'description': 'UNICOP: every change of the configured object types (managed by netbox unicop_bootstrap)',
+    }
+    rule = EventRule.objects.filter(name=NAME).first()
+    rule_created = rule is None
+    if rule_created:
+        rule = EventRule(name=NAME)
+    rule_changed = _apply(rule, rule_wanted)
+    if rule_created or rule_changed:
+        rule.full_clean(exclude=['object_types'])
+        rule.save()
+    if rule_created or {ct.pk for ct in rule.object_types.all()} != {ct.pk for ct in types}:
+        rule.object_types.set(types)
+        if not rule_created:
+            rule_changed.append('object_types')
+    return {'webhook': _status(webhook_created, webhook_changed), 'event_rule': _status(rule_created, rule_changed)}
+
+
+class Command(BaseCommand):
+    help = 'Create or update the UNICOP Webhook and EventRule from PLUGINS_CONFIG["unicop_netbox"] (idempotent).'
+
+    def handle(self, *args, **options):
+        from django.conf import settings
+
+        plugin_settings = check_settings(settings.PLUGINS_CONFIG.get(PLUGIN_NAME, {}))
+        result = bootstrap(plugin_settings)
+        url = plugin_settings['receiver_url'] + WEBHOOK_PATH
+        self.stdout.write(f'webhook "{NAME}" -> POST {url}: {result["webhook"]}')
+        self.stdout.write(
+            f'event rule "{NAME}" ({len(plugin_settings["object_types"])} object types, '
+            f'{"/".join(EVENT_TYPES)}): {result["event_rule"]}'
+        )

@@ -1,0 +1,66 @@
+"""Webhook callback: adds `context.unicop = {root, scope, changelog_id}` to every object webhook
+(schemas/unicop-context.schema.json). Runs in the RQ worker when the webhook is sent, after the change committed."""
+
+import logging
+
+from core.models import ObjectChange
+from extras.webhooks import register_webhook_callback
+from netbox.registry import registry
+
+from .roots import object_key, resolve_root, root_from_data, scope_from_data, scope_of
+
+__all__ = ('register', 'unicop_context')
+
+logger = logging.getLogger('unicop_netbox.webhooks')
+
+MAX_ID = 10**18 - 1  # the schema's root id pattern allows at most 18 digits
+SLUG_MAX = 100
+
+
+def _clean_scope(scope):
+    return {k: v if isinstance(v, str) and 0 < len(v) <= SLUG_MAX else None for k, v in scope.items()}
+
+
+def _changelog_id(object_type, object_id, request):
+    request_id = getattr(request, 'id', None) if request is not None else None
+    if request_id is None:
+        return None
+    return (
+        ObjectChange.objects.filter(
+            request_id=request_id, changed_object_type_id=object_type.pk, changed_object_id=object_id
+        )
+        .order_by('-time', '-pk')
+        .values_list('pk', flat=True)
+        .first()
+    )
+
+
+def unicop_context(object_type, event_type, data, request):
+    """NetBox's webhook callback signature: (object_type, event_type, data, request) -> dict | None."""
+    if not isinstance(data, dict) or not isinstance(data.get('id'), int) or not 1 <= data['id'] <= MAX_ID:
+        return None  # job events and anything without an object id
+    label = f'{object_type.app_label}.{object_type.model}'
+    root_key = scope = None
+    try:
+        model = object_type.model_class()
+        obj = model.objects.filter(pk=data['id']).first() if model is not None else None
+        if obj is not None:
+            root = resolve_root(obj)
+            root_key, scope = object_key(root), scope_of(obj, root)
+    except Exception:  # never lose the whole context over one odd model: fall back to the REST data
+        logger.exception('unicop: root/scope from the ORM failed for %s:%s', label, data['id'])
+    if root_key is None:  # deleted (or not visible): the REST data still names the parents
+        root_key = root_from_data(label, data)
+        scope = scope_from_data(label, data)
+    try:
+        changelog_id = _changelog_id(object_type, data['id'], request)
+    except Exception:  # the context must not cost the webhook
+        logger.exception('unicop: changelog lookup failed for %s:%s', label, data['id'])
+        changelog_id = None
+    return {'unicop': {'root': root_key, 'scope': _clean_scope(scope), 'changelog_id': changelog_id}}
+
+
+def register():
+    """Register the callback once (ready() may run more than once, e.g. in tests)."""
+    if unicop_context not in registry['webhook_callbacks']:
+        register_webhook_callback(unicop_context)
