@@ -195,7 +195,9 @@ export class Relay {
         idempotent: true,
         maxInFlightRequests: 1,
         createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+        // Enough for a new topic's leaders to settle (NOT_LEADER right after creation): a batch resent
+        // by the relay after kafkajs gave up can duplicate partitions that had already succeeded.
+        retry: { retries: 5, initialRetryTime: 250, maxRetryTime: 3000 },
       });
       await producer.connect();
       this.producer = producer;
