@@ -1,4 +1,4 @@
-"""UNICOP NetBox plugin: adds root/scope/changelog context to every webhook and bootstraps the webhook."""
+"""UNICOP NetBox plugin: root/scope/changelog context on every webhook, webhook bootstrap, root panel + Reconcile."""
 
 from django.conf import settings
 from netbox.plugins import PluginConfig

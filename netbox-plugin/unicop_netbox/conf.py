@@ -5,7 +5,15 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ('DEFAULT_OBJECT_TYPES', 'DEFAULT_SETTINGS', 'PLUGIN_NAME', 'check_settings')
+__all__ = (
+    'DEFAULT_OBJECT_TYPES',
+    'DEFAULT_PANEL_MODELS',
+    'DEFAULT_SETTINGS',
+    'PLUGIN_NAME',
+    'check_settings',
+    'panel_models',
+    'plugin_settings',
+)
 
 PLUGIN_NAME = 'unicop_netbox'
 
@@ -33,6 +41,15 @@ DEFAULT_OBJECT_TYPES = (
     'virtualization.vminterface',
 )
 
+# Pages that get the UNICOP panel and the Reconcile button: the common root objects.
+DEFAULT_PANEL_MODELS = (
+    'dcim.device',
+    'virtualization.virtualmachine',
+    'dcim.site',
+    'ipam.prefix',
+    'ipam.vlan',
+)
+
 DEFAULT_SETTINGS = {
     # Base URL of the UNICOP receiver; the webhook goes to <receiver_url>/v1/netbox/webhooks.
     'receiver_url': 'http://127.0.0.1:8080',
@@ -42,6 +59,8 @@ DEFAULT_SETTINGS = {
     'webhook_secret': None,
     # app_label.model of every object type the EventRule covers.
     'object_types': list(DEFAULT_OBJECT_TYPES),
+    # app_label.model of every page with the UNICOP panel and Reconcile button (read once at start-up).
+    'panel_models': list(DEFAULT_PANEL_MODELS),
 }
 
 _WHERE = f"PLUGINS_CONFIG['{PLUGIN_NAME}']"
@@ -93,8 +112,31 @@ def check_settings(config):
     else:
         errors.extend(f"{_WHERE}['object_types']: {e}" for e in map(_check_object_type, types) if e)
 
+    panel_models = merged['panel_models']
+    if not isinstance(panel_models, (list, tuple)):
+        errors.append(f'{_WHERE}[\'panel_models\'] must be a list of "app_label.model" strings (may be empty)')
+    else:
+        errors.extend(f"{_WHERE}['panel_models']: {e}" for e in map(_check_object_type, panel_models) if e)
+
     if errors:
         raise ImproperlyConfigured('unicop_netbox is not configured correctly:\n  - ' + '\n  - '.join(errors))
     merged['receiver_url'] = url.rstrip('/')
     merged['object_types'] = list(dict.fromkeys(types))
+    merged['panel_models'] = [m.lower() for m in dict.fromkeys(panel_models)]
     return merged
+
+
+def plugin_settings():
+    """The current settings, defaults filled in, without the start-up check (it already ran in ready()); read at
+    call time so a test's override_settings(PLUGINS_CONFIG=...) applies."""
+    from django.conf import settings
+
+    merged = {**DEFAULT_SETTINGS, **settings.PLUGINS_CONFIG.get(PLUGIN_NAME, {})}
+    merged['receiver_url'] = str(merged['receiver_url'] or '').rstrip('/')
+    merged['receiver_token'] = merged['receiver_token'] or ''
+    return merged
+
+
+def panel_models():
+    """The checked `panel_models` of the running plugin (fixed at start-up: template extensions register once)."""
+    return list(apps.get_app_config(PLUGIN_NAME).settings['panel_models'])

@@ -2,7 +2,7 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
 
-from unicop_netbox.conf import DEFAULT_OBJECT_TYPES, check_settings
+from unicop_netbox.conf import DEFAULT_OBJECT_TYPES, DEFAULT_PANEL_MODELS, check_settings
 
 __all__ = ('SettingsCheckTests',)
 
@@ -50,3 +50,13 @@ class SettingsCheckTests(SimpleTestCase):
 
     def test_default_object_types_all_resolve_when_netbox_loaded(self):
         check_settings({'webhook_secret': 'x', 'object_types': list(DEFAULT_OBJECT_TYPES)})
+
+    def test_check_lists_panel_model_problem_when_model_unknown(self):
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "['panel_models']: 'dcim.nosuch' is not an installed model"
+        ):
+            check_settings({**GOOD, 'panel_models': ['dcim.device', 'dcim.nosuch']})
+
+    def test_check_defaults_panel_models_to_five_roots_when_not_given(self):
+        self.assertEqual(check_settings(GOOD)['panel_models'], list(DEFAULT_PANEL_MODELS))
+        self.assertEqual(len(DEFAULT_PANEL_MODELS), 5)

@@ -1,0 +1,152 @@
+"""A tiny HTTP stub that stands for the UNICOP receiver in the plugin's unit tests ONLY.
+
+It answers `/v1/roots/{root}`, `/v1/roots/{root}/timeline` and `POST /v1/roots/{root}/reconcile` with bodies shaped
+like openapi/unicop.yaml (RootState, Timeline, ReconcileAccepted, schemas/error.schema.json), checks the Bearer
+token, and records every request. It is not the receiver and tests nothing about it; the receiver's own tests and
+the end-to-end tests cover the real one."""
+
+import json
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ('ReceiverStub', 'closed_port', 'error_body', 'root_state', 'timeline', 'timeline_entry')
+
+
+def error_body(code, message):
+    return {'error': {'code': code, 'message': message, 'details': []}}
+
+
+def root_state(root, **overrides):
+    body = {
+        'root': root,
+        'state': 'failed',
+        'lastSequence': 3,
+        'attempt': 2,
+        'inFlight': None,
+        'lastOutcome': {
+            'reconcileId': str(uuid.uuid4()),
+            'root': root,
+            'attempt': 2,
+            'result': 'failed',
+            'class': 'unreachable',
+            'message': 'host 192.0.2.1 unreachable',
+            'awxJobId': 17,
+            'at': '2026-01-02T03:04:05Z',
+        },
+        'pendingFollowUp': False,
+        'lastEvent': None,
+    }
+    body.update(overrides)
+    return body
+
+
+def timeline(root, items):
+    return {'root': root, 'items': items, 'next': None, 'reconciles': []}
+
+
+def timeline_entry(sequence, action, subject, user='admin', superseded=False):
+    return {
+        'id': str(uuid.uuid4()),
+        'sequence': sequence,
+        'type': f'unicop.object.{action}',
+        'subject': subject,
+        'action': action,
+        'user': user,
+        'time': f'2026-01-02T03:04:0{sequence}Z',
+        'superseded': superseded,
+        'published': True,
+    }
+
+
+def closed_port():
+    """A loopback port nobody listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class ReceiverStub:
+    """with ReceiverStub(token='t') as stub: ... stub.url, stub.requests, stub.routes[(method, path)] = (status, body).
+
+    Unknown roots answer 404 UNICOP_API_ROOT_NOT_FOUND; a wrong or missing token 401; `delay` slows every answer."""
+
+    def __init__(self, token='test-token', delay=0.0):
+        self.token = token
+        self.delay = delay
+        self.routes = {}
+        self.requests = []
+        self.reconcile_ids = {}  # Idempotency-Key -> event id, like the receiver's duplicate detection
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _answer(self, status, body):
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header('Content-Type', 'application/json')
+                    self.send_header('Content-Length', str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+                    pass
+
+            def _handle(self, method):
+                length = int(self.headers.get('Content-Length') or 0)
+                raw = self.rfile.read(length) if length else b''
+                stub.requests.append(
+                    {'method': method, 'path': self.path, 'headers': dict(self.headers), 'body': raw.decode()}
+                )
+                if stub.delay:
+                    time.sleep(stub.delay)
+                auth = self.headers.get('Authorization', '')
+                if not auth.startswith('Bearer '):
+                    return self._answer(401, error_body('UNICOP_API_TOKEN_MISSING', 'No Authorization: Bearer'))
+                if auth[len('Bearer ') :] != stub.token:
+                    return self._answer(401, error_body('UNICOP_API_TOKEN_INVALID', 'The bearer token is not valid'))
+                path = self.path.split('?', 1)[0]
+                if (method, path) in stub.routes:
+                    return self._answer(*stub.routes[(method, path)])
+                if method == 'POST' and path.endswith('/reconcile'):
+                    root = path[len('/v1/roots/') : -len('/reconcile')]
+                    key = self.headers.get('Idempotency-Key')
+                    if key and key in stub.reconcile_ids:
+                        return self._answer(
+                            200, {'result': 'duplicate', 'id': stub.reconcile_ids[key], 'root': root, 'sequence': 4}
+                        )
+                    event_id = str(uuid.uuid4())
+                    if key:
+                        stub.reconcile_ids[key] = event_id
+                    return self._answer(202, {'result': 'accepted', 'id': event_id, 'root': root, 'sequence': 4})
+                return self._answer(404, error_body('UNICOP_API_ROOT_NOT_FOUND', 'No event was ever recorded'))
+
+            def do_GET(self):
+                self._handle('GET')
+
+            def do_POST(self):
+                self._handle('POST')
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        self.thread = threading.Thread(target=self.server.serve_forever, name='receiver-stub', daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def config(self, **extra):
+        """PLUGINS_CONFIG pointing the plugin at this stub."""
+        return {
+            'unicop_netbox': {'receiver_url': self.url, 'receiver_token': self.token, 'webhook_secret': 's', **extra}
+        }

@@ -1,0 +1,75 @@
+"""The Reconcile button's view: POST only, CSRF-protected (Django's middleware), login and permission required."""
+
+import logging
+
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views import View
+
+from .conf import panel_models
+from .receiver import ReceiverError, request_reconcile
+from .roots import label_of, object_key, resolve_root
+
+__all__ = ('ReconcileView', 'may_reconcile', 'reconcile_permission', 'reconcile_url')
+
+logger = logging.getLogger('unicop_netbox.reconcile')
+
+
+def reconcile_permission(root):
+    """`<app_label>.change_<model>` of the root object: a reconcile pushes the root's intended state, as editing it
+    would, and NetBox's object permissions (with their constraints) already express who may do that."""
+    return f'{root._meta.app_label}.change_{root._meta.model_name}'
+
+
+def may_reconcile(user, root):
+    return bool(user and user.is_authenticated and user.has_perm(reconcile_permission(root), root))
+
+
+def reconcile_url(obj):
+    return reverse(
+        'plugins:unicop_netbox:reconcile',
+        kwargs={'app_label': obj._meta.app_label, 'model_name': obj._meta.model_name, 'pk': obj.pk},
+    )
+
+
+class ReconcileView(LoginRequiredMixin, View):
+    """POST /plugins/unicop/reconcile/<app_label>/<model_name>/<pk>/ -> receiver reconcile, message, back to the page.
+    Only `post` is defined, so any other method is 405."""
+
+    http_method_names = ['post']
+    raise_exception = False  # anonymous -> login page
+
+    def post(self, request, app_label, model_name, pk):
+        label = f'{app_label}.{model_name}'.lower()
+        if label not in panel_models():
+            raise Http404(f'{label} has no UNICOP reconcile button')
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError as exc:
+            raise Http404(label) from exc
+        obj = get_object_or_404(model.objects.all(), pk=pk)
+        root = resolve_root(obj)
+        if not may_reconcile(request.user, root):
+            raise PermissionDenied(f'needs {reconcile_permission(root)} on {label_of(root)} {root.pk}')
+        root_key = object_key(root)
+        try:
+            answer = request_reconcile(
+                root_key,
+                user_key=request.user.pk,
+                reason=f'NetBox UI: Reconcile button by {request.user.get_username()}',
+            )
+        except ReceiverError as exc:
+            logger.warning('unicop: reconcile of %s by %s failed: %s', root_key, request.user, exc)
+            messages.error(request, f'Reconcile of {root_key} not requested. {exc}')
+        else:
+            reconcile_id = str(answer.get('id', '?'))[:64]
+            if answer.get('result') == 'duplicate':
+                messages.info(request, f'Reconcile of {root_key} was already requested: reconcile id {reconcile_id}')
+            else:
+                messages.success(request, f'Reconcile of {root_key} requested: reconcile id {reconcile_id}')
+        return redirect(obj.get_absolute_url())
