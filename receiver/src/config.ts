@@ -72,8 +72,9 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_AWX_POLL_INTERVAL_MS: { key: 'awxPollIntervalMs', kind: 'string' },
 };
 
-/** `UNICOP_*` names read by the scripts, not by the receiver: allowed in its environment. */
-const SCRIPT_VARIABLES = new Set(['UNICOP_CACHE_DIR', 'UNICOP_RECEIVER_URL', 'UNICOP_TEST_KEEP']);
+/** `UNICOP_*` names read by the scripts and the NetBox plugin, not by the receiver: allowed in its environment. */
+const SCRIPT_VARIABLES = new Set(['UNICOP_CACHE_DIR', 'UNICOP_RECEIVER_URL', 'UNICOP_RECEIVER_TOKEN']);
+const SCRIPT_PREFIXES = ['UNICOP_EDA_', 'UNICOP_FUZZ_', 'UNICOP_TEST_', 'UNICOP_CONF_', 'UNICOP_BENCH_', 'UNICOP_CHAOS_'];
 
 /**
  * Builds the configuration from an environment. Every problem is collected, so one failed start
@@ -85,7 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
   for (const name of Object.keys(env)) {
     const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
-    if (name.startsWith('UNICOP_') && !(base in ENVIRONMENT) && !SCRIPT_VARIABLES.has(name)) {
+    const forScripts = SCRIPT_VARIABLES.has(name) || SCRIPT_PREFIXES.some((p) => name.startsWith(p));
+    if (name.startsWith('UNICOP_') && !(base in ENVIRONMENT) && !forScripts) {
       problems.push({ pointer: name, message: 'unknown UNICOP_ variable (typo?)' });
     }
   }
