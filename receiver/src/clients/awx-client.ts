@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
 
 /** The fields of an AWX job (`GET /api/v2/jobs/<id>/`, awx/api/serializers.py JobSerializer) the poller reads. */
@@ -24,6 +26,9 @@ export class AwxClient {
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       timeout: { request: 10_000 },
       retry: { limit: 0 },
+      // Polls are seconds apart; a kept-alive socket the server (gunicorn, nginx) already closed fails
+      // as "socket hang up". A fresh connection per poll costs nothing at this rate.
+      agent: { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) },
       responseType: 'json',
     });
   }

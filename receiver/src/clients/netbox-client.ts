@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got } from 'got';
 import type { ObjectChangeRow } from '../model/netbox-changelog.js';
 
@@ -35,6 +37,9 @@ export class NetboxClient {
       },
       timeout: { request: 15_000 },
       retry: { limit: 0 },
+      // Polls are seconds apart; a kept-alive socket the server (gunicorn, nginx) already closed fails
+      // as "socket hang up". A fresh connection per poll costs nothing at this rate.
+      agent: { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) },
       responseType: 'json',
     });
   }
