@@ -3,7 +3,7 @@ import type { TokenCheck } from './api/authenticate.js';
 import type { RootsApi } from './api/roots-api.js';
 import type { AwxNotification } from './reconcile/awx-notification.js';
 import type { NotificationResult } from './reconcile/reconciler.js';
-import { UnicopError, isUnicopError } from './errors.js';
+import { UnicopError, isUnicopError, type ErrorCode } from './errors.js';
 import type { components } from './generated/openapi.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -51,7 +51,6 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use('/v1/roots', rootsRouter(deps));
 
-  const notificationBody = express.json({ limit: '1mb', strict: true });
   app.post(
     '/v1/awx/notifications',
     (req, _res, next) => {
@@ -62,7 +61,7 @@ export function buildApp(deps: AppDeps): express.Express {
         next(error);
       }
     },
-    (req, res, next) => notificationBody(req, res, (err?: unknown) => next(err && new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification is not JSON', { cause: err }))),
+    jsonBody('1mb', 'UNICOP_AWX_BODY_INVALID'),
     (req, res) => {
       if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
         throw new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification must be a JSON object');
@@ -112,6 +111,12 @@ export function buildApp(deps: AppDeps): express.Express {
   return app;
 }
 
+/** express.json, with its parse and size errors answered as `code` (400) like every other error. */
+function jsonBody(limit: string, code: ErrorCode): express.RequestHandler {
+  const parse = express.json({ limit, strict: true });
+  return (req, res, next) => parse(req, res, (err?: unknown) => next(err && new UnicopError(code, 'the body is not acceptable JSON', { cause: err })));
+}
+
 /** `/v1/roots/*`: every route needs a service token; the caller's fingerprint travels in `res.locals`. */
 function rootsRouter(deps: AppDeps): express.Router {
   const router = express.Router();
@@ -132,8 +137,7 @@ function rootsRouter(deps: AppDeps): express.Router {
   router.get('/:root/timeline', (req, res) => {
     res.json(deps.roots.getTimeline(req.params.root as string, req.query));
   });
-  const json = express.json({ limit: '16kb', strict: true });
-  router.post('/:root/reconcile', (req, res, next) => json(req, res, (err?: unknown) => next(err && new UnicopError('UNICOP_API_BODY_INVALID', 'the body is not JSON', { cause: err }))), async (req, res, next) => {
+  router.post('/:root/reconcile', jsonBody('16kb', 'UNICOP_API_BODY_INVALID'), async (req, res, next) => {
     try {
       const key = req.headers['idempotency-key'];
       const r = await deps.roots.requestReconcile(req.params.root as string, req.body, String(res.locals.caller), Array.isArray(key) ? key[0] : key);
