@@ -1,3 +1,4 @@
+import type { components } from '../generated/openapi.js';
 import type { JsonObject, NetboxShape, WebhookAction } from './netbox-webhook.js';
 
 /** `schemas/event-envelope.v1.schema.json`: the CloudEvents 1.0 envelope on `unicop.events.v1`. */
@@ -84,15 +85,5 @@ export function formatSequence(n: number): string {
   return String(n).padStart(20, '0');
 }
 
-/** One line of a root's timeline (`GET /v1/roots/{root}/timeline`), read from the event index. */
-export interface TimelineEntry {
-  id: string;
-  sequence: number;
-  type: string;
-  subject: string;
-  action: string;
-  user: string | null;
-  time: string;
-  superseded: boolean;
-  published: boolean;
-}
+/** One line of a root's timeline (`GET /v1/roots/{root}/timeline`), read from the event index; defined by openapi/unicop.yaml. */
+export type TimelineEntry = components['schemas']['TimelineEntry'];
