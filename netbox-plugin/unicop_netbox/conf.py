@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
+from .roots import DEVICE_COMPONENTS
+
 __all__ = (
     'DEFAULT_OBJECT_TYPES',
     'DEFAULT_PANEL_MODELS',
@@ -22,17 +24,7 @@ PLUGIN_NAME = 'unicop_netbox'
 DEFAULT_OBJECT_TYPES = (
     'dcim.site',
     'dcim.device',
-    'dcim.interface',
-    'dcim.consoleport',
-    'dcim.consoleserverport',
-    'dcim.powerport',
-    'dcim.poweroutlet',
-    'dcim.frontport',
-    'dcim.rearport',
-    'dcim.modulebay',
-    'dcim.module',
-    'dcim.inventoryitem',
-    'dcim.devicebay',
+    *sorted(DEVICE_COMPONENTS),
     'dcim.cable',
     'ipam.prefix',
     'ipam.vlan',

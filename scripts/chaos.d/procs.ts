@@ -5,8 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+
+/** Re-exported: the test helpers own it. */
+export { freePort } from '../../receiver/test/helpers/process.js';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 export const TMP = process.env.CHAOS_TMP ?? '/tmp';
@@ -21,17 +23,6 @@ export interface ReceiverProcess {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export function exited(child: ChildProcess): boolean {
