@@ -4,6 +4,7 @@
 import logging
 
 from core.models import ObjectChange
+from django.apps import apps
 from extras.webhooks import register_webhook_callback
 from netbox.registry import registry
 
@@ -35,6 +36,46 @@ def _changelog_id(object_type, object_id, request):
     )
 
 
+def _live_root(root_key):
+    """The root object when it still exists (a deleted interface's device usually does), else None."""
+    label, _, pk = root_key.partition(':')
+    try:
+        model = apps.get_model(*label.split('.'))
+    except (LookupError, ValueError):
+        return None
+    return model.objects.filter(pk=int(pk)).first()
+
+
+def _site_named_by(data):
+    """The live Site a deleted object's REST data points at (`site`, or `scope` when scoped to a site)."""
+    nested = data.get('site')
+    if not isinstance(nested, dict) and data.get('scope_type') == 'dcim.site':
+        nested = data.get('scope')
+    if not isinstance(nested, dict) or not isinstance(nested.get('id'), int):
+        return None
+    return apps.get_model('dcim', 'site').objects.filter(pk=nested['id']).select_related('region').first()
+
+
+def _scope_after_delete(label, data, root_key):
+    """Scope of a deleted object: its REST data names only brief parents (a deleted IP's interface has no
+    site, a deleted VLAN's site has no region), so what still lives supplies the rest, as scope_of() would:
+    the root first, else the site the data names."""
+    scope = scope_from_data(label, data)
+    root = _live_root(root_key)
+    if root is not None:
+        of_root = scope_of(root, root)
+        return {
+            'tenant': scope['tenant'] or of_root['tenant'],
+            'site': of_root['site'] or scope['site'],
+            'region': of_root['region'] or scope['region'],
+        }
+    site = _site_named_by(data)
+    if site is not None:
+        scope['site'] = scope['site'] or site.slug
+        scope['region'] = scope['region'] or (site.region.slug if site.region is not None else None)
+    return scope
+
+
 def unicop_context(object_type, event_type, data, request):
     """NetBox's webhook callback signature: (object_type, event_type, data, request) -> dict | None."""
     if not isinstance(data, dict) or not isinstance(data.get('id'), int) or not 1 <= data['id'] <= MAX_ID:
@@ -51,7 +92,11 @@ def unicop_context(object_type, event_type, data, request):
         logger.exception('unicop: root/scope from the ORM failed for %s:%s', label, data['id'])
     if root_key is None:  # deleted (or not visible): the REST data still names the parents
         root_key = root_from_data(label, data)
-        scope = scope_from_data(label, data)
+        try:
+            scope = _scope_after_delete(label, data, root_key)
+        except Exception:
+            logger.exception('unicop: scope of the root of deleted %s:%s failed', label, data['id'])
+            scope = scope_from_data(label, data)
     try:
         changelog_id = _changelog_id(object_type, data['id'], request)
     except Exception:  # the context must not cost the webhook

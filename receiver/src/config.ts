@@ -29,6 +29,7 @@ export interface Config {
   readonly catchupGraceMs: number;
   readonly catchupOverlap: number;
   readonly catchupObjectTypes: readonly string[];
+  readonly catchupEventRule: string;
   readonly catchupFrom: 'latest' | 'earliest';
   readonly awxPollIntervalMs: number;
 }
@@ -68,6 +69,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_CATCHUP_GRACE_MS: { key: 'catchupGraceMs', kind: 'string' },
   UNICOP_CATCHUP_OVERLAP: { key: 'catchupOverlap', kind: 'string' },
   UNICOP_CATCHUP_OBJECT_TYPES: { key: 'catchupObjectTypes', kind: 'list' },
+  UNICOP_CATCHUP_EVENT_RULE: { key: 'catchupEventRule', kind: 'string' },
   UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },
   UNICOP_AWX_POLL_INTERVAL_MS: { key: 'awxPollIntervalMs', kind: 'string' },
 };

@@ -95,6 +95,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
           graceMs: config.catchupGraceMs,
           overlap: config.catchupOverlap,
           objectTypes: config.catchupObjectTypes,
+          eventRule: config.catchupEventRule,
           from: config.catchupFrom,
           metrics: metrics.catchup,
           log: log.child({ stage: 'catchup' }),

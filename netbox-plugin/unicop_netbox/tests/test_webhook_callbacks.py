@@ -86,6 +86,30 @@ class WebhookCallbackTests(TestCase):
         ctx = call(self.vm_ip, data=data, event='object_deleted')
         self.assertEqual(ctx['root'], f'virtualization.virtualmachine:{self.vm.pk}')
 
+    def test_scope_comes_from_live_root_when_component_deleted(self):
+        # a deleted IP's REST data names its interface and device briefly: no site, no region, no tenant
+        data = {
+            'id': 999997,
+            'assigned_object_type': 'dcim.interface',
+            'assigned_object': {'id': 5, 'device': {'id': self.device.pk, 'name': 'dev1'}},
+        }
+        ctx = call(self.device_ip, data=data, event='object_deleted')
+        self.assertEqual(ctx['scope'], {'tenant': 'tenant-1', 'site': 'site-1', 'region': 'region-1'})
+
+    def test_scope_region_comes_from_live_site_when_root_deleted(self):
+        vlan = {'id': 999994, 'vid': 10, 'site': {'id': self.site.pk, 'slug': 'site-1'}}
+        prefix = {'id': 999993, 'scope_type': 'dcim.site', 'scope': {'id': self.site.pk, 'slug': 'site-1'}}
+        for obj, data in ((VLAN(vid=10, name='v'), vlan), (Prefix(prefix='10.0.0.0/8'), prefix)):
+            with self.subTest(data=data):
+                ctx = call(obj, data=data, event='object_deleted')
+                self.assertEqual(ctx['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1'})
+
+    def test_scope_comes_from_data_when_root_also_deleted(self):
+        data = {'id': 999996, 'device': {'id': 999995}, 'tenant': {'id': 1, 'slug': 'gone-tenant'}}
+        ctx = call(self.interface, data=data, event='object_deleted')
+        self.assertEqual(ctx['root'], 'dcim.device:999995')
+        self.assertEqual(ctx['scope'], {'tenant': 'gone-tenant', 'site': None, 'region': None})
+
     def test_changelog_id_is_newest_match_when_request_has_changes(self):
         request_id = uuid.uuid4()
         ids = []

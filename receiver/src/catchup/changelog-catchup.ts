@@ -21,14 +21,16 @@ export interface CatchupMetrics {
 }
 
 export interface CatchupOptions {
-  client: Pick<NetboxClient, 'version' | 'objectChanges' | 'object' | 'latestChangeId'>;
+  client: Pick<NetboxClient, 'version' | 'objectChanges' | 'object' | 'latestChangeId' | 'eventRuleObjectTypes'>;
   store: CatchupStore;
   append: (draft: DraftEvent) => Promise<{ status: 'accepted' | 'duplicate'; event: { id: string } }>;
   normalize: (row: ObjectChangeRow, rest: JsonObject | null, netboxVersion: string) => DraftEvent;
   intervalMs: number;
   graceMs: number;
   overlap: number;
+  /** Object types to recover; empty = those of `eventRule`, read at every poll (what NetBox sends webhooks for). */
   objectTypes: readonly string[];
+  eventRule: string;
   from: 'latest' | 'earliest';
   metrics: CatchupMetrics;
   log: Logger;
@@ -109,7 +111,8 @@ export class ChangelogCatchup {
     const result: PollResult = { scanned: 0, recovered: 0, covered: 0, hwm };
     let blocked = false;
     let oldestWaiting = 0;
-    const query = { afterId: Math.max(floor, hwm - this.o.overlap), objectTypes: this.o.objectTypes, pageSize: PAGE, cursor };
+    const objectTypes = this.o.objectTypes.length > 0 ? this.o.objectTypes : await this.o.client.eventRuleObjectTypes(this.o.eventRule);
+    const query = { afterId: Math.max(floor, hwm - this.o.overlap), objectTypes, pageSize: PAGE, cursor };
     for await (const row of this.o.client.objectChanges(query, MAX_ROWS_PER_POLL)) {
       result.scanned++;
       if (this.o.store.changelogSeen(row.id)) {

@@ -62,6 +62,20 @@ export class NetboxClient {
     return page.results[0]?.id ?? 0;
   }
 
+  /**
+   * The object types of the event rule `name` (`/api/extras/event-rules/?name=`): what NetBox sends
+   * webhooks for. Throws when the rule is missing or disabled, so a catch-up never guesses.
+   */
+  async eventRuleObjectTypes(name: string): Promise<string[]> {
+    const page = await this.http
+      .get('api/extras/event-rules/', { searchParams: { name } })
+      .json<Page<{ name: string; enabled: boolean; object_types: string[] }>>();
+    const rule = page.results.find((r) => r.name === name);
+    if (!rule) throw new Error(`NetBox has no event rule "${name}": run \`netbox unicop_bootstrap\` or set UNICOP_CATCHUP_OBJECT_TYPES`);
+    if (!rule.enabled) throw new Error(`the NetBox event rule "${name}" is disabled: NetBox sends no webhooks, so the catch-up does not guess`);
+    return rule.object_types;
+  }
+
   /** Changelog rows in id order, page by page, at most `maxRows`. */
   async *objectChanges(query: ChangelogQuery, maxRows: number): AsyncGenerator<ObjectChangeRow> {
     const params = new URLSearchParams({ limit: String(query.pageSize) });

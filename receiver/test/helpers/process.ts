@@ -15,9 +15,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The receiver as its own process (`receiver/src/main.ts`), for kill -9 tests. Resolves once it answers /healthz. */
-export async function spawnReceiver(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const port = await freePort();
+/**
+ * The receiver as its own process (`receiver/src/main.ts`), for kill -9 tests, on `port` or a free
+ * one. Resolves once it answers /healthz.
+ */
+export async function spawnReceiver(env: Record<string, string>, port?: number): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  port ??= await freePort();
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'receiver/src/main.ts'], {
     cwd: REPO,
@@ -38,5 +41,13 @@ export async function killHard(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
+  await exited;
+}
+
+/** SIGTERM, as an operator's `systemctl stop` sends it: the receiver drains and exits by itself. */
+export async function stopGracefully(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
   await exited;
 }

@@ -37,14 +37,23 @@ function row(id: number, ageSeconds: number, over: Partial<ObjectChangeRow> = {}
   };
 }
 
-/** A changelog as NetBox serves it (id order, `afterId` exclusive); stands in for the REST API in this unit test only. */
-function fakeNetbox(rows: ObjectChangeRow[]) {
+/**
+ * A changelog as NetBox serves it (id order, `afterId` exclusive, filtered by object type) and one event
+ * rule `unicop` on `ruleTypes`; stands in for the REST API in this unit test only.
+ */
+function fakeNetbox(rows: ObjectChangeRow[], ruleTypes: string[] | null = ['dcim.interface']) {
   return {
     version: async () => '4.7.3',
     latestChangeId: async () => Math.max(0, ...rows.map((r) => r.id)),
     object: async () => null,
-    async *objectChanges(q: { afterId: number }) {
-      for (const r of [...rows].sort((a, b) => a.id - b.id)) if (r.id > q.afterId) yield r;
+    async eventRuleObjectTypes(name: string) {
+      if (name !== 'unicop' || ruleTypes === null) throw new Error(`NetBox has no event rule "${name}"`);
+      return ruleTypes;
+    },
+    async *objectChanges(q: { afterId: number; objectTypes: readonly string[] }) {
+      for (const r of [...rows].sort((a, b) => a.id - b.id)) {
+        if (r.id > q.afterId && (q.objectTypes.length === 0 || q.objectTypes.includes(r.changed_object_type))) yield r;
+      }
     },
   };
 }
@@ -67,9 +76,9 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function catchup(rows: ObjectChangeRow[], from: 'latest' | 'earliest' = 'earliest') {
+  function catchup(rows: ObjectChangeRow[], from: 'latest' | 'earliest' = 'earliest', client = fakeNetbox(rows)) {
     return new ChangelogCatchup({
-      client: fakeNetbox(rows),
+      client,
       store,
       append: (d) => outbox.appendEvent(d),
       normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
@@ -77,6 +86,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
       graceMs: 30_000,
       overlap: 100,
       objectTypes: [],
+      eventRule: 'unicop',
       from,
       metrics,
       log: createLogger('silent'),
@@ -128,5 +138,18 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   it('starts at the newest row on a first run with from=latest', async () => {
     const result = await catchup([row(1, 120), row(2, 120)], 'latest').poll();
     assert.deepEqual([result.scanned, result.recovered, result.hwm], [0, 0, 2]);
+  });
+
+  it('recovers only the object types of the event rule: what NetBox sends webhooks for', async () => {
+    const manufacturer = row(2, 120, { changed_object_type: 'dcim.manufacturer', changed_object_id: 7, prechange_data: null, postchange_data: { name: 'm' } });
+    const result = await catchup([row(1, 120), manufacturer, row(3, 120)]).poll();
+    assert.deepEqual([result.scanned, result.recovered], [2, 2]);
+    assert.deepEqual(store.pending(10).map((r) => JSON.parse(r.value).subject), ['dcim.interface:1001', 'dcim.interface:1003']);
+  });
+
+  it('fails the poll with a readable reason, and recovers nothing, when the event rule is missing', async () => {
+    const rows = [row(1, 120)];
+    await assert.rejects(catchup(rows, 'earliest', fakeNetbox(rows, null)).poll(), /no event rule "unicop"/);
+    assert.equal(store.depth(), 0);
   });
 });
