@@ -17,3 +17,15 @@ export function changeAction(row: ObjectChangeRow): 'created' | 'updated' | 'del
   const value = typeof row.action === 'string' ? row.action : row.action.value;
   return value === 'create' ? 'created' : value === 'delete' ? 'deleted' : 'updated';
 }
+
+/**
+ * The row's snapshots as the action means them: NetBox 4.7 sends `postchange_data: {}` (not null) for a
+ * delete, and may send `{}` before a create; an empty snapshot of the missing side is no snapshot.
+ */
+export function changeSnapshots(row: ObjectChangeRow): { before: Record<string, unknown> | null; after: Record<string, unknown> | null } {
+  const action = changeAction(row);
+  return {
+    before: action === 'created' ? null : row.prechange_data,
+    after: action === 'deleted' ? null : row.postchange_data,
+  };
+}

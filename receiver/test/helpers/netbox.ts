@@ -115,16 +115,21 @@ export class NetboxSession {
   }
 
   /** Posts a form the way a browser does (CSRF token in the body, Referer set); redirects are not followed. */
-  async post(path: string, fields: Record<string, string | string[]>): Promise<Response> {
+  async post(path: string, fields: Record<string, string | string[]>): Promise<{ status: number; text: string }> {
     const body = new URLSearchParams();
     for (const [name, value] of Object.entries(fields)) for (const v of [value].flat()) body.append(name, v);
-    return this.request('POST', path, body);
+    const res = await this.request('POST', path, body);
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** The CSRF token of the form on page `path`. */
+  async csrf(path: string): Promise<string> {
+    return csrfToken(await this.get(path));
   }
 
   /** GETs `path`, then posts `fields` with the form's own CSRF token. */
-  async submit(path: string, fields: Record<string, string | string[]>): Promise<Response> {
-    const form = await this.get(path);
-    return this.post(path, { csrfmiddlewaretoken: csrfToken(form), ...fields });
+  async submit(path: string, fields: Record<string, string | string[]>): Promise<{ status: number; text: string }> {
+    return this.post(path, { csrfmiddlewaretoken: await this.csrf(path), ...fields });
   }
 
   private async request(method: string, path: string, body?: URLSearchParams): Promise<Response> {
@@ -147,7 +152,7 @@ export class NetboxSession {
   }
 }
 
-function csrfToken(html: string): string {
+export function csrfToken(html: string): string {
   const match = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html);
   assert.ok(match?.[1], 'the page has a CSRF token');
   return match[1];
@@ -180,4 +185,14 @@ export function assertRootOrder(events: NetboxEvent[], root: string): NetboxEven
 /** A short random tag that keeps names unique across runs against the same NetBox. */
 export function runTag(): string {
   return Math.random().toString(16).slice(2, 10);
+}
+
+/** A site and a device on it (with the manufacturer, type and role NetBox requires), named after `tag`. */
+export async function makeDevice(tag: string): Promise<{ site: NetboxObject; device: NetboxObject }> {
+  const site = await netbox('POST', 'dcim/sites/', { name: `e2e-${tag}`, slug: `e2e-${tag}`, status: 'active' });
+  const manufacturer = await netbox('POST', 'dcim/manufacturers/', { name: `e2e-m-${tag}`, slug: `e2e-m-${tag}` });
+  const deviceType = await netbox('POST', 'dcim/device-types/', { manufacturer: manufacturer.id, model: `e2e-t-${tag}`, slug: `e2e-t-${tag}` });
+  const role = await netbox('POST', 'dcim/device-roles/', { name: `e2e-r-${tag}`, slug: `e2e-r-${tag}` });
+  const device = await netbox('POST', 'dcim/devices/', { name: `e2e-d-${tag}`, device_type: deviceType.id, role: role.id, site: site.id, status: 'active' });
+  return { site, device };
 }

@@ -1,5 +1,5 @@
 import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent } from '../../model/event.js';
-import { changeAction, type ObjectChangeRow } from '../../model/netbox-changelog.js';
+import { changeAction, changeSnapshots, type ObjectChangeRow } from '../../model/netbox-changelog.js';
 import type { JsonObject } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
@@ -18,7 +18,8 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
   const action = changeAction(row);
   const objectType = row.changed_object_type;
   const objectId = row.changed_object_id;
-  const snapshot = row.postchange_data ?? row.prechange_data ?? {};
+  const { before, after } = changeSnapshots(row);
+  const snapshot = after ?? before ?? {};
   const source = rest ?? snapshot;
   const { root, related } = deps.resolveRoot(objectType, objectId, source);
   const shape = netboxVersion.startsWith('4.4') ? '4.4' : netboxVersion.startsWith('4.5') ? '4.5' : netboxVersion.startsWith('4.6') ? '4.6' : '4.7';
@@ -50,8 +51,8 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
         actor: { user: row.user_name, requestId: row.request_id },
         version: null,
         superseded: false,
-        changes: changesBetween(row.prechange_data, row.postchange_data),
-        snapshots: { before: row.prechange_data, after: row.postchange_data },
+        changes: changesBetween(before, after),
+        snapshots: { before, after },
         current: rest ?? snapshot,
         netbox: { version: shape, changelogId: row.id, via: 'changelog' },
       },

@@ -152,4 +152,13 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     await assert.rejects(catchup(rows, 'earliest', fakeNetbox(rows, null)).poll(), /no event rule "unicop"/);
     assert.equal(store.depth(), 0);
   });
+
+  it('roots a delete by its snapshot before: NetBox 4.7 sends postchange_data {} for deletes', async () => {
+    const deleted = row(5, 120, { action: { value: 'delete' }, prechange_data: { name: 'eth5', device: 42 }, postchange_data: {} });
+    assert.equal((await catchup([deleted]).poll()).recovered, 1);
+    const [event] = store.pending(10).map((r) => JSON.parse(r.value));
+    assert.deepEqual([event.type, event.partitionkey], ['unicop.object.deleted', 'dcim.device:42']);
+    assert.deepEqual(event.data.snapshots, { before: { name: 'eth5', device: 42 }, after: null });
+    assert.deepEqual(event.data.changes.name, { before: 'eth5', after: null }, 'every field goes to null, as in the webhook');
+  });
 });
