@@ -77,12 +77,18 @@ describe('roots API (/v1/roots, service tokens)', function () {
     assert.deepEqual([bad.status, bad.body.error.code], [400, 'UNICOP_API_QUERY_INVALID']);
   });
 
-  it('turns a reconcile request into a unicop.reconcile.requested event in the root stream, once per Idempotency-Key', async () => {
+  it('turns a reconcile request into a unicop.reconcile.requested event in the root stream, once per Idempotency-Key; a bad token is 401 and publishes nothing', async () => {
     const post = (body: unknown, key?: string) => {
       let req = t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth);
       if (key) req = req.set('idempotency-key', key);
       return req.send(body as object);
     };
+    for (const headers of [{}, { authorization: 'Bearer not-the-token-at-all' }, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }]) {
+      const refused = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(headers).send({ reason: 'not allowed' });
+      assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', refused);
+      assert.equal(refused.status, 401, `reconcile with ${JSON.stringify(headers)}`);
+      assert.match(refused.body.error.code, /^UNICOP_API_TOKEN_(MISSING|INVALID)$/);
+    }
     const first = await post({ reason: 'drift suspected' }, 'press-1');
     assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', first);
     assert.deepEqual([first.status, first.body.result, first.body.sequence], [202, 'accepted', 4]);
@@ -95,7 +101,7 @@ describe('roots API (/v1/roots, service tokens)', function () {
     const messages = await consume(t.topics.events, 4);
     const request = messages.find((m) => m.value.type === 'unicop.reconcile.requested');
     assert.ok(request, 'the request reached Kafka');
-    assert.equal(messages.filter((m) => m.value.type === 'unicop.reconcile.requested').length, 1);
+    assert.equal(messages.filter((m) => m.value.type === 'unicop.reconcile.requested').length, 1, 'the refused requests published nothing');
     assert.equal(request.key, 'dcim.device:42');
     assert.equal(request.headers.message_uuid, first.body.id);
     assert.ok(isEnvelope(request.value));
