@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { CatchupMetrics } from './catchup/changelog-catchup.js';
 import type { RelayMetrics } from './pipeline/publish/relay.js';
 import type { ReconcilerMetrics } from './reconcile/reconciler.js';
+import type { RebuildMetrics } from './reconcile/state-rebuild.js';
 
 /** Every metric the receiver exports (`GET /metrics`); names follow Prometheus conventions. */
 export function createMetrics() {
@@ -107,13 +108,37 @@ export function createMetrics() {
   });
   const consumerErrors = new Counter({
     name: 'unicop_consumer_errors_total',
-    help: 'Consumer start failures and messages whose handling failed (redelivered by Kafka).',
+    help: 'Consumer start failures, failed reads of the state topic during a rebuild, and messages whose handling failed (redelivered by Kafka).',
     registers: [registry],
   });
   const reconcile: ReconcilerMetrics = {
     command: (attempt) => reconcileCommands.inc({ kind: attempt === 1 ? 'first' : 'retry' }),
     outcome: (result, failureClass) => reconcileOutcomes.inc({ result, class: failureClass ?? 'none' }),
     orphan: (reason) => reconcileOrphans.inc({ reason }),
+  };
+
+  const rebuilding = new Gauge({
+    name: 'unicop_reconcile_rebuilding',
+    help: '1 while the reconciler, started on a new database, waits for or reads <prefix>.roots.state.v1 (it neither consumes nor answers until done).',
+    registers: [registry],
+  });
+  const rebuiltRoots = new Counter({
+    name: 'unicop_reconcile_rebuilt_roots_total',
+    help: 'Roots restored from <prefix>.roots.state.v1 after the data directory was lost, by their restored reconcile state (requested and running are in flight).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  const rebuildSkipped = new Counter({
+    name: 'unicop_reconcile_rebuild_skipped_total',
+    help: 'Roots whose latest state message could not be restored (not_json, schema, inconsistent); the log names each.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const rebuild: RebuildMetrics = {
+    rebuilding: (on) => rebuilding.set(on ? 1 : 0),
+    restored: (state) => rebuiltRoots.inc({ state }),
+    skipped: (reason) => rebuildSkipped.inc({ reason }),
+    failed: () => consumerErrors.inc(),
   };
 
   const relay: Omit<RelayMetrics, 'acknowledged'> = {
@@ -125,7 +150,7 @@ export function createMetrics() {
     reachable: (up) => kafkaUp.set(up ? 1 : 0),
   };
 
-  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup, reconcile, consumerErrors };
+  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup, reconcile, rebuild, consumerErrors };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

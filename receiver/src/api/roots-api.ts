@@ -48,10 +48,15 @@ export function createRootsApi({ source, index, append, reconcile }: RootsApiDep
     return { type: m[1], id };
   }
 
+  /**
+   * The root's last sequence. 0 only for a root the event index lost but the reconciler knows:
+   * its state was rebuilt from the state topic after the data directory was lost, and the
+   * sequence counter starts again (receiver/README.md, "Losing the data directory").
+   */
   function known(key: string): number {
     parseRoot(key);
     const last = index.lastSequence(key);
-    if (last === 0) throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
+    if (last === 0 && !reconcile?.record(key)) throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
     return last;
   }
 

@@ -81,7 +81,8 @@ export interface paths {
          * A root's state as the receiver knows it
          * @description From the receiver's event index. The reconcile fields (`state`, `attempt`, `inFlight`,
          *     `lastOutcome`, `pendingFollowUp`) keep their resting values (`idle`, 0, null, null, false)
-         *     until the reconciler runs.
+         *     until the reconciler runs. After a lost data directory the reconcile fields come from
+         *     `<prefix>.roots.state.v1` (503 until that rebuild is done) while the event index starts empty.
          */
         get: operations["getRoot"];
         put?: never;
@@ -240,6 +241,11 @@ export interface components {
             root: string;
             /** @enum {unknown} */
             state: "idle" | "pending" | "requested" | "running" | "succeeded" | "failed" | "timed_out";
+            /**
+             * @description the root's last event sequence; 0 when the receiver's event index does not know the root
+             *     but its reconcile state was rebuilt from `<prefix>.roots.state.v1` after the data
+             *     directory was lost (the sequence counter starts again; `lastEvent` is then null)
+             */
             lastSequence: number;
             /** @description attempts in the current reconcile cycle */
             attempt: number;
@@ -637,7 +643,7 @@ export interface components {
                 "application/json": components["schemas"]["error.schema"];
             };
         };
-        /** @description The outbox is over its limit or the receiver is stopping; retry after the given seconds. */
+        /** @description The outbox is over its limit, the receiver is stopping, or the reconciler is still rebuilding its state after a new database (`UNICOP_RECONCILE_REBUILDING`); retry after the given seconds. */
         Unavailable: {
             headers: {
                 "Retry-After": number;
@@ -724,6 +730,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     receiveAwxNotification: {
@@ -754,6 +761,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getRoot: {
@@ -781,6 +789,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getRootTimeline: {
@@ -812,6 +821,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     requestReconcile: {

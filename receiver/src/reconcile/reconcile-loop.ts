@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { AwxClient } from '../clients/awx-client.js';
 import type { Config } from '../config.js';
@@ -5,15 +6,20 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../pipeline/outbox/database.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
+import { readTopicToEnd } from '../pipeline/publish/read-topic.js';
 import { TopicConsumer } from '../pipeline/publish/topic-consumer.js';
+import { topicNames } from '../pipeline/publish/topics.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { OutcomePoller } from './outcome-poller.js';
 import { loadReconcilePolicy } from './reconcile-policy.js';
 import { ReconcileStore } from './reconcile-store.js';
 import { Reconciler } from './reconciler.js';
+import { rebuildUntilDone } from './state-rebuild.js';
+import type { StateMessage } from './state-restore.js';
 
 /** The state machines' clock: debounce windows and deadlines live in SQLite, so they survive restarts. */
 const TICK_MS = 250;
+const STATE_SCHEMA = 'root-state.v1.schema.json';
 
 export interface ReconcileLoop {
   reconciler: Reconciler;
@@ -37,7 +43,8 @@ export interface ReconcileLoopDeps {
 /**
  * Wires the reconcile loop when `UNICOP_RECONCILE_POLICY` is set: the consumer of the events topic
  * (its own group, offsets committed after the state is stored), the ticker, and — with `AWX_URL` —
- * the outcome poller. Null when no policy is configured.
+ * the outcome poller. On a new database they start only after the state was rebuilt from the
+ * compacted state topic (state-rebuild.ts). Null when no policy is configured.
  */
 export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null {
   const { config, metrics, log } = d;
@@ -72,6 +79,21 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
         })
       : null;
   let ticker: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let starting: Promise<unknown> = Promise.resolve();
+  const stateTopic = topicNames(config.topicPrefix).rootsState;
+  const isStateMessage = d.registry.validator<StateMessage>(STATE_SCHEMA);
+  const rebuild = () =>
+    rebuildUntilDone({
+      read: (onMessage) => readTopicToEnd({ kafka: d.kafka, topic: stateTopic, groupId: `${config.topicPrefix}.state-rebuild.${randomUUID()}`, onMessage, stopped: () => stopped }),
+      topic: stateTopic,
+      store,
+      isStateMessage,
+      schemaErrors: () => d.registry.lastErrors(STATE_SCHEMA, 3).map((e) => `${e.pointer}: ${e.message}`).join('; '),
+      stopped: () => stopped,
+      metrics: metrics.rebuild,
+      log: log.child({ stage: 'reconcile-rebuild' }),
+    });
   const tick = (): void => {
     try {
       reconciler.tick();
@@ -84,11 +106,19 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
     reconciler,
     store,
     start() {
-      consumer.start();
-      poller?.start();
-      ticker = setInterval(tick, TICK_MS);
+      const run = (): void => {
+        if (stopped) return;
+        consumer.start();
+        poller?.start();
+        ticker = setInterval(tick, TICK_MS);
+      };
+      // Nothing may consume, tick or poll before the state is complete; the store refuses reads (503) until then.
+      if (!store.rebuildNeeded()) return run();
+      starting = rebuild().then(run, (error: unknown) => log.fatal({ err: error }, 'reconcile state rebuild failed; the reconciler does not run'));
     },
     async stop() {
+      stopped = true;
+      await starting;
       if (ticker) clearInterval(ticker);
       await poller?.stop();
       await consumer.stop();

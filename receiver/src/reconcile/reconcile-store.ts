@@ -1,5 +1,7 @@
+import { UnicopError } from '../errors.js';
 import type { Db } from '../pipeline/outbox/database.js';
 import { restingRecord, type Outcome, type ReconcileState, type RootRecord } from './state-machine.js';
+import type { RestoredRoot } from './state-restore.js';
 
 export interface AttemptRow {
   reconcileId: string;
@@ -14,9 +16,13 @@ export interface AttemptRow {
 /** The reconciler's durable state (migration v3 in pipeline/outbox/database.ts). Synchronous; callers own transactions. */
 export class ReconcileStore {
   private readonly q;
+  /** Until the rebuild from the state topic finished, the store's reads would show a silently empty state. */
+  private incomplete: boolean;
 
   constructor(private readonly db: Db) {
     this.q = {
+      rebuildNeeded: db.prepare<[], { needed: number }>('SELECT needed FROM reconcile_rebuild WHERE id = 1'),
+      rebuildDone: db.prepare<[number]>('UPDATE reconcile_rebuild SET needed = 0, done_at = ? WHERE id = 1'),
       get: db.prepare<[string], { record: string }>('SELECT record FROM reconcile_roots WHERE root = ?'),
       put: db.prepare<[string, string, string, number | null, number]>(
         `INSERT INTO reconcile_roots (root, state, record, due_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -42,14 +48,47 @@ export class ReconcileStore {
       markSeen: db.prepare<[string, number]>('INSERT OR IGNORE INTO reconcile_events_seen (event_id, seen_at) VALUES (?, ?)'),
       orphan: db.prepare<[number, string | null, string, string]>('INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?)'),
     };
+    this.incomplete = this.rebuildNeeded();
+  }
+
+  /** The database was created without a reconcile state of its own (see migration v5): rebuild it before use. */
+  rebuildNeeded(): boolean {
+    return this.q.rebuildNeeded.get()?.needed === 1;
+  }
+
+  /** True from start-up until `restore` committed, when a rebuild is needed. */
+  get rebuilding(): boolean {
+    return this.incomplete;
+  }
+
+  /**
+   * Stores the rebuilt roots, their attempts in flight and their events (as seen: a redelivered
+   * event they already cover must not count twice), and clears the rebuild mark, in ONE
+   * transaction: a crash half-way leaves the mark set, and the next start rebuilds again.
+   */
+  restore(roots: RestoredRoot[], now: number): void {
+    this.transaction(() => {
+      for (const { record, attempt, at } of roots) {
+        this.save(record, at);
+        if (attempt) {
+          this.addAttempt(attempt.reconcileId, attempt.root, attempt.attempt, attempt.requestedAt, attempt.deadlineAt);
+          if (attempt.awxJobId !== null) this.setAwxJob(attempt.reconcileId, attempt.awxJobId);
+        }
+        for (const id of [...record.pendingEvents, ...record.followUpEvents, ...(record.inFlight?.events ?? [])]) this.markSeen(id, now);
+      }
+      this.q.rebuildDone.run(now);
+    });
+    this.incomplete = false;
   }
 
   record(root: string): RootRecord {
+    this.complete();
     const row = this.q.get.get(root);
     return row ? (JSON.parse(row.record) as RootRecord) : restingRecord(root);
   }
 
   hasRecord(root: string): boolean {
+    this.complete();
     return this.q.get.get(root) !== undefined;
   }
 
@@ -64,6 +103,7 @@ export class ReconcileStore {
   }
 
   inState(state: ReconcileState, limit: number): RootRecord[] {
+    this.complete();
     return this.q.byState.all(state, limit).map((r) => JSON.parse(r.record) as RootRecord);
   }
 
@@ -72,11 +112,13 @@ export class ReconcileStore {
   }
 
   attempt(reconcileId: string): AttemptRow | undefined {
+    this.complete();
     const row = this.q.attempt.get(reconcileId);
     return row && toAttempt(row);
   }
 
   recentAttempts(root: string, limit: number): AttemptRow[] {
+    this.complete();
     return this.q.recentAttempts.all(root, limit).map(toAttempt);
   }
 
@@ -107,6 +149,11 @@ export class ReconcileStore {
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /** Reads that answer the API or correlate AWX outcomes refuse (503) while the state is being rebuilt. */
+  private complete(): void {
+    if (this.incomplete) throw new UnicopError('UNICOP_RECONCILE_REBUILDING', 'the reconciler is rebuilding its state from the state topic; try again shortly');
   }
 }
 

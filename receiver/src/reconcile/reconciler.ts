@@ -10,6 +10,7 @@ import { step, type Command, type Input, type Outcome, type RootRecord } from '.
 
 const OUTCOME_ID_NAMESPACE = 'b3c1d1e2-7f4a-4b8e-9a51-0d6f2c3e4a10';
 export const COMMAND_DATASCHEMA = 'https://unicop.dev/schemas/reconcile-command.v1.schema.json';
+export const ROOT_STATE_DATASCHEMA = 'https://unicop.dev/schemas/root-state.v1.schema.json';
 
 export interface ReconcilerMetrics {
   command(attempt: number): void;
@@ -79,6 +80,11 @@ export class Reconciler {
     return this.transact(attempt.root, input) ? 'applied' : 'stale';
   }
 
+  /** True while a new database's state is rebuilt from the state topic: reads and notifications answer 503 meanwhile. */
+  get rebuilding(): boolean {
+    return this.o.store.rebuilding;
+  }
+
   record(root: string): RootRecord | null {
     return this.o.store.hasRecord(root) ? this.o.store.record(root) : null;
   }
@@ -118,7 +124,8 @@ export class Reconciler {
         rows++;
       }
       const stateId = this.newId();
-      this.o.outbox.insertMessage('rootsState', root, stateId, JSON.stringify(this.envelope(stateId, 'unicop.root.state', root, rootView(s.record), input.now)), input.now);
+      const state = { ...this.envelope(stateId, 'unicop.root.state', root, undefined, input.now), dataschema: ROOT_STATE_DATASCHEMA, data: stateData(s.record) };
+      this.o.outbox.insertMessage('rootsState', root, stateId, JSON.stringify(state), input.now);
       rows++;
       return true;
     });
@@ -159,7 +166,7 @@ export class Reconciler {
   }
 }
 
-/** The reconcile part of `GET /v1/roots/{root}` and of the compacted state topic. */
+/** The reconcile part of `GET /v1/roots/{root}` (and the first fields of the state message). */
 export function rootView(r: RootRecord) {
   return {
     root: r.root,
@@ -168,5 +175,22 @@ export function rootView(r: RootRecord) {
     inFlight: r.inFlight && { reconcileId: r.inFlight.reconcileId, attempt: r.inFlight.attempt, requestedAt: r.inFlight.requestedAt, deadline: r.inFlight.deadline, awxJobId: r.inFlight.awxJobId },
     lastOutcome: r.lastOutcome,
     pendingFollowUp: r.followUpEvents.length > 0,
+  };
+}
+
+/**
+ * The data of a `unicop.root.state` message (`schemas/root-state.v1.schema.json`): the API view
+ * plus what `restoreRoot` (state-restore.ts) needs to rebuild the whole record after the data
+ * directory was lost. Additive: readers of the view fields see them unchanged.
+ */
+export function stateData(r: RootRecord) {
+  const view = rootView(r);
+  return {
+    ...view,
+    inFlight: view.inFlight && r.inFlight && { ...view.inFlight, triggeringEvents: r.inFlight.events },
+    rule: r.rule,
+    pendingEvents: r.pendingEvents,
+    followUpEvents: r.followUpEvents,
+    dueAt: r.dueAt === null ? null : new Date(r.dueAt).toISOString(),
   };
 }

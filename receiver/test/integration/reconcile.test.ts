@@ -16,7 +16,7 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
   let t: TestReceiver;
   let version = 0;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = startTestReceiver({
       UNICOP_RECONCILE_POLICY: policyFile([
         DEVICE_RULE,
@@ -26,6 +26,8 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
       UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
       UNICOP_API_TOKENS: API,
     });
+    // A new data dir: the reconciler first reads its (empty) state topic and answers 503 until then.
+    await waitFor(() => t.receiver.reconciler?.rebuilding === false, 30_000, 'the state rebuild of the new database');
   });
   afterEach(async () => {
     await t.close();

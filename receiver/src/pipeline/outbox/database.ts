@@ -88,6 +88,11 @@ const MIGRATIONS: readonly string[] = [
      (SELECT max(pos) FROM outbox),
      0));
    DROP INDEX outbox_pending;`,
+  // v5, whether the reconciler must rebuild its state from <prefix>.roots.state.v1 before it starts.
+  // A database that existed before v5 kept its own state (needed = 0); openDatabase sets needed = 1
+  // when it creates the file, which is what a lost data directory looks like.
+  `CREATE TABLE reconcile_rebuild (id INTEGER PRIMARY KEY CHECK (id = 1), needed INTEGER NOT NULL, done_at INTEGER);
+   INSERT INTO reconcile_rebuild (id, needed) VALUES (1, 0);`,
 ];
 
 /**
@@ -103,11 +108,15 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   const applied = db.pragma('user_version', { simple: true }) as number;
-  for (let v = applied; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v] ?? '');
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  // All pending migrations in one transaction: user_version 0 then means "nothing was ever
+  // committed here", even after a crash during the first start — the honest sign of a new file.
+  if (applied >= MIGRATIONS.length) return db;
+  db.transaction(() => {
+    for (let v = applied; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] ?? '');
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    // A new database holds no reconcile state: on a first start the state topic is empty or
+    // missing, after a lost data directory it holds the state to restore. Either way, read it.
+    if (applied === 0) db.exec('UPDATE reconcile_rebuild SET needed = 1 WHERE id = 1');
+  })();
   return db;
 }

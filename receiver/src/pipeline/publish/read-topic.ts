@@ -1,0 +1,83 @@
+import type { Kafka } from 'kafkajs';
+
+export interface TopicRecord {
+  key: string;
+  /** Null for a tombstone. */
+  value: string | null;
+  partition: number;
+  offset: string;
+}
+
+export interface TopicReadResult {
+  /** False when the topic does not exist (nothing was ever published to it). */
+  exists: boolean;
+  partitions: number;
+  messages: number;
+}
+
+export interface ReadTopicOptions {
+  kafka: Kafka;
+  topic: string;
+  /** A group of its own: nothing is committed, the group only carries the partition assignment. */
+  groupId: string;
+  onMessage: (record: TopicRecord) => void;
+  /** Checked per fetched batch: a stopping process does not read a long topic to its end first. */
+  stopped?: () => boolean;
+}
+
+/**
+ * Reads a topic from its earliest offset up to the high-water marks taken when the call starts,
+ * in partition order, and resolves when every partition reached its mark. Meant for a compacted
+ * topic nobody writes to meanwhile (the reconciler's state before it starts).
+ *
+ * A partition is done once the record at `high - 1` was seen: compaction never removes it, because
+ * the log cleaner leaves the active segment alone and the newest record always sits there (a roll
+ * only happens on an append); there are no transaction markers, the producer is idempotent only.
+ * Rejects on any failure (Kafka unreachable, the consumer crashed); the caller retries.
+ */
+export async function readTopicToEnd(o: ReadTopicOptions): Promise<TopicReadResult> {
+  const admin = o.kafka.admin();
+  const ends = new Map<number, bigint>();
+  let partitions: number;
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(o.topic)) return { exists: false, partitions: 0, messages: 0 };
+    const offsets = await admin.fetchTopicOffsets(o.topic);
+    partitions = offsets.length;
+    for (const p of offsets) if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  let messages = 0;
+  if (ends.size === 0) return { exists: true, partitions, messages };
+
+  const consumer = o.kafka.consumer({ groupId: o.groupId, retry: { retries: 5, restartOnFailure: async () => false } });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch, heartbeat }) => {
+            if (o.stopped?.()) return reject(new Error('stopped while reading the topic'));
+            const end = ends.get(batch.partition);
+            if (end === undefined) return;
+            for (const m of batch.messages) {
+              if (BigInt(m.offset) >= end) break;
+              o.onMessage({ key: m.key?.toString() ?? '', value: m.value === null ? null : m.value.toString(), partition: batch.partition, offset: m.offset });
+              messages++;
+            }
+            if (BigInt(batch.lastOffset()) + 1n >= end) ends.delete(batch.partition);
+            if (ends.size === 0) resolve();
+            await heartbeat();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return { exists: true, partitions, messages };
+}

@@ -1,0 +1,92 @@
+import type { Logger } from '../log.js';
+import type { ReconcileStore } from './reconcile-store.js';
+import { keepLatest, restoreRoot, type RestoredRoot, type StateMessage, type StateTopicMessage } from './state-restore.js';
+
+/** Each skipped root is logged up to this many; the summary line counts them all by reason. */
+const SKIPS_LOGGED = 20;
+
+export interface RebuildMetrics {
+  /** 1 while the reconciler waits for, or reads, the state topic. */
+  rebuilding(on: boolean): void;
+  restored(state: string): void;
+  skipped(reason: string): void;
+  /** A try that could not read the topic. */
+  failed(): void;
+}
+
+export interface StateRebuildOptions {
+  /** Reads the compacted state topic from its start to the high-water marks taken at the call. */
+  read: (onMessage: (m: StateTopicMessage) => void) => Promise<{ exists: boolean; partitions: number; messages: number }>;
+  topic: string;
+  store: ReconcileStore;
+  isStateMessage: (v: unknown) => v is StateMessage;
+  schemaErrors: () => string;
+  stopped: () => boolean;
+  metrics: RebuildMetrics;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface RebuildSummary {
+  restored: number;
+  inFlight: number;
+  skipped: number;
+  messages: number;
+}
+
+/**
+ * Rebuilds the reconciler's state from `<prefix>.roots.state.v1` when the database is new (the
+ * data directory was lost, or this is the first start): last value per root, tombstones delete,
+ * every record and attempt in flight stored in one transaction, nothing republished. Retries
+ * until Kafka answers — starting on a silently empty state would forget attempts in flight and
+ * orphan their AWX outcomes. Resolves null when stopped first.
+ */
+export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildSummary | null> {
+  const now = o.now ?? Date.now;
+  o.metrics.rebuilding(true);
+  try {
+    for (let delay = 200; !o.stopped(); delay = Math.min(delay * 2, 5000)) {
+      const started = now();
+      const latest = new Map<string, string>();
+      let read: Awaited<ReturnType<StateRebuildOptions['read']>>;
+      try {
+        read = await o.read((m) => keepLatest(latest, m));
+      } catch (error) {
+        if (o.stopped()) return null;
+        o.metrics.failed();
+        o.log.warn({ err: error, topic: o.topic, retryInMs: delay }, 'state topic could not be read; the reconciler waits and retries');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        continue;
+      }
+      if (o.stopped()) return null;
+      const roots: RestoredRoot[] = [];
+      const skipped: Array<{ root: string; reason: string; detail: string }> = [];
+      for (const [key, value] of latest) {
+        const r = restoreRoot(key, value, o.isStateMessage, o.schemaErrors);
+        if (r.kind === 'restored') roots.push(r.root);
+        else skipped.push({ root: key, reason: r.reason, detail: r.detail });
+      }
+      o.store.restore(roots, now());
+      for (const r of roots) o.metrics.restored(r.record.state);
+      for (const [i, s] of skipped.entries()) {
+        o.metrics.skipped(s.reason);
+        if (i < SKIPS_LOGGED) o.log.warn(s, 'state message not restorable; root skipped');
+      }
+      const summary = { restored: roots.length, inFlight: roots.filter((r) => r.attempt !== null).length, skipped: skipped.length, messages: read.messages };
+      o.log.info(
+        { topic: o.topic, topicExists: read.exists, partitions: read.partitions, ...summary, skippedReasons: countBy(skipped.map((s) => s.reason)), ms: now() - started },
+        'reconcile state rebuilt from the state topic',
+      );
+      return summary;
+    }
+    return null;
+  } finally {
+    o.metrics.rebuilding(false);
+  }
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,91 @@
+import type { RootRecord } from './state-machine.js';
+import type { stateData } from './reconciler.js';
+
+/** One message of the compacted state topic; `value` null is a tombstone. */
+export interface StateTopicMessage {
+  key: string;
+  value: string | null;
+}
+
+/** What a `unicop.root.state` message carries (`schemas/root-state.v1.schema.json`). */
+export interface StateMessage {
+  subject: string;
+  time: string;
+  data: ReturnType<typeof stateData>;
+}
+
+/** An attempt in flight as the store keeps it (reconcile_attempts), to correlate AWX outcomes. */
+export interface RestoredAttempt {
+  reconcileId: string;
+  root: string;
+  attempt: number;
+  requestedAt: number;
+  deadlineAt: number;
+  awxJobId: number | null;
+}
+
+export interface RestoredRoot {
+  record: RootRecord;
+  attempt: RestoredAttempt | null;
+  /** When the state was published: the record's updated_at, so `GET /v1/roots?state=` keeps its order. */
+  at: number;
+}
+
+export type Restored = { kind: 'restored'; root: RestoredRoot } | { kind: 'skipped'; reason: SkipReason; detail: string };
+
+/** Few and fixed: the metric's label. The detail goes to the log. */
+export type SkipReason = 'not_json' | 'schema' | 'inconsistent';
+
+/**
+ * Compaction semantics while reading: the last value per key wins, a tombstone deletes the key.
+ * Keys live on one partition, so per-partition order is the order that counts.
+ */
+export function keepLatest(latest: Map<string, string>, m: StateTopicMessage): void {
+  if (m.value === null) latest.delete(m.key);
+  else latest.set(m.key, m.value);
+}
+
+/**
+ * One root's record (and its attempt in flight) from its latest state message, or why it cannot
+ * be restored. `isStateMessage` is the schema's validator; `schemaErrors` describes its last failure.
+ */
+export function restoreRoot(key: string, value: string, isStateMessage: (v: unknown) => v is StateMessage, schemaErrors: () => string): Restored {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return { kind: 'skipped', reason: 'not_json', detail: 'the value is not JSON' };
+  }
+  if (!isStateMessage(parsed)) return { kind: 'skipped', reason: 'schema', detail: schemaErrors() };
+  const { data } = parsed;
+  const problem = inconsistency(key, parsed);
+  if (problem) return { kind: 'skipped', reason: 'inconsistent', detail: problem };
+  const f = data.inFlight;
+  const record: RootRecord = {
+    root: data.root,
+    state: data.state,
+    rule: data.rule,
+    attempt: data.attempt,
+    inFlight: f && { reconcileId: f.reconcileId, attempt: f.attempt, requestedAt: f.requestedAt, deadline: f.deadline, awxJobId: f.awxJobId, events: f.triggeringEvents },
+    lastOutcome: data.lastOutcome,
+    pendingEvents: data.pendingEvents,
+    followUpEvents: data.followUpEvents,
+    dueAt: data.dueAt === null ? null : Date.parse(data.dueAt),
+  };
+  const attempt =
+    f && { reconcileId: f.reconcileId, root: data.root, attempt: f.attempt, requestedAt: Date.parse(f.requestedAt), deadlineAt: Date.parse(f.deadline), awxJobId: f.awxJobId };
+  return { kind: 'restored', root: { record, attempt, at: Date.parse(parsed.time) } };
+}
+
+/** What the schema cannot say: the invariants `step` (state-machine.ts) keeps between fields. */
+function inconsistency(key: string, m: StateMessage): string | null {
+  const d = m.data;
+  if (d.root !== key || m.subject !== key) return `key ${key} differs from data.root ${d.root} or subject ${m.subject}`;
+  const inFlightState = d.state === 'requested' || d.state === 'running';
+  if (inFlightState !== (d.inFlight !== null)) return `state ${d.state} with inFlight ${d.inFlight === null ? 'null' : 'set'}`;
+  if ((inFlightState || d.state === 'pending') && d.rule === null) return `state ${d.state} without the rule of its cycle`;
+  if ((d.state === 'pending') !== (d.dueAt !== null)) return `state ${d.state} with dueAt ${String(d.dueAt)}`;
+  if (d.inFlight && d.inFlight.attempt !== d.attempt) return `inFlight.attempt ${d.inFlight.attempt} differs from attempt ${d.attempt}`;
+  if (d.pendingFollowUp !== d.followUpEvents.length > 0) return 'pendingFollowUp disagrees with followUpEvents';
+  return null;
+}
