@@ -22,7 +22,8 @@ export function allFixtures(): Fixture[] {
   const out: Fixture[] = [];
   for (const dir of readdirSync(FIXTURES_DIR).filter((d) => d.startsWith('netbox-')).sort()) {
     const version = dir.slice('netbox-'.length);
-    for (const objectType of readdirSync(new URL(`${dir}/`, FIXTURES_DIR)).filter((f) => !f.includes('.md')).sort()) {
+    const objectTypes = readdirSync(new URL(`${dir}/`, FIXTURES_DIR), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const objectType of objectTypes.sort()) {
       for (const file of readdirSync(new URL(`${dir}/${objectType}/`, FIXTURES_DIR)).filter((f) => f.endsWith('.json')).sort()) {
         const raw = readFileSync(new URL(`${dir}/${objectType}/${file}`, FIXTURES_DIR));
         out.push({ version, objectType, action: file.replace(/\.json$/, ''), file: `${dir}/${objectType}/${file}`, raw, body: JSON.parse(raw.toString('utf8')) as JsonObject });
@@ -36,6 +37,23 @@ export function fixture(version: string, objectType: string, action: string): Fi
   const found = allFixtures().find((f) => f.version === version && f.objectType === objectType && f.action === action);
   if (!found) throw new Error(`no fixture ${version}/${objectType}/${action}`);
   return found;
+}
+
+/**
+ * `fixtures/netbox-<version>/world.json`, written by scripts/lib/netbox/capture-fixtures.mjs next to the captured
+ * bodies: the ids NetBox gave the world, the root each fixture folder belongs to (known from how the capture built
+ * the objects, not read back from the bodies), the devices a cable joins and the changelog id of the with-context update.
+ */
+export interface CaptureWorld {
+  netbox_version: string;
+  objects: Record<string, { id: number; display: string; slug?: string }>;
+  roots: Record<string, string>;
+  cable_devices: string[];
+  with_context: { file: string; request: string; changelog_id: number };
+}
+
+export function captureWorld(version: string): CaptureWorld {
+  return JSON.parse(readFileSync(new URL(`netbox-${version}/world.json`, FIXTURES_DIR), 'utf8')) as CaptureWorld;
 }
 
 export function signed(body: unknown, secret = TEST_SECRET): { raw: Buffer; signature: string } {

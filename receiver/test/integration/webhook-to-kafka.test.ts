@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { SchemaRegistry } from '../../src/schema-registry.js';
 import type { EventEnvelope } from '../../src/model/event.js';
-import { fixture, interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { captureWorld, fixture, interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { consume, topicSize } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
@@ -28,22 +28,25 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
 
   it('turns one signed webhook into exactly one event with the right key, headers and envelope', async () => {
     const f = fixture('4.7', 'dcim.interface', 'updated');
+    const world = captureWorld('4.7');
+    const root = world.roots['dcim.interface']!;
+    assert.equal(root, `dcim.device:${world.objects.device!.id}`);
     const res = await post(f.body);
     assert.equal(res.status, 202);
-    assert.equal(res.body.root, 'dcim.device:42');
+    assert.equal(res.body.root, root);
     assert.equal(res.body.sequence, 1);
 
     const [message, ...extra] = await consume(t.topics.events, 1);
     assert.ok(message, 'the event reached Kafka');
     assert.deepEqual(extra, [], 'exactly one event');
-    assert.equal(message.key, 'dcim.device:42');
+    assert.equal(message.key, root);
     assert.equal(message.headers['content-type'], 'application/cloudevents+json; charset=UTF-8');
     assert.equal(message.headers.message_uuid, res.body.id);
     const event = message.value;
     assert.ok(isEnvelope(event), 'the envelope matches schemas/event-envelope.v1.schema.json');
     assert.equal(event.id, res.body.id);
-    assert.equal(event.subject, 'dcim.interface:11');
-    assert.equal(event.partitionkey, 'dcim.device:42');
+    assert.equal(event.subject, `dcim.interface:${world.objects.interface!.id}`);
+    assert.equal(event.partitionkey, root);
     assert.equal(event.sequence, '00000000000000000001');
     assert.equal(event.type, 'unicop.object.updated');
     assert.equal(event.data.superseded, false);

@@ -5,15 +5,15 @@ import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { formatSequence, type ObjectEvent } from '../../../src/model/event.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
-import { allFixtures, fixture } from '../../helpers/fixtures.js';
+import { allFixtures, captureWorld, fixture } from '../../helpers/fixtures.js';
 
 const registry = new SchemaRegistry();
 const validate = createWebhookValidator(registry);
 const normalize = createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) });
 const isEnvelope = registry.validator<ObjectEvent>('event-envelope.v1.schema.json');
 
-/** The fixture world (receiver/test/fixtures/README.md): which root each object belongs to. */
-const EXPECTED_ROOT: Record<string, string> = {
+/** The hand-built 4.4/4.6 world (receiver/test/fixtures/README.md): which root each object belongs to. */
+const HAND_BUILT_ROOT: Record<string, string> = {
   'dcim.device': 'dcim.device:42',
   'dcim.interface': 'dcim.device:42',
   'ipam.ipaddress-device': 'dcim.device:42',
@@ -25,6 +25,10 @@ const EXPECTED_ROOT: Record<string, string> = {
   'virtualization.virtualmachine': 'virtualization.virtualmachine:7',
   'virtualization.vminterface': 'virtualization.virtualmachine:7',
 };
+
+/** 4.7 is captured from a real NetBox: the capture tool wrote down the roots of the objects it built (world.json). */
+const WORLD_47 = captureWorld('4.7');
+const EXPECTED_ROOT: Record<string, Record<string, string>> = { '4.4': HAND_BUILT_ROOT, '4.6': HAND_BUILT_ROOT, '4.7': WORLD_47.roots };
 
 function normalized(f: ReturnType<typeof fixture>) {
   const draft = normalize(validate(JSON.parse(f.raw.toString('utf8')), f.raw.length));
@@ -42,7 +46,7 @@ describe('normalize every fixture', () => {
     it(`${f.file}: valid envelope, right root, scope, changes`, () => {
       const event = normalized(f);
       assert.ok(isEnvelope(event), JSON.stringify(registry.lastErrors('event-envelope.v1.schema.json')));
-      assert.equal(event.partitionkey, EXPECTED_ROOT[f.objectType], 'root');
+      assert.equal(event.partitionkey, EXPECTED_ROOT[f.version]?.[f.objectType], 'root');
       assert.equal(event.data.root.key, event.partitionkey);
       assert.equal(event.subject, `${String(f.body.object_type)}:${String((f.body.data as { id: number }).id)}`);
       assert.equal(event.type, `unicop.object.${String(f.body.event)}`);
@@ -62,7 +66,8 @@ describe('normalize every fixture', () => {
 
   it('lists both devices of a cable as related roots', () => {
     const event = normalized(fixture('4.7', 'dcim.cable', 'created'));
-    assert.deepEqual(event.data.related.map((r) => r.key).sort(), ['dcim.device:42', 'dcim.device:43']);
+    assert.deepEqual(event.data.related.map((r) => r.key).sort(), [...WORLD_47.cable_devices].sort());
+    assert.equal(WORLD_47.cable_devices.length, 2);
   });
 
   it('gives the same id to the same body, and different ids to different versions', () => {
@@ -74,10 +79,21 @@ describe('normalize every fixture', () => {
   });
 
   it('prefers the plugin context (root, scope, changelog id) over its own resolution', () => {
-    const event = normalized(fixture('4.7', 'dcim.interface', 'updated-with-context'));
-    assert.equal(event.partitionkey, 'dcim.device:42');
+    const f = fixture('4.7', 'dcim.interface', 'updated-with-context');
+    const event = normalized(f);
+    assert.equal(event.partitionkey, WORLD_47.roots['dcim.interface']);
+    // an interface body names no tenant, site or region: all three come from the context
+    assert.deepEqual(normalized(fixture('4.7', 'dcim.interface', 'updated')).data.scope, { tenant: null, site: null, region: null });
     assert.deepEqual(event.data.scope, { tenant: 'acme', site: 'dc1', region: 'eu-west' });
-    assert.equal(event.data.netbox.changelogId, 9001);
+    // the ObjectChange id the capture looked up through NetBox's API for this update
+    assert.equal(event.data.netbox.changelogId, WORLD_47.with_context.changelog_id);
+    assert.equal((f.body.request as { path: string }).path, WORLD_47.with_context.request);
+  });
+
+  it('4.7: only updated-with-context carries the plugin context (the others were captured without the plugin)', () => {
+    const captured = fixtures.filter((f) => f.version === '4.7');
+    assert.equal(captured.length, 31);
+    for (const f of captured) assert.equal('context' in f.body, f.action === 'updated-with-context', f.file);
   });
 
   it('takes the actor from username/request_id (4.4) and from request (4.7)', () => {
