@@ -62,6 +62,7 @@ export class ChangelogCatchup {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<PollResult | null> | null = null;
   private version: string | null = null;
+  private stopping = false;
   private readonly now: () => number;
 
   constructor(private readonly o: CatchupOptions) {
@@ -78,7 +79,9 @@ export class ChangelogCatchup {
     this.timer = setTimeout(tick, 0);
   }
 
+  /** Ends a poll in progress after its current row (a first poll after a long outage can take minutes). */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
@@ -114,6 +117,7 @@ export class ChangelogCatchup {
     const objectTypes = this.o.objectTypes.length > 0 ? this.o.objectTypes : await this.o.client.eventRuleObjectTypes(this.o.eventRule);
     const query = { afterId: Math.max(floor, hwm - this.o.overlap), objectTypes, pageSize: PAGE, cursor };
     for await (const row of this.o.client.objectChanges(query, MAX_ROWS_PER_POLL)) {
+      if (this.stopping) break;
       result.scanned++;
       if (this.o.store.changelogSeen(row.id)) {
         if (!blocked) hwm = Math.max(hwm, row.id);
@@ -133,15 +137,19 @@ export class ChangelogCatchup {
         const rest = row.changed_object?.url ? await this.o.client.object(row.changed_object.url) : null;
         const appended = await this.o.append(this.o.normalize(row, rest, this.version));
         this.o.store.markChangelogSeen(row.id, appended.event.id, this.now());
-        if (appended.status === 'accepted') result.recovered++;
-        else result.covered++;
+        if (appended.status === 'accepted') {
+          result.recovered++;
+          this.o.metrics.recovered(1); // per row: a long poll shows its progress
+        } else result.covered++;
       }
-      if (!blocked) hwm = Math.max(hwm, row.id);
+      if (!blocked && row.id > hwm) {
+        hwm = row.id;
+        this.o.metrics.highWaterMark(hwm);
+      }
     }
     this.o.store.setState(HWM, String(hwm));
     result.hwm = hwm;
     this.o.metrics.highWaterMark(hwm);
-    this.o.metrics.recovered(result.recovered);
     this.o.metrics.lag(blocked ? Math.max(0, (this.now() - oldestWaiting) / 1000) : 0);
     return result;
   }

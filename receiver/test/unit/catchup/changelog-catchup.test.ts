@@ -161,4 +161,42 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     assert.deepEqual(event.data.snapshots, { before: { name: 'eth5', device: 42 }, after: null });
     assert.deepEqual(event.data.changes.name, { before: 'eth5', after: null }, 'every field goes to null, as in the webhook');
   });
+
+  it('counts each recovered row as it goes, and stop() ends a long poll after its current row', async () => {
+    const rows = [1, 2, 3, 4].map((id) => row(id, 120, { changed_object: { url: `/api/dcim/interfaces/${1000 + id}/` } }));
+    let recovered = 0;
+    let recoveredAtStop = -1;
+    let stopper: (() => Promise<void>) | null = null;
+    const client = {
+      ...fakeNetbox(rows),
+      // the operator stops the receiver while row 2's object is being fetched
+      object: async (url: string) => {
+        if (url.endsWith('/1002/')) {
+          recoveredAtStop = recovered;
+          void stopper?.();
+        }
+        return null;
+      },
+    };
+    const c = new ChangelogCatchup({
+      client,
+      store,
+      append: (d) => outbox.appendEvent(d),
+      normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
+      intervalMs: 1000,
+      graceMs: 30_000,
+      overlap: 100,
+      objectTypes: [],
+      eventRule: 'unicop',
+      from: 'earliest',
+      metrics: { ...metrics, recovered: (n) => (recovered += n) },
+      log: createLogger('silent'),
+      now: () => NOW,
+    });
+    stopper = () => c.stop();
+    const result = await c.poll();
+    assert.deepEqual([result.scanned, result.recovered, result.hwm], [2, 2, 2], 'rows 3 and 4 wait for the next start');
+    assert.equal(recoveredAtStop, 1, 'row 1 was counted before the poll ended');
+    assert.equal(recovered, 2);
+  });
 });
