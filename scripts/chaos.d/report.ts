@@ -24,13 +24,14 @@ function header(command: string): string {
   return `Command: \`${command}\` · date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} · machine: ${machine()} · load average (1 min) at the end: ${loadavg()[0]?.toFixed(1)}`;
 }
 
+/** What Kafka held against what the receiver accepted: nothing lost, out of order, or duplicated differently. */
+function spineIntact(c: BurstReport['check']): boolean {
+  return c.lost === 0 && c.orderViolations === 0 && c.duplicatesDiffer === 0 && c.sequenceMismatches === 0;
+}
+
 export function burstPassed(r: BurstReport): boolean {
-  const c = r.check;
   return (
-    c.lost === 0 &&
-    c.orderViolations === 0 &&
-    c.duplicatesDiffer === 0 &&
-    c.sequenceMismatches === 0 &&
+    spineIntact(r.check) &&
     r.client.stored.size === r.options.events &&
     r.client.unexpected === 0 &&
     r.client.backpressureWithoutRetryAfter === 0 &&
@@ -75,12 +76,8 @@ export function burstTable(r: BurstReport, command: string): string {
 }
 
 export function scenarioPassed(r: ScenarioReport): boolean {
-  const c = r.check;
   return (
-    c.lost === 0 &&
-    c.orderViolations === 0 &&
-    c.duplicatesDiffer === 0 &&
-    c.sequenceMismatches === 0 &&
+    spineIntact(r.check) &&
     r.client.gaveUp === 0 &&
     r.client.unexpected === 0 &&
     r.client.backpressureWithoutRetryAfter === 0 &&

@@ -1,3 +1,4 @@
+import type { AttemptRow } from './reconcile-store.js';
 import type { RootRecord } from './state-machine.js';
 import type { stateData } from './reconciler.js';
 
@@ -15,14 +16,7 @@ export interface StateMessage {
 }
 
 /** An attempt in flight as the store keeps it (reconcile_attempts), to correlate AWX outcomes. */
-export interface RestoredAttempt {
-  reconcileId: string;
-  root: string;
-  attempt: number;
-  requestedAt: number;
-  deadlineAt: number;
-  awxJobId: number | null;
-}
+export type RestoredAttempt = Omit<AttemptRow, 'outcome'>;
 
 export interface RestoredRoot {
   record: RootRecord;

@@ -9,17 +9,16 @@
  * Run: KAFKA_BROKERS=127.0.0.1:9092 npx mocha --timeout 900000 receiver/test/e2e/eda.e2e.test.ts
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
 import { AwxDouble, type LaunchRecord } from '../helpers/awx-double.js';
+import { edaEnvironment, rulebookLog, runEda } from '../helpers/eda.js';
 import { BROKERS, kafka, randomPrefix, sleep } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -113,31 +112,7 @@ describe('reconcile command → ansible-rulebook (real) → AWX double (real Kaf
   let edaEnv: NodeJS.ProcessEnv;
   let failed = false;
 
-  async function eda(action: 'install' | 'up' | 'down'): Promise<string> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(`${REPO}scripts/eda`, [action], {
-        env: edaEnv,
-        timeout: action === 'install' ? 600_000 : 240_000,
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return stdout + stderr;
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`scripts/eda ${action} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });
-    }
-  }
-
-  function rulebookLog(): string {
-    try {
-      return readFileSync(join(dataDir, 'rulebook.log'), 'utf8')
-        .split('\n')
-        .filter((l) => !l.includes('org.drools') && !l.startsWith(' '))
-        .slice(-60)
-        .join('\n');
-    } catch {
-      return '(no rulebook.log)';
-    }
-  }
+  const eda = (action: 'install' | 'up' | 'down') => runEda(action, edaEnv);
 
   async function produce(...commands: Array<{ id: string; value: Record<string, unknown> }>): Promise<void> {
     await producer.send({
@@ -175,21 +150,7 @@ describe('reconcile command → ansible-rulebook (real) → AWX double (real Kaf
     collector = await startCollector();
     awx.setNotification({ url: collector.url, headers: { Authorization: `Bearer ${NOTIFY_TOKEN}` } });
     const awxUrl = await awx.start();
-    edaEnv = {
-      ...process.env,
-      AWX_URL: awxUrl,
-      AWX_TOKEN,
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_EDA_GROUP_ID: `${prefix}-eda`,
-      UNICOP_EDA_PERSISTENCE_ID: `${prefix}-eda`,
-      EDA_DATA_DIR: dataDir,
-      EDA_JOB_TEMPLATE_REFRESH_DELAY: '0.2',
-      EDA_SHUTDOWN_DELAY: '15',
-    };
-    delete edaEnv.AWX_TOKEN_FILE;
-    delete edaEnv.AWX_USERNAME;
-    delete edaEnv.AWX_PASSWORD;
+    edaEnv = edaEnvironment({ awxUrl, awxToken: AWX_TOKEN, prefix, dataDir, templateRefreshDelay: '0.2', shutdownDelay: '15' });
     await eda('install');
     await eda('up');
   });
@@ -200,7 +161,7 @@ describe('reconcile command → ansible-rulebook (real) → AWX double (real Kaf
 
   after(async function () {
     this.timeout(120_000);
-    if (failed) console.error(`--- ansible-rulebook log (${dataDir}/rulebook.log) ---\n${rulebookLog()}`);
+    if (failed) console.error(`--- ansible-rulebook log (${dataDir}/rulebook.log) ---\n${rulebookLog(dataDir)}`);
     if (edaEnv) await eda('down').catch((error: unknown) => console.error(String(error)));
     await producer.disconnect().catch(() => undefined);
     await awx.stop();

@@ -5,20 +5,18 @@
  * Needs KAFKA_BROKERS (scripts/test starts a broker); FAILS, never skips, without Kafka or ansible-rulebook.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { AwxDouble, type Fate, type LaunchInfo } from '../helpers/awx-double.js';
+import { edaEnvironment, runEda } from '../helpers/eda.js';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { listen, postWebhook } from '../helpers/http.js';
-import { BROKERS, kafka } from '../helpers/kafka.js';
+import { kafka } from '../helpers/kafka.js';
 import { policyFile } from '../helpers/policy.js';
 import { startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const REPO = new URL('../../../', import.meta.url).pathname;
 const TEMPLATE = { name: 'reconcile-device', organization: 'Default' };
 const AWX_TOKEN = 'unicop-e2e-awx-token-0123456789';
 const NOTIFY = 'unicop-e2e-notify-token-0123456789';
@@ -48,20 +46,8 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
   let edaEnv: NodeJS.ProcessEnv;
   let n = 0;
 
-  async function eda(action: 'install' | 'up' | 'down'): Promise<void> {
-    try {
-      await promisify(execFile)(`${REPO}scripts/eda`, [action], { env: edaEnv, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
-    } catch (error) {
-      const log = (() => {
-        try {
-          return readFileSync(join(dataDir, 'rulebook.log'), 'utf8').slice(-4000);
-        } catch {
-          return '';
-        }
-      })();
-      throw new Error(`scripts/eda ${action} failed: ${(error as Error).message}\n${log}`, { cause: error });
-    }
-  }
+  const eda = (action: 'install' | 'up' | 'down') => runEda(action, edaEnv);
+
 
   async function change(deviceId: number): Promise<number> {
     const { raw, signature } = signed(interfaceUpdate(deviceId, 9000 + ++n, 100_000 + n));
@@ -95,18 +81,7 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
     await admin.connect();
     await waitFor(async () => (await admin.listTopics()).includes(`${prefix}.reconcile.requests.v1`), 60_000, 'topics created by the receiver');
     await admin.disconnect();
-    edaEnv = {
-      ...process.env,
-      AWX_URL: awxUrl,
-      AWX_TOKEN,
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_EDA_GROUP_ID: `${prefix}-eda`,
-      UNICOP_EDA_PERSISTENCE_ID: `${prefix}-eda`,
-      EDA_DATA_DIR: dataDir,
-      EDA_JOB_TEMPLATE_REFRESH_DELAY: '0.5',
-      EDA_SHUTDOWN_DELAY: '5',
-    };
+    edaEnv = edaEnvironment({ awxUrl, awxToken: AWX_TOKEN, prefix, dataDir, templateRefreshDelay: '0.5', shutdownDelay: '5' });
     await eda('install');
     await eda('up');
   });

@@ -45,7 +45,7 @@ export function requireNetbox(): void {
 }
 
 /** NETBOX_TOKEN from scripts/netbox is a v2 token (nbt_…): Bearer; a 40-hex v1 token: Token. */
-function authorization(): string {
+export function authorization(): string {
   return NETBOX_TOKEN.startsWith('nbt_') ? `Bearer ${NETBOX_TOKEN}` : `Token ${NETBOX_TOKEN}`;
 }
 

@@ -35,17 +35,14 @@ export async function spawnReceiver(env: Record<string, string>, port?: number):
   return { child, url, output: () => output };
 }
 
-export async function killHard(child: ChildProcess): Promise<void> {
+async function signalAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
+  child.kill(signal);
   await exited;
 }
 
+export const killHard = (child: ChildProcess): Promise<void> => signalAndWait(child, 'SIGKILL');
+
 /** SIGTERM, as an operator's `systemctl stop` sends it: the receiver drains and exits by itself. */
-export async function stopGracefully(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+export const stopGracefully = (child: ChildProcess): Promise<void> => signalAndWait(child, 'SIGTERM');

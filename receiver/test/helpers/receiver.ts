@@ -16,6 +16,22 @@ export interface TestReceiver {
   close(): Promise<void>;
 }
 
+/**
+ * The settings of a receiver process (`spawnReceiver`) in tests: real Kafka, the test secret, the data dir
+ * and topic prefix given, 3 partitions, warn logs; `overrides` on top.
+ */
+export function processEnv(dataDir: string, prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: BROKERS.join(','),
+    UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
+    UNICOP_DATA_DIR: dataDir,
+    UNICOP_TOPIC_PREFIX: prefix,
+    UNICOP_TOPIC_PARTITIONS: '3',
+    UNICOP_LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}
+
 /** A whole receiver (real SQLite in a temp dir, real Kafka, random topic prefix) without a port. */
 export function startTestReceiver(env: Record<string, string> = {}): TestReceiver {
   const dataDir = mkdtempSync(join(tmpdir(), 'unicop-test-'));

@@ -4,11 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../../src/model/netbox-webhook.js';
-import { interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { listen, pool } from '../helpers/http.js';
-import { BROKERS, consume, randomPrefix, sleep, type Received } from '../helpers/kafka.js';
+import { consume, randomPrefix, sleep, type Received } from '../helpers/kafka.js';
 import { killHard, spawnReceiver } from '../helpers/process.js';
-import { startTestReceiver } from '../helpers/receiver.js';
+import { processEnv, startTestReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -107,14 +107,7 @@ describe('chaos, short versions (full runs: scripts/chaos burst|faults)', functi
   it('burst: 2,000 events over 200 roots, posted 64 at a time, all delivered in per-root order', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unicop-burst-'));
     const prefix = randomPrefix();
-    const receiver = await spawnReceiver({
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-      UNICOP_DATA_DIR: dataDir,
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_TOPIC_PARTITIONS: '3',
-      UNICOP_LOG_LEVEL: 'warn',
-    });
+    const receiver = await spawnReceiver(processEnv(dataDir, prefix));
     try {
       const t0 = Date.now();
       const p = await postAll(posted(), () => receiver.url, 2000, 64, (i) => event(i, 200, 40_000));

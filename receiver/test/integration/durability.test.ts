@@ -2,11 +2,11 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { listen, pool, postWebhook } from '../helpers/http.js';
-import { BROKERS, consume, kafkaControl, randomPrefix, sleep, type Received } from '../helpers/kafka.js';
+import { consume, kafkaControl, randomPrefix, sleep, type Received } from '../helpers/kafka.js';
 import { killHard, spawnReceiver } from '../helpers/process.js';
-import { startTestReceiver } from '../helpers/receiver.js';
+import { processEnv, startTestReceiver } from '../helpers/receiver.js';
 
 /** Per root, in arrival order and ignoring repeats of an id already seen, sequences go 1, 2, 3, … */
 function assertPerRootOrder(messages: Received[]): void {
@@ -54,14 +54,7 @@ describe('durability (real broker stopped and started, receiver killed)', functi
   it('loses nothing when the receiver is killed with SIGKILL in the middle of a 2,000-event run', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unicop-kill-'));
     const prefix = randomPrefix();
-    const env = {
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-      UNICOP_DATA_DIR: dataDir,
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_TOPIC_PARTITIONS: '3',
-      UNICOP_LOG_LEVEL: 'warn',
-    };
+    const env = processEnv(dataDir, prefix);
     let receiver = await spawnReceiver(env);
     const accepted = new Set<string>();
     let killed = false;

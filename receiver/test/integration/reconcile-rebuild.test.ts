@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import { AwxDouble, type Fate, type LaunchInfo } from '../helpers/awx-double.js';
-import { interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { postWebhook } from '../helpers/http.js';
-import { BROKERS, consume, kafka, randomPrefix, topicSize } from '../helpers/kafka.js';
+import { consume, kafka, randomPrefix, topicSize } from '../helpers/kafka.js';
+import { processEnv } from '../helpers/receiver.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
 import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { freePort, killHard, spawnReceiver } from '../helpers/process.js';
@@ -42,12 +43,7 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
   it('restores every root, keeps the attempt in flight correlated, and re-issues no command', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'unicop-rebuild-')), 'data');
     const prefix = randomPrefix();
-    const env = {
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-      UNICOP_DATA_DIR: dataDir,
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_TOPIC_PARTITIONS: '3',
+    const env = processEnv(dataDir, prefix, {
       // Deadlines far away: nothing may time out while the receiver is down; the VM stays pending for an hour.
       UNICOP_RECONCILE_POLICY: policyFile([
         { ...DEVICE_RULE, deadlineMs: 3_600_000 },
@@ -56,7 +52,7 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
       UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
       UNICOP_API_TOKENS: API,
       UNICOP_LOG_LEVEL: 'info',
-    };
+    });
     const awx = new AwxDouble({ token: AWX_TOKEN, templates: [TEMPLATE], pendingMs: 50, runMs: 200, fates: (l: LaunchInfo) => FATES[String(l.extraVars.unicop_root)] ?? 'successful' });
     await awx.start();
     const get = (url: string, path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${API}` } });
@@ -139,16 +135,14 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
 
   it('waits for Kafka instead of starting on an empty state: 503 and a warning per try', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unicop-rebuild-nokafka-'));
-    const r = await spawnReceiver({
-      KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
-      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-      UNICOP_DATA_DIR: dataDir,
-      UNICOP_TOPIC_PREFIX: randomPrefix(),
-      UNICOP_RECONCILE_POLICY: policyFile([DEVICE_RULE]),
-      UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
-      UNICOP_API_TOKENS: API,
-      UNICOP_LOG_LEVEL: 'warn',
-    });
+    const r = await spawnReceiver(
+      processEnv(dataDir, randomPrefix(), {
+        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+        UNICOP_RECONCILE_POLICY: policyFile([DEVICE_RULE]),
+        UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
+        UNICOP_API_TOKENS: API,
+      }),
+    );
     try {
       await waitFor(() => r.output().split('state topic could not be read').length > 2, 60_000, 'two warnings, one per try');
       const res = await fetch(`${r.url}/v1/roots?state=failed`, { headers: { authorization: `Bearer ${API}` } });

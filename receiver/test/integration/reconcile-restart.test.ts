@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { postWebhook } from '../helpers/http.js';
-import { BROKERS, consume, randomPrefix } from '../helpers/kafka.js';
+import { consume, randomPrefix } from '../helpers/kafka.js';
+import { processEnv } from '../helpers/receiver.js';
 import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { killHard, spawnReceiver } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -18,17 +19,11 @@ describe('reconciler across a receiver crash (SIGKILL, same data dir)', function
   it('loses and duplicates no reconcile: the attempt in flight survives and its outcome lands after the restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unicop-reconcile-kill-'));
     const prefix = randomPrefix();
-    const env = {
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-      UNICOP_DATA_DIR: dataDir,
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_TOPIC_PARTITIONS: '3',
+    const env = processEnv(dataDir, prefix, {
       UNICOP_RECONCILE_POLICY: policyFile([DEVICE_RULE]),
       UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
       UNICOP_API_TOKENS: API,
-      UNICOP_LOG_LEVEL: 'warn',
-    };
+    });
     const rootState = async (url: string) =>
       (await (await fetch(`${url}/v1/roots/dcim.device:61`, { headers: { authorization: `Bearer ${API}` } })).json()) as {
         state: string;

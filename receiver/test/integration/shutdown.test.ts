@@ -3,12 +3,12 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { postWebhook } from '../helpers/http.js';
-import { BROKERS, consume, randomPrefix } from '../helpers/kafka.js';
+import { consume, randomPrefix } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
 import { spawnReceiver } from '../helpers/process.js';
-import { postRaw, startTestReceiver } from '../helpers/receiver.js';
+import { postRaw, processEnv, startTestReceiver } from '../helpers/receiver.js';
 
 describe('graceful stop', function () {
   this.timeout(60_000);
@@ -28,13 +28,7 @@ describe('graceful stop', function () {
   it('on SIGTERM publishes what it accepted, then exits 0 with an empty outbox', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unicop-term-'));
     const prefix = randomPrefix();
-    const r = await spawnReceiver({
-      KAFKA_BROKERS: BROKERS.join(','),
-      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-      UNICOP_DATA_DIR: dataDir,
-      UNICOP_TOPIC_PREFIX: prefix,
-      UNICOP_LOG_LEVEL: 'info',
-    });
+    const r = await spawnReceiver(processEnv(dataDir, prefix, { UNICOP_LOG_LEVEL: 'info' }));
     try {
       const accepted = [];
       for (let i = 0; i < 20; i++) {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { eventsUntil, makeDevice, netbox, netboxAll, NETBOX_URL, NetboxSession, runTag, type NetboxObject } from '../../helpers/netbox.js';
+import { authorization, eventsUntil, makeDevice, netbox, netboxAll, NETBOX_URL, NetboxSession, runTag, type NetboxObject } from '../../helpers/netbox.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { EVENTS_TOPIC } from './receiver-under-test.js';
 
@@ -22,10 +22,9 @@ async function uploadScriptModule(): Promise<void> {
   const existing = scripts.find((s) => s.name === SCRIPT_CLASS && s.display.endsWith(`(${SCRIPT_MODULE})`));
   const form = new FormData();
   form.append('file', new Blob([source], { type: 'text/x-python' }), SCRIPT_FILE);
-  const token = String(process.env.NETBOX_TOKEN);
   const res = await fetch(`${NETBOX_URL}/api/extras/scripts/upload/${existing ? `${existing.module}/` : ''}`, {
     method: existing ? 'PUT' : 'POST',
-    headers: { authorization: token.startsWith('nbt_') ? `Bearer ${token}` : `Token ${token}`, accept: 'application/json' },
+    headers: { authorization: authorization(), accept: 'application/json' },
     body: form,
   });
   assert.ok(res.ok, `script module upload → ${res.status}: ${(await res.text()).slice(0, 400)}`);

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChangelogCatchup } from '../../../src/catchup/changelog-catchup.js';
+import { ChangelogCatchup, type CatchupOptions } from '../../../src/catchup/changelog-catchup.js';
 import { createLogger } from '../../../src/log.js';
 import type { ObjectChangeRow } from '../../../src/model/netbox-changelog.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
@@ -76,9 +76,9 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function catchup(rows: ObjectChangeRow[], from: 'latest' | 'earliest' = 'earliest', client = fakeNetbox(rows)) {
+  function catchup(rows: ObjectChangeRow[], over: Partial<CatchupOptions> = {}) {
     return new ChangelogCatchup({
-      client,
+      client: fakeNetbox(rows),
       store,
       append: (d) => outbox.appendEvent(d),
       normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
@@ -87,10 +87,11 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
       overlap: 100,
       objectTypes: [],
       eventRule: 'unicop',
-      from,
+      from: 'earliest',
       metrics,
       log: createLogger('silent'),
       now: () => NOW,
+      ...over,
     });
   }
 
@@ -136,7 +137,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   });
 
   it('starts at the newest row on a first run with from=latest', async () => {
-    const result = await catchup([row(1, 120), row(2, 120)], 'latest').poll();
+    const result = await catchup([row(1, 120), row(2, 120)], { from: 'latest' }).poll();
     assert.deepEqual([result.scanned, result.recovered, result.hwm], [0, 0, 2]);
   });
 
@@ -149,7 +150,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
 
   it('fails the poll with a readable reason, and recovers nothing, when the event rule is missing', async () => {
     const rows = [row(1, 120)];
-    await assert.rejects(catchup(rows, 'earliest', fakeNetbox(rows, null)).poll(), /no event rule "unicop"/);
+    await assert.rejects(catchup(rows, { client: fakeNetbox(rows, null) }).poll(), /no event rule "unicop"/);
     assert.equal(store.depth(), 0);
   });
 
@@ -178,21 +179,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
         return null;
       },
     };
-    const c = new ChangelogCatchup({
-      client,
-      store,
-      append: (d) => outbox.appendEvent(d),
-      normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
-      intervalMs: 1000,
-      graceMs: 30_000,
-      overlap: 100,
-      objectTypes: [],
-      eventRule: 'unicop',
-      from: 'earliest',
-      metrics: { ...metrics, recovered: (n) => (recovered += n) },
-      log: createLogger('silent'),
-      now: () => NOW,
-    });
+    const c = catchup(rows, { client, metrics: { ...metrics, recovered: (n) => (recovered += n) } });
     stopper = () => c.stop();
     const result = await c.poll();
     assert.deepEqual([result.scanned, result.recovered, result.hwm], [2, 2, 2], 'rows 3 and 4 wait for the next start');

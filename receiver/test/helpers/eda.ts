@@ -1,0 +1,69 @@
+/** The EDA leg for e2e tests: `scripts/eda` pointed at a test Kafka prefix and the AWX API double. */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BROKERS } from './kafka.js';
+
+const REPO = new URL('../../../', import.meta.url).pathname;
+
+export interface EdaSettings {
+  awxUrl: string;
+  awxToken: string;
+  /** The receiver's topic prefix; the rulebook's consumer group and persistence id derive from it. */
+  prefix: string;
+  /** scripts/eda's data dir (pid, rulebook.log). */
+  dataDir: string;
+  /** Seconds: how often run_job_template re-reads a template, and how long a stop waits for running jobs. */
+  templateRefreshDelay: string;
+  shutdownDelay: string;
+}
+
+/** The environment of `scripts/eda`: this process's, with every AWX credential but the token removed. */
+export function edaEnvironment(s: EdaSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWX_URL: s.awxUrl,
+    AWX_TOKEN: s.awxToken,
+    KAFKA_BROKERS: BROKERS.join(','),
+    UNICOP_TOPIC_PREFIX: s.prefix,
+    UNICOP_EDA_GROUP_ID: `${s.prefix}-eda`,
+    UNICOP_EDA_PERSISTENCE_ID: `${s.prefix}-eda`,
+    EDA_DATA_DIR: s.dataDir,
+    EDA_JOB_TEMPLATE_REFRESH_DELAY: s.templateRefreshDelay,
+    EDA_SHUTDOWN_DELAY: s.shutdownDelay,
+  };
+  delete env.AWX_TOKEN_FILE;
+  delete env.AWX_USERNAME;
+  delete env.AWX_PASSWORD;
+  return env;
+}
+
+/** The tail of the rulebook's log, without the Drools engine's chatter and stack-trace lines. */
+export function rulebookLog(dataDir: string, lines = 60): string {
+  try {
+    return readFileSync(join(dataDir, 'rulebook.log'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.includes('org.drools') && !l.startsWith(' '))
+      .slice(-lines)
+      .join('\n');
+  } catch {
+    return '(no rulebook.log)';
+  }
+}
+
+/** Runs `scripts/eda <action>`; its output, or an error with the output and the rulebook's log. */
+export async function runEda(action: 'install' | 'up' | 'down', env: NodeJS.ProcessEnv): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(`${REPO}scripts/eda`, [action], {
+      env,
+      timeout: action === 'install' ? 600_000 : 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout + stderr;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    const log = env.EDA_DATA_DIR ? rulebookLog(env.EDA_DATA_DIR) : '';
+    throw new Error(`scripts/eda ${action} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}\n${log}`, { cause: error });
+  }
+}
