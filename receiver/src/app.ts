@@ -146,5 +146,9 @@ function rootsRouter(deps: AppDeps): express.Router {
       next(error);
     }
   });
+  // A `{root}` with a bad %-encoding fails in the router's own decoding (a URIError), before any handler.
+  router.use((error: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    next(error instanceof URIError ? new UnicopError('UNICOP_API_ROOT_INVALID', '{root} is not valid %-encoding', { cause: error }) : error);
+  });
   return router;
 }

@@ -23,6 +23,7 @@ export interface Config {
   readonly apiTokens: readonly string[];
   readonly reconcilePolicyFile?: string;
   readonly awxNotifyToken?: string;
+  readonly awxNotifyUser?: string;
   readonly awxUrl?: string;
   readonly awxToken?: string;
   readonly catchupIntervalMs: number;
@@ -32,6 +33,7 @@ export interface Config {
   readonly catchupEventRule: string;
   readonly catchupFrom: 'latest' | 'earliest';
   readonly awxPollIntervalMs: number;
+  readonly replayWindowS: number;
 }
 
 type Kind = 'string' | 'list' | 'flag';
@@ -63,6 +65,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_API_TOKENS: { key: 'apiTokens', kind: 'list', secret: true },
   UNICOP_RECONCILE_POLICY: { key: 'reconcilePolicyFile', kind: 'string' },
   UNICOP_AWX_NOTIFY_TOKEN: { key: 'awxNotifyToken', kind: 'string', secret: true },
+  UNICOP_AWX_NOTIFY_USER: { key: 'awxNotifyUser', kind: 'string' },
   AWX_URL: { key: 'awxUrl', kind: 'string' },
   AWX_TOKEN: { key: 'awxToken', kind: 'string', secret: true },
   UNICOP_CATCHUP_INTERVAL_MS: { key: 'catchupIntervalMs', kind: 'string' },
@@ -72,7 +75,21 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_CATCHUP_EVENT_RULE: { key: 'catchupEventRule', kind: 'string' },
   UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },
   UNICOP_AWX_POLL_INTERVAL_MS: { key: 'awxPollIntervalMs', kind: 'string' },
+  UNICOP_REPLAY_WINDOW_S: { key: 'replayWindowS', kind: 'string' },
 };
+
+/**
+ * Every secret value the configuration holds (webhook secrets, tokens): the logger scrubs them from
+ * every line it writes, whatever object carried them there.
+ */
+export function secretValues(config: Config): string[] {
+  return Object.values(ENVIRONMENT)
+    .filter((spec) => spec.secret)
+    .flatMap((spec) => {
+      const value = config[spec.key] as string | readonly string[] | undefined;
+      return value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
+    });
+}
 
 /** `UNICOP_*` names read by the scripts and the NetBox plugin, not by the receiver: allowed in its environment. */
 const SCRIPT_VARIABLES = new Set(['UNICOP_CACHE_DIR', 'UNICOP_RECEIVER_URL', 'UNICOP_RECEIVER_TOKEN']);
@@ -97,14 +114,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   for (const [name, spec] of Object.entries(ENVIRONMENT)) {
     const value = readVariable(env, name, spec, problems);
     if (value === undefined || value === '') continue;
-    raw[spec.key] = convert(value, spec.kind, name, problems);
+    raw[spec.key] = convert(value, spec, name, problems);
   }
 
   const registry = new SchemaRegistry({ coerce: true });
   const isConfig = registry.validator<Config>('config.schema.json');
   if (!isConfig(raw)) {
     for (const d of registry.lastErrors('config.schema.json')) {
-      problems.push({ pointer: environmentName(d.pointer), message: d.message });
+      problems.push({ pointer: environmentName(d.pointer), message: itemMessage(d.pointer, d.message) });
     }
   } else if ((raw.netboxUrl === undefined) !== (raw.netboxToken === undefined)) {
     problems.push({ pointer: 'NETBOX_URL', message: 'changelog catch-up needs both NETBOX_URL and NETBOX_TOKEN (or _FILE)' });
@@ -141,17 +158,27 @@ function readVariable(env: NodeJS.ProcessEnv, name: string, spec: EnvVar, proble
     return undefined;
   }
   try {
-    return readFileSync(path, 'utf8').trim();
+    // Only the file's final line break goes: other whitespace is part of the value, and a secret
+    // list refuses it (NetBox signs with the exact secret).
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (cause) {
     problems.push({ pointer: fileName, message: `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}` });
     return undefined;
   }
 }
 
-function convert(value: string, kind: Kind, name: string, problems: ErrorDetail[]): unknown {
-  switch (kind) {
-    case 'list':
-      return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+function convert(value: string, spec: EnvVar, name: string, problems: ErrorDetail[]): unknown {
+  switch (spec.kind) {
+    case 'list': {
+      if (!spec.secret) return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const items = value.split(',');
+      items.forEach((item, i) => {
+        if (item !== item.trim()) {
+          problems.push({ pointer: name, message: `item ${i + 1} has whitespace around it: remove it (the value is used exactly as written; commas separate items)` });
+        }
+      });
+      return items.filter((v) => v !== '');
+    }
     case 'flag':
       if (['1', 'true', 'yes'].includes(value)) return true;
       if (['0', 'false', 'no'].includes(value)) return false;
@@ -167,6 +194,12 @@ function environmentName(pointer: string | undefined): string {
   const key = pointer?.split('/')[1];
   const entry = Object.entries(ENVIRONMENT).find(([, spec]) => spec.key === key);
   return entry ? entry[0] : (pointer ?? '/');
+}
+
+/** `item 2: …` for a problem inside a list (`/webhookSecrets/1`), so a person knows which one; never the value. */
+function itemMessage(pointer: string | undefined, message: string): string {
+  const index = pointer?.split('/')[2];
+  return index !== undefined && /^[0-9]+$/.test(index) ? `item ${Number(index) + 1}: ${message}` : message;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   UNICOP_VERIFY_SIGNATURE_MISSING: { httpStatus: 401, retriable: false },
   UNICOP_VERIFY_SIGNATURE_MALFORMED: { httpStatus: 401, retriable: false },
   UNICOP_VERIFY_SIGNATURE_MISMATCH: { httpStatus: 401, retriable: false },
+  UNICOP_VERIFY_REPLAY_WINDOW: { httpStatus: 400, retriable: false },
   UNICOP_VALIDATE_MALFORMED_JSON: { httpStatus: 400, retriable: false },
   UNICOP_VALIDATE_TOO_DEEP: { httpStatus: 400, retriable: false },
   UNICOP_VALIDATE_SCHEMA: { httpStatus: 400, retriable: false },
@@ -34,6 +35,8 @@ export const ERROR_CODES = {
   UNICOP_AWX_BODY_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_RECONCILE_DISABLED: { httpStatus: 404, retriable: false },
   UNICOP_RECONCILE_REBUILDING: { httpStatus: 503, retriable: true },
+  UNICOP_CATCHUP_ROW_UNUSABLE: { httpStatus: 422, retriable: false },
+  UNICOP_CLIENT_REQUEST_FAILED: { httpStatus: 502, retriable: true },
   UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_HTTP_INTERNAL: { httpStatus: 500, retriable: false },
 } as const satisfies Record<string, { httpStatus: number; retriable: boolean }>;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { loadConfig } from './config.js';
+import { loadConfig, secretValues } from './config.js';
 import { isUnicopError } from './errors.js';
 import { createLogger } from './log.js';
 import { createReceiver } from './receiver.js';
@@ -10,7 +10,7 @@ const DRAIN_MS = 10_000;
 
 async function run(): Promise<void> {
   const config = loadConfig(process.env);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, secretValues(config));
   const receiver = createReceiver(config, log);
   const server: Server = receiver.app.listen(config.port, config.host);
   await once(server, 'listening');

@@ -66,6 +66,11 @@ export function createMetrics() {
     help: 'Events made from the NetBox changelog because their webhook never arrived.',
     registers: [registry],
   });
+  const catchupRejected = new Counter({
+    name: 'unicop_catchup_rejected_total',
+    help: 'Changelog rows that cannot become events (too large, unusable, object fetch failed too often): kept as rejects and passed.',
+    registers: [registry],
+  });
   const catchupLag = new Gauge({
     name: 'unicop_catchup_lag_seconds',
     help: 'Age of the oldest changelog row the catch-up has not handled yet (0 when caught up).',
@@ -83,6 +88,7 @@ export function createMetrics() {
   });
   const catchup: CatchupMetrics = {
     recovered: (n) => catchupRecovered.inc(n),
+    rejected: (n) => catchupRejected.inc(n),
     lag: (seconds) => catchupLag.set(seconds),
     failed: () => catchupErrors.inc(),
     highWaterMark: (id) => catchupMark.set(id),

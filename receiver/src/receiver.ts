@@ -84,12 +84,14 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   }
 
   const normalizeDeps: NormalizeDeps = { source: config.source, resolveRoot: createRootResolver(policy) };
-  const catchup =
-    config.netboxUrl && config.netboxToken
+  const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
+  const catchup = netbox
       ? new ChangelogCatchup({
-          client: new NetboxClient(config.netboxUrl, config.netboxToken),
+          client: netbox,
           store,
           append: (draft) => outbox.appendEvent(draft),
+          reject: (record) => outbox.appendReject(record),
+          source: config.source,
           normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
           intervalMs: config.catchupIntervalMs,
           graceMs: config.catchupGraceMs,
@@ -111,6 +113,8 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     depth: () => depth,
     outboxLimit: config.outboxLimit,
     stopping: () => stopping,
+    known: (eventId) => store.event(eventId) !== undefined,
+    replayWindowMs: config.replayWindowS * 1000,
     metrics,
     log,
   });
@@ -121,6 +125,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
       source: config.source,
       index: store,
       append: (draft) => outbox.appendEvent(draft),
+      existsInNetbox: netbox && ((type, id) => netbox.objectExists(type, id)),
       reconcile: reconcile && {
         record: (root) => reconcile.reconciler.record(root),
         inState: (state, limit) => reconcile.store.inState(state, limit),
@@ -131,7 +136,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
       if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
       return reconcile.reconciler.notify(body);
     },
-    checkNotify: createNotifyCheck(config.awxNotifyToken),
+    checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
     checkToken: createTokenCheck(config.apiTokens),
     readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit }),
     maxBodyBytes: config.maxBodyBytes,

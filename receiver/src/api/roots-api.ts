@@ -11,6 +11,14 @@ const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
 /** Namespace for reconcile request ids derived from an Idempotency-Key (never changes). */
 const REQUEST_ID_NAMESPACE = '6a1f7c4e-52a3-4c0e-9d7b-3f2e8b1a9c55';
 export const TIMELINE_MAX = 200;
+/**
+ * A reconcile request without an Idempotency-Key repeated by the same caller for the same root
+ * within this window is the same request (a double click, a script run twice): `200` duplicate
+ * with the first request's id. Kept in memory: a restart forgets it, which at worst lets one more
+ * request through.
+ */
+export const RECONCILE_DEDUPE_WINDOW_MS = 10_000;
+const DEDUPE_MAX_ENTRIES = 10_000;
 
 type Schemas = components['schemas'];
 
@@ -35,10 +43,15 @@ export interface RootsApiDeps {
   index: EventIndex;
   append: AppendRequest;
   reconcile: ReconcileView | null;
+  /** Whether NetBox holds the object now (`NETBOX_URL` set); null when the receiver cannot ask. */
+  existsInNetbox: ((objectType: string, id: number) => Promise<boolean>) | null;
+  now?: () => number;
 }
 
 /** `GET /v1/roots/{root}`, `GET /v1/roots/{root}/timeline`, `POST /v1/roots/{root}/reconcile` (openapi/unicop.yaml). */
-export function createRootsApi({ source, index, append, reconcile }: RootsApiDeps) {
+export function createRootsApi({ source, index, append, reconcile, existsInNetbox, now = Date.now }: RootsApiDeps) {
+  const recent = new Map<string, { at: number; body: Schemas['ReconcileAccepted'] }>();
+
   function parseRoot(key: string): { type: string; id: number } {
     const m = ROOT_KEY.exec(key);
     const id = Number(m?.[2]);
@@ -93,8 +106,11 @@ export function createRootsApi({ source, index, append, reconcile }: RootsApiDep
     },
 
     /**
-     * Puts a `unicop.reconcile.requested` event into the root's stream. An `Idempotency-Key` makes
-     * a repeated press (double click, retried script) the same request; without one every call is new.
+     * Puts a `unicop.reconcile.requested` event into the root's stream — only for a known root: one
+     * the receiver holds a record of, or, with `NETBOX_URL`, one NetBox confirms (a device created
+     * before UNICOP was installed). An `Idempotency-Key` makes a repeated press (double click,
+     * retried script) the same request; without one, the same caller and root within
+     * `RECONCILE_DEDUPE_WINDOW_MS` are.
      */
     async requestReconcile(
       key: string,
@@ -106,6 +122,14 @@ export function createRootsApi({ source, index, append, reconcile }: RootsApiDep
       const reason = readReason(body);
       if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 200)) {
         throw new UnicopError('UNICOP_API_QUERY_INVALID', 'Idempotency-Key must be 1..200 characters');
+      }
+      if (index.lastSequence(key) === 0 && !reconcile?.record(key) && !(await existsInNetbox?.(type, id))) {
+        throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `${key} is not known here${existsInNetbox ? ' and NetBox does not have it' : ''}`);
+      }
+      const dedupeKey = `${caller}\n${key}`;
+      if (idempotencyKey === undefined) {
+        const earlier = recentRequest(dedupeKey);
+        if (earlier) return { status: 200, body: { ...earlier, result: 'duplicate' } };
       }
       const eventId = idempotencyKey ? uuidv5(`${source}\n${key}\n${idempotencyKey}`, REQUEST_ID_NAMESPACE) : randomUUID();
       const result = await append({
@@ -123,12 +147,21 @@ export function createRootsApi({ source, index, append, reconcile }: RootsApiDep
           data: { action: 'reconcile', root: { type, id, key }, reason, requestedBy: caller, superseded: false },
         },
       });
-      return {
-        status: result.status === 'accepted' ? 202 : 200,
-        body: { result: result.status, id: result.event.id, root: key, sequence: result.event.sequence },
-      };
+      const answer = { result: result.status, id: result.event.id, root: key, sequence: result.event.sequence };
+      if (idempotencyKey === undefined) recent.set(dedupeKey, { at: now(), body: answer });
+      return { status: result.status === 'accepted' ? 202 : 200, body: answer };
     },
   };
+
+  /** The request this caller made for this root within the window; forgets expired ones (oldest first). */
+  function recentRequest(dedupeKey: string): Schemas['ReconcileAccepted'] | undefined {
+    const horizon = now() - RECONCILE_DEDUPE_WINDOW_MS;
+    for (const [k, v] of recent) {
+      if (v.at > horizon && recent.size <= DEDUPE_MAX_ENTRIES) break;
+      recent.delete(k);
+    }
+    return recent.get(dedupeKey)?.body;
+  }
 }
 
 export type RootsApi = ReturnType<typeof createRootsApi>;

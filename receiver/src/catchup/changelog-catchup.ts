@@ -1,8 +1,12 @@
+import { ClientRequestError } from '../clients/request-error.js';
 import type { NetboxClient } from '../clients/netbox-client.js';
+import { isUnicopError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DraftEvent } from '../model/event.js';
 import type { ObjectChangeRow } from '../model/netbox-changelog.js';
 import type { JsonObject } from '../model/netbox-webhook.js';
+import type { RejectRecord } from '../pipeline/outbox/outbox-store.js';
+import { changelogReject } from './changelog-reject.js';
 
 /** The catch-up's view of the outbox store. */
 export interface CatchupStore {
@@ -15,6 +19,8 @@ export interface CatchupStore {
 
 export interface CatchupMetrics {
   recovered(count: number): void;
+  /** Rows kept as rejects: they can never become events. */
+  rejected(count: number): void;
   lag(seconds: number): void;
   failed(): void;
   highWaterMark(id: number): void;
@@ -24,6 +30,9 @@ export interface CatchupOptions {
   client: Pick<NetboxClient, 'version' | 'objectChanges' | 'object' | 'latestChangeId' | 'eventRuleObjectTypes'>;
   store: CatchupStore;
   append: (draft: DraftEvent) => Promise<{ status: 'accepted' | 'duplicate'; event: { id: string } }>;
+  reject: (record: RejectRecord) => Promise<void>;
+  /** CloudEvents source of reject notices (`UNICOP_SOURCE`). */
+  source: string;
   normalize: (row: ObjectChangeRow, rest: JsonObject | null, netboxVersion: string) => DraftEvent;
   intervalMs: number;
   graceMs: number;
@@ -42,13 +51,22 @@ const HWM = 'changelog.hwm';
 const FLOOR = 'changelog.floor';
 const PAGE = 500;
 const MAX_ROWS_PER_POLL = 10_000;
+/** Polls in a row a row's object fetch may fail (NetBox 5xx, timeout) before the row becomes a reject. */
+export const MAX_ROW_ATTEMPTS = 3;
 
 export interface PollResult {
   scanned: number;
   recovered: number;
   covered: number;
+  /** Rows kept as rejects in this poll. */
+  rejected: number;
+  /** Rows whose object fetch failed; they are tried again at the next poll and hold the mark. */
+  retrying: number;
   hwm: number;
 }
+
+/** What became of one row. */
+type RowOutcome = 'recovered' | 'covered' | 'rejected' | 'retrying';
 
 /**
  * Changelog catch-up: NetBox loses webhooks (no retry by default, Redis down, worker crash) but its
@@ -64,6 +82,8 @@ export class ChangelogCatchup {
   private version: string | null = null;
   private stopping = false;
   private readonly now: () => number;
+  /** Failed object fetches per changelog id. In memory: a restart grants a row its attempts again. */
+  private readonly attempts = new Map<number, number>();
 
   constructor(private readonly o: CatchupOptions) {
     this.now = o.now ?? Date.now;
@@ -99,7 +119,13 @@ export class ChangelogCatchup {
     }
   }
 
-  /** One pass over the changelog. Exposed for tests; `start()` calls it on the interval. */
+  /**
+   * One pass over the changelog. Exposed for tests; `start()` calls it on the interval. No single row
+   * can stop the pass: a row that cannot become an event is kept as a reject and passed; a row whose
+   * object fetch failed is tried again at the next poll (holding the mark), at most
+   * `MAX_ROW_ATTEMPTS` times, then kept as a reject. Only a local fault (the outbox cannot write)
+   * ends the pass, and the mark reached so far is saved even then.
+   */
   async poll(): Promise<PollResult> {
     this.version ??= await this.o.client.version();
     if (this.o.store.state(HWM) === null) {
@@ -111,47 +137,86 @@ export class ChangelogCatchup {
     const floor = Number(this.o.store.state(FLOOR) ?? 0);
     const cursor = !/^4\.[0-5]\./.test(this.version);
     const dueBefore = this.now() - this.o.graceMs;
-    const result: PollResult = { scanned: 0, recovered: 0, covered: 0, hwm };
+    const result: PollResult = { scanned: 0, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm };
     let blocked = false;
     let oldestWaiting = 0;
     const objectTypes = this.o.objectTypes.length > 0 ? this.o.objectTypes : await this.o.client.eventRuleObjectTypes(this.o.eventRule);
     const query = { afterId: Math.max(floor, hwm - this.o.overlap), objectTypes, pageSize: PAGE, cursor };
-    for await (const row of this.o.client.objectChanges(query, MAX_ROWS_PER_POLL)) {
-      if (this.stopping) break;
-      result.scanned++;
-      if (this.o.store.changelogSeen(row.id)) {
-        if (!blocked) hwm = Math.max(hwm, row.id);
-        continue;
+    try {
+      for await (const row of this.o.client.objectChanges(query, MAX_ROWS_PER_POLL)) {
+        if (this.stopping) break;
+        result.scanned++;
+        if (this.o.store.changelogSeen(row.id)) {
+          if (!blocked) hwm = Math.max(hwm, row.id);
+          continue;
+        }
+        if (Date.parse(row.time) > dueBefore) {
+          if (!blocked) oldestWaiting = Date.parse(row.time);
+          blocked = true; // too young: its webhook may still come; the mark stops here
+          continue;
+        }
+        const outcome = await this.handle(row, this.version);
+        result[outcome]++;
+        if (outcome === 'retrying') blocked = true; // the mark waits for its next attempt
+        if (!blocked && row.id > hwm) {
+          hwm = row.id;
+          this.o.metrics.highWaterMark(hwm);
+        }
       }
-      if (Date.parse(row.time) > dueBefore) {
-        if (!blocked) oldestWaiting = Date.parse(row.time);
-        blocked = true; // too young: its webhook may still come; the mark stops here
-        continue;
-      }
-      const subject = `${row.changed_object_type}:${row.changed_object_id}`;
-      const covering = row.request_id ? this.o.store.eventForRequest(row.request_id, subject) : undefined;
-      if (covering) {
-        this.o.store.markChangelogSeen(row.id, covering.id, this.now());
-        result.covered++;
-      } else {
-        const rest = row.changed_object?.url ? await this.o.client.object(row.changed_object.url) : null;
-        const appended = await this.o.append(this.o.normalize(row, rest, this.version));
-        this.o.store.markChangelogSeen(row.id, appended.event.id, this.now());
-        if (appended.status === 'accepted') {
-          result.recovered++;
-          this.o.metrics.recovered(1); // per row: a long poll shows its progress
-        } else result.covered++;
-      }
-      if (!blocked && row.id > hwm) {
-        hwm = row.id;
-        this.o.metrics.highWaterMark(hwm);
-      }
+    } finally {
+      this.o.store.setState(HWM, String(hwm));
+      this.o.metrics.highWaterMark(hwm);
     }
-    this.o.store.setState(HWM, String(hwm));
     result.hwm = hwm;
-    this.o.metrics.highWaterMark(hwm);
     this.o.metrics.lag(blocked ? Math.max(0, (this.now() - oldestWaiting) / 1000) : 0);
     return result;
+  }
+
+  /** One due row not seen before: covered by its webhook's event, recovered as an event, kept as a reject, or retried. */
+  private async handle(row: ObjectChangeRow, version: string): Promise<RowOutcome> {
+    const subject = `${row.changed_object_type}:${row.changed_object_id}`;
+    const covering = row.request_id ? this.o.store.eventForRequest(row.request_id, subject) : undefined;
+    if (covering) {
+      this.o.store.markChangelogSeen(row.id, covering.id, this.now());
+      return 'covered';
+    }
+    let rest: JsonObject | null;
+    try {
+      rest = row.changed_object?.url ? await this.o.client.object(row.changed_object.url) : null;
+    } catch (error) {
+      if (!(error instanceof ClientRequestError)) throw error;
+      const attempts = (this.attempts.get(row.id) ?? 0) + 1;
+      this.attempts.set(row.id, attempts);
+      if (attempts < MAX_ROW_ATTEMPTS) {
+        this.o.log.warn({ changelogId: row.id, attempts, request: error.request }, 'changelog row: object fetch failed; retrying at the next poll');
+        return 'retrying';
+      }
+      return this.keepReject(row, { code: error.code, message: `object fetch failed ${attempts} times: ${error.message}`, attempts });
+    }
+    let appended;
+    try {
+      appended = await this.o.append(this.o.normalize(row, rest, version));
+    } catch (error) {
+      // A local fault (the outbox cannot write, the receiver stops) ends the poll; the row waits.
+      if (isUnicopError(error) && error.retriable) throw error;
+      const code = isUnicopError(error) ? error.code : 'UNICOP_CATCHUP_ROW_UNUSABLE';
+      return this.keepReject(row, { code, message: error instanceof Error ? error.message : String(error), attempts: 1 });
+    }
+    this.attempts.delete(row.id);
+    this.o.store.markChangelogSeen(row.id, appended.event.id, this.now());
+    if (appended.status === 'duplicate') return 'covered';
+    this.o.metrics.recovered(1); // per row: a long poll shows its progress
+    return 'recovered';
+  }
+
+  private async keepReject(row: ObjectChangeRow, reason: { code: string; message: string; attempts: number }): Promise<RowOutcome> {
+    const record = changelogReject(this.o.source, row, reason);
+    await this.o.reject(record);
+    this.attempts.delete(row.id);
+    this.o.store.markChangelogSeen(row.id, null, this.now());
+    this.o.metrics.rejected(1);
+    this.o.log.warn({ changelogId: row.id, subject: `${row.changed_object_type}:${row.changed_object_id}`, code: reason.code, rejectId: record.id }, 'changelog row cannot become an event; kept as a reject and passed');
+    return 'rejected';
   }
 
   /** No mark yet: start at the newest row (`latest`) or replay everything NetBox still keeps (`earliest`). */

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import got, { type Got } from 'got';
+import got, { type Got, type OptionsOfJSONResponseBody } from 'got';
+import { requestFailure } from './request-error.js';
 
 /** The fields of an AWX job (`GET /api/v2/jobs/<id>/`, awx/api/serializers.py JobSerializer) the poller reads. */
 export interface AwxJob {
@@ -16,13 +17,18 @@ interface Page<T> {
   results: T[];
 }
 
-/** AWX's API for the outcome poller: no retries inside (the poller asks again next round, and counts failures). */
+/**
+ * AWX's API for the outcome poller: no retries inside (the poller asks again next round, and counts
+ * failures). Failures are `ClientRequestError`s: method, URL without query, status or transport code.
+ */
 export class AwxClient {
   private readonly http: Got;
+  private readonly prefixUrl: string;
 
   constructor(baseUrl: string, token: string) {
+    this.prefixUrl = `${baseUrl.replace(/\/+$/, '')}/api/v2`;
     this.http = got.extend({
-      prefixUrl: `${baseUrl.replace(/\/+$/, '')}/api/v2`,
+      prefixUrl: this.prefixUrl,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       timeout: { request: 10_000 },
       retry: { limit: 0 },
@@ -33,15 +39,21 @@ export class AwxClient {
     });
   }
 
+  private async get<T>(path: string, options: OptionsOfJSONResponseBody = {}): Promise<T> {
+    try {
+      return await this.http.get(path, options).json<T>();
+    } catch (error) {
+      throw requestFailure('awx', 'GET', `${this.prefixUrl}/${path}`, error);
+    }
+  }
+
   async job(id: number): Promise<AwxJob> {
-    return this.http.get(`jobs/${id}/`).json<AwxJob>();
+    return this.get<AwxJob>(`jobs/${id}/`);
   }
 
   /** Jobs ansible-rulebook launched for an event uuid (its `eda-event-uuid-<uuid>` label), newest first. */
   async jobsForEvent(uuid: string): Promise<AwxJob[]> {
-    const page = await this.http
-      .get('jobs/', { searchParams: { labels__name: `eda-event-uuid-${uuid}`, order_by: '-id' } })
-      .json<Page<AwxJob>>();
+    const page = await this.get<Page<AwxJob>>('jobs/', { searchParams: { labels__name: `eda-event-uuid-${uuid}`, order_by: '-id' } });
     return page.results;
   }
 }

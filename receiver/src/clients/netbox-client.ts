@@ -1,7 +1,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import got, { type Got } from 'got';
+import got, { type Got, type OptionsOfJSONResponseBody } from 'got';
 import type { ObjectChangeRow } from '../model/netbox-changelog.js';
+import { requestFailure, statusFailure } from './request-error.js';
 
 interface Page<T> {
   next: string | null;
@@ -19,17 +20,21 @@ export interface ChangelogQuery {
 
 /**
  * The NetBox REST calls the receiver makes. No retries inside: the caller (catch-up) polls again
- * on its interval and counts every failure.
+ * on its interval and counts every failure. Every failure is a `ClientRequestError`, which says
+ * method, URL without query, status or transport code, and nothing else (the token is a header).
  */
 export class NetboxClient {
   private readonly http: Got;
+  private readonly prefixUrl: string;
   /** NetBox may live under a path (`BASE_PATH`); its absolute links repeat it. */
   private readonly basePath: string;
+  private readonly endpoints = new Map<string, string>();
 
   constructor(baseUrl: string, token: string) {
     this.basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
+    this.prefixUrl = baseUrl.replace(/\/+$/, '');
     this.http = got.extend({
-      prefixUrl: baseUrl.replace(/\/+$/, ''),
+      prefixUrl: this.prefixUrl,
       headers: {
         // NetBox 4.7 v2 tokens are `nbt_<key>.<secret>` and go as Bearer; v1 tokens as `Token`.
         authorization: token.startsWith('nbt_') ? `Bearer ${token}` : `Token ${token}`,
@@ -44,6 +49,14 @@ export class NetboxClient {
     });
   }
 
+  private async get<T>(path: string, options: OptionsOfJSONResponseBody = {}): Promise<T> {
+    try {
+      return await this.http.get(path, options).json<T>();
+    } catch (error) {
+      throw requestFailure('netbox', 'GET', `${this.prefixUrl}/${path}`, error);
+    }
+  }
+
   private relative(url: string): string {
     const parsed = new URL(url, 'http://netbox.invalid');
     const path = parsed.pathname.startsWith(`${this.basePath}/`) ? parsed.pathname.slice(this.basePath.length) : parsed.pathname;
@@ -52,13 +65,13 @@ export class NetboxClient {
 
   /** NetBox's version, e.g. "4.7.3" (`/api/status/`). */
   async version(): Promise<string> {
-    const body = await this.http.get('api/status/').json<{ 'netbox-version': string }>();
+    const body = await this.get<{ 'netbox-version': string }>('api/status/');
     return body['netbox-version'];
   }
 
   /** The newest changelog row's id, 0 when the changelog is empty. */
   async latestChangeId(): Promise<number> {
-    const page = await this.http.get('api/core/object-changes/?ordering=-id&limit=1').json<Page<{ id: number }>>();
+    const page = await this.get<Page<{ id: number }>>('api/core/object-changes/?ordering=-id&limit=1');
     return page.results[0]?.id ?? 0;
   }
 
@@ -67,9 +80,7 @@ export class NetboxClient {
    * webhooks for. Throws when the rule is missing or disabled, so a catch-up never guesses.
    */
   async eventRuleObjectTypes(name: string): Promise<string[]> {
-    const page = await this.http
-      .get('api/extras/event-rules/', { searchParams: { name } })
-      .json<Page<{ name: string; enabled: boolean; object_types: string[] }>>();
+    const page = await this.get<Page<{ name: string; enabled: boolean; object_types: string[] }>>('api/extras/event-rules/', { searchParams: { name } });
     const rule = page.results.find((r) => r.name === name);
     if (!rule) throw new Error(`NetBox has no event rule "${name}": run \`netbox unicop_bootstrap\` or set UNICOP_CATCHUP_OBJECT_TYPES`);
     if (!rule.enabled) throw new Error(`the NetBox event rule "${name}" is disabled: NetBox sends no webhooks, so the catch-up does not guess`);
@@ -88,7 +99,7 @@ export class NetboxClient {
     let url: string | null = `api/core/object-changes/?${params.toString()}`;
     let yielded = 0;
     while (url && yielded < maxRows) {
-      const page: Page<ObjectChangeRow> = await this.http.get(url).json<Page<ObjectChangeRow>>();
+      const page: Page<ObjectChangeRow> = await this.get<Page<ObjectChangeRow>>(url);
       for (const row of page.results) {
         yield row;
         if (++yielded >= maxRows) return;
@@ -98,11 +109,38 @@ export class NetboxClient {
     }
   }
 
+  /**
+   * Whether NetBox holds `<app_label>.<model>` `id` now: its REST list endpoint comes from
+   * `/api/core/object-types/` (`rest_api_endpoint`, cached per type), then `GET <endpoint><id>/`.
+   * An unknown type or a 404 is false; any other failure throws (the caller answers it as such).
+   */
+  async objectExists(objectType: string, id: number): Promise<boolean> {
+    const endpoint = await this.listEndpoint(objectType);
+    if (endpoint === null) return false;
+    return (await this.object(`${endpoint.replace(/\/+$/, '')}/${id}/`)) !== null;
+  }
+
+  private async listEndpoint(objectType: string): Promise<string | null> {
+    const cached = this.endpoints.get(objectType);
+    if (cached) return cached;
+    const [app_label = '', model = ''] = objectType.split('.');
+    const page = await this.get<Page<{ rest_api_endpoint?: string | null }>>('api/core/object-types/', { searchParams: { app_label, model } });
+    const endpoint = page.results[0]?.rest_api_endpoint ?? null;
+    if (endpoint) this.endpoints.set(objectType, endpoint);
+    return endpoint;
+  }
+
   /** An object's REST representation (the webhook's `data` format), or null when it is gone. */
   async object(apiUrl: string): Promise<Record<string, unknown> | null> {
-    const res = await this.http.get(this.relative(apiUrl), { throwHttpErrors: false });
+    const path = this.relative(apiUrl);
+    let res;
+    try {
+      res = await this.http.get(path, { throwHttpErrors: false });
+    } catch (error) {
+      throw requestFailure('netbox', 'GET', `${this.prefixUrl}/${path}`, error);
+    }
     if (res.statusCode === 404) return null;
-    if (res.statusCode >= 400) throw new Error(`GET ${apiUrl} answered ${res.statusCode}`);
+    if (res.statusCode >= 400) throw statusFailure('netbox', 'GET', `${this.prefixUrl}/${path}`, res.statusCode);
     return res.body as unknown as Record<string, unknown>;
   }
 }

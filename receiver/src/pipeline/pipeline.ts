@@ -24,8 +24,13 @@ export interface PipelineDeps {
   depth: () => number;
   outboxLimit: number;
   stopping: () => boolean;
+  /** Whether an event id is already stored (a redelivery), whatever its age. */
+  known: (eventId: string) => boolean;
+  /** Bodies dated further back than this are refused unless already known (`UNICOP_REPLAY_WINDOW_S`). */
+  replayWindowMs: number;
   metrics: Metrics;
   log: Logger;
+  now?: () => number;
 }
 
 export interface Accepted {
@@ -38,16 +43,14 @@ export type AcceptWebhook = (raw: Buffer, signature: string | undefined) => Prom
 /**
  * ingest → verify → validate → normalize → sequence → outbox, for one webhook. Resolves only after
  * the event is durably stored (or found to be a duplicate); throws an `UnicopError` otherwise.
- * Authenticated inputs that fail are kept as rejects before the error is thrown; unauthenticated
- * ones are only counted and logged.
+ * The signature is checked first: an unsigned caller learns nothing, not even that the outbox is
+ * full or the process stopping. Authenticated inputs that fail are kept as rejects before the error
+ * is thrown; unauthenticated ones are only counted and logged.
  */
 export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
   const log = deps.log.child({ stage: 'pipeline' });
+  const now = deps.now ?? Date.now;
   return async (raw, signature) => {
-    if (deps.stopping()) throw new UnicopError('UNICOP_INGEST_STOPPING', 'the receiver is stopping');
-    if (deps.depth() + deps.outbox.queued >= deps.outboxLimit) {
-      throw new UnicopError('UNICOP_OUTBOX_FULL', 'the outbox is over its limit; Kafka is behind or away');
-    }
     try {
       deps.verify(raw, signature);
     } catch (error) {
@@ -55,10 +58,15 @@ export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
       log.warn({ code: codeOf(error), bytes: raw.length }, 'unauthenticated webhook refused');
       throw error;
     }
+    if (deps.stopping()) throw new UnicopError('UNICOP_INGEST_STOPPING', 'the receiver is stopping');
+    if (deps.depth() + deps.outbox.queued >= deps.outboxLimit) {
+      throw new UnicopError('UNICOP_OUTBOX_FULL', 'the outbox is over its limit; Kafka is behind or away');
+    }
     let result: AppendResult;
     try {
       const webhook = deps.validate(parseJson(raw), raw.length);
       const draft = deps.normalize(webhook);
+      refuseReplay(deps, webhook.body.timestamp, draft.envelope.id, now());
       result = await deps.outbox.appendEvent(draft);
     } catch (error) {
       if (isUnicopError(error) && error.httpStatus >= 400 && error.httpStatus < 500) await keepReject(deps, raw, error);
@@ -70,6 +78,19 @@ export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
       body: { result: result.status, id: event.id, root: event.root, sequence: event.sequence, superseded: event.superseded },
     };
   };
+}
+
+/**
+ * NetBox signs only the body, so a captured body stays valid forever; its `timestamp` bounds how
+ * long. Dated further than the window from now (older, or as far in the future) and never stored →
+ * refused (and kept as a reject); a known event id is a redelivery and gets its `200` duplicate.
+ */
+function refuseReplay(deps: PipelineDeps, timestamp: string, eventId: string, now: number): void {
+  const age = now - Date.parse(timestamp);
+  if (!(Math.abs(age) > deps.replayWindowMs) || deps.known(eventId)) return;
+  throw new UnicopError('UNICOP_VERIFY_REPLAY_WINDOW', `the body's timestamp is outside the replay window (${deps.replayWindowMs / 1000} s)`, {
+    details: [{ pointer: '/timestamp', message: `${timestamp} is ${Math.round(age / 1000)} s old` }],
+  });
 }
 
 async function keepReject(deps: PipelineDeps, raw: Buffer, error: UnicopError): Promise<void> {

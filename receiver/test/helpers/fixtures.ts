@@ -7,6 +7,12 @@ export const FIXTURES_DIR = new URL('../fixtures/', import.meta.url);
 export const TEST_SECRET = 'unicop-test-secret-0123456789';
 export const RETIRED_SECRET = 'unicop-retired-secret-9876543210';
 export const NEXT_SECRET = 'unicop-next-secret-abcdefghijk';
+/**
+ * `UNICOP_REPLAY_WINDOW_S` for receivers that are sent the captured fixtures: the bodies keep the
+ * timestamps NetBox gave them when they were captured, so these receivers widen the replay window
+ * (to its maximum, 10 years) rather than the bodies being rewritten.
+ */
+export const FIXTURE_REPLAY_WINDOW_S = '315360000';
 
 export interface Fixture {
   version: string;

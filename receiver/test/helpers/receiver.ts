@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, secretValues, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createReceiver, type Receiver } from '../../src/receiver.js';
 import { BROKERS, randomPrefix } from './kafka.js';
-import { NEXT_SECRET, TEST_SECRET } from './fixtures.js';
+import { FIXTURE_REPLAY_WINDOW_S, NEXT_SECRET, TEST_SECRET } from './fixtures.js';
 
 export interface TestReceiver {
   receiver: Receiver;
@@ -18,7 +18,7 @@ export interface TestReceiver {
 
 /**
  * The settings of a receiver process (`spawnReceiver`) in tests: real Kafka, the test secret, the data dir
- * and topic prefix given, 3 partitions, warn logs; `overrides` on top.
+ * and topic prefix given, 3 partitions, warn logs, the fixtures' replay window; `overrides` on top.
  */
 export function processEnv(dataDir: string, prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -28,6 +28,7 @@ export function processEnv(dataDir: string, prefix: string, overrides: Record<st
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: 'warn',
+    UNICOP_REPLAY_WINDOW_S: FIXTURE_REPLAY_WINDOW_S,
     ...overrides,
   };
 }
@@ -43,9 +44,10 @@ export function startTestReceiver(env: Record<string, string> = {}): TestReceive
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? 'silent',
+    UNICOP_REPLAY_WINDOW_S: FIXTURE_REPLAY_WINDOW_S,
     ...env,
   });
-  const receiver = createReceiver(config, createLogger(config.logLevel));
+  const receiver = createReceiver(config, createLogger(config.logLevel, undefined, secretValues(config)));
   return {
     receiver,
     config,

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChangelogCatchup, type CatchupOptions } from '../../../src/catchup/changelog-catchup.js';
+import { ChangelogCatchup, MAX_ROW_ATTEMPTS, type CatchupOptions } from '../../../src/catchup/changelog-catchup.js';
+import { statusFailure } from '../../../src/clients/request-error.js';
 import { createLogger } from '../../../src/log.js';
 import type { ObjectChangeRow } from '../../../src/model/netbox-changelog.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
@@ -63,7 +64,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   let db: Db;
   let store: OutboxStore;
   let outbox: GroupCommit;
-  const metrics = { recovered: () => undefined, lag: () => undefined, failed: () => undefined, highWaterMark: () => undefined };
+  const metrics = { recovered: () => undefined, rejected: () => undefined, lag: () => undefined, failed: () => undefined, highWaterMark: () => undefined };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-'));
@@ -81,6 +82,8 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
       client: fakeNetbox(rows),
       store,
       append: (d) => outbox.appendEvent(d),
+      reject: (r) => outbox.appendReject(r),
+      source: 'netbox://test',
       normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
       intervalMs: 1000,
       graceMs: 30_000,
@@ -98,8 +101,8 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   it('makes an event for every row whose webhook never came, rooted from the snapshot, once', async () => {
     const rows = [row(1, 120), row(2, 90), row(3, 60)];
     const c = catchup(rows);
-    assert.deepEqual(await c.poll(), { scanned: 3, recovered: 3, covered: 0, hwm: 3 });
-    assert.deepEqual(await c.poll(), { scanned: 3, recovered: 0, covered: 0, hwm: 3 }, 'the overlap re-reads, nothing twice');
+    assert.deepEqual(await c.poll(), { scanned: 3, recovered: 3, covered: 0, rejected: 0, retrying: 0, hwm: 3 });
+    assert.deepEqual(await c.poll(), { scanned: 3, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm: 3 }, 'the overlap re-reads, nothing twice');
     const events = store.pending(10).map((r) => JSON.parse(r.value));
     assert.deepEqual(events.map((e) => [e.partitionkey, e.data.netbox.via, e.data.netbox.changelogId]), [
       ['dcim.device:42', 'changelog', 1],
@@ -118,7 +121,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     const draft = createNormalizer(deps)(createWebhookValidator(registry)(webhook, 1));
     await outbox.appendEvent(draft);
     const covered = row(7, 120, { request_id: webhook.request.id, changed_object_id: webhook.data.id });
-    assert.deepEqual(await catchup([covered]).poll(), { scanned: 1, recovered: 0, covered: 1, hwm: 7 });
+    assert.deepEqual(await catchup([covered]).poll(), { scanned: 1, recovered: 0, covered: 1, rejected: 0, retrying: 0, hwm: 7 });
     assert.equal(store.depth(), 1);
   });
 
@@ -185,5 +188,69 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     assert.deepEqual([result.scanned, result.recovered, result.hwm], [2, 2, 2], 'rows 3 and 4 wait for the next start');
     assert.equal(recoveredAtStop, 1, 'row 1 was counted before the poll ended');
     assert.equal(recovered, 2);
+  });
+
+  /** The rejects table and the notices queued for the rejected topic. */
+  function rejects() {
+    const rows = db.prepare('SELECT code, message FROM rejects ORDER BY received_at').all() as { code: string; message: string }[];
+    const notices = store.pending(100).filter((r) => r.topic === 'rejected').map((r) => JSON.parse(r.value));
+    return { rows, notices };
+  }
+
+  it('keeps a row that cannot become an event as a reject and moves the mark past it', async () => {
+    // row 2 changed a config context of 2 MiB: its event would be over the message limit
+    const huge = row(2, 120, { postchange_data: { name: 'eth2', device: 42, description: 'x'.repeat(2 << 20) } });
+    const rows = [row(1, 120), huge, row(3, 120), row(4, 120)];
+    let rejected = 0;
+    const c = catchup(rows, { metrics: { ...metrics, rejected: (n) => (rejected += n) } });
+    assert.deepEqual(await c.poll(), { scanned: 4, recovered: 3, covered: 0, rejected: 1, retrying: 0, hwm: 4 });
+    const events = store.pending(100).filter((r) => r.topic === 'events').map((r) => JSON.parse(r.value).data.netbox.changelogId);
+    assert.deepEqual(events, [1, 3, 4]);
+    const kept = rejects();
+    assert.deepEqual(kept.rows.map((r) => r.code), ['UNICOP_NORMALIZE_EVENT_TOO_LARGE']);
+    assert.deepEqual(kept.notices.map((n) => [n.type, n.data.changelogId, n.data.code, n.subject]), [['unicop.changelog.rejected', 2, 'UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'dcim.interface:1002']]);
+    assert.equal(rejected, 1);
+    assert.deepEqual(await c.poll(), { scanned: 4, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm: 4 }, 'the reject is not made again');
+  });
+
+  it('retries a row whose object fetch fails at the next polls, holding the mark, then keeps it as a reject', async () => {
+    const rows = [1, 2, 3, 4].map((id) => row(id, 120, { changed_object: { url: `http://netbox.example/api/dcim/interfaces/${1000 + id}/?brief=1` } }));
+    const client = {
+      ...fakeNetbox(rows),
+      object: async (url: string) => {
+        if (url.includes('/1002/')) throw statusFailure('netbox', 'GET', url, 500);
+        return null;
+      },
+    };
+    const c = catchup(rows, { client });
+    for (let attempt = 1; attempt < MAX_ROW_ATTEMPTS; attempt++) {
+      const r = await c.poll();
+      assert.deepEqual([r.retrying, r.rejected, r.hwm], [1, 0, 1], `poll ${attempt}: row 2 waits, the mark stays below it`);
+    }
+    const last = await c.poll();
+    assert.deepEqual([last.retrying, last.rejected, last.hwm], [0, 1, 4]);
+    const events = store.pending(100).filter((r) => r.topic === 'events').map((r) => JSON.parse(r.value).data.netbox.changelogId);
+    assert.deepEqual(events, [1, 3, 4], 'rows 3 and 4 did not wait for row 2');
+    const kept = rejects();
+    assert.deepEqual(kept.rows.map((r) => r.code), ['UNICOP_CLIENT_REQUEST_FAILED']);
+    assert.equal(kept.notices[0].data.attempts, MAX_ROW_ATTEMPTS);
+    assert.match(kept.rows[0]!.message, /GET http:\/\/netbox\.example\/api\/dcim\/interfaces\/1002\/ failed \(HTTP_500\)/);
+    assert.doesNotMatch(kept.rows[0]!.message, /brief=1/, 'the reason names the URL without its query');
+  });
+
+  it('recovers a row whose object fetch failed once when NetBox answers again', async () => {
+    const rows = [1, 2].map((id) => row(id, 120, { changed_object: { url: `/api/dcim/interfaces/${1000 + id}/` } }));
+    let failures = 1;
+    const client = {
+      ...fakeNetbox(rows),
+      object: async (url: string) => {
+        if (url.includes('/1002/') && failures-- > 0) throw statusFailure('netbox', 'GET', url, 503);
+        return null;
+      },
+    };
+    const c = catchup(rows, { client });
+    assert.deepEqual((({ recovered, retrying, hwm }) => [recovered, retrying, hwm])(await c.poll()), [1, 1, 1]);
+    assert.deepEqual((({ recovered, retrying, hwm }) => [recovered, retrying, hwm])(await c.poll()), [1, 0, 2]);
+    assert.equal(rejects().rows.length, 0);
   });
 });

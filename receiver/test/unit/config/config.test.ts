@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig, secretValues } from '../../../src/config.js';
 import { UnicopError } from '../../../src/errors.js';
 
 function problems(env: Record<string, string>): string[] {
@@ -18,7 +18,7 @@ function problems(env: Record<string, string>): string[] {
 
 describe('config', () => {
   it('fills the documented defaults and freezes the result', () => {
-    const config = loadConfig({ UNICOP_WEBHOOK_SECRETS: 'a-secret' });
+    const config = loadConfig({ UNICOP_WEBHOOK_SECRETS: 'a-secret-of-16-chars' });
     assert.equal(config.port, 8080);
     assert.equal(config.host, '127.0.0.1');
     assert.deepEqual(config.kafkaBrokers, ['127.0.0.1:9092']);
@@ -35,8 +35,8 @@ describe('config', () => {
   });
   it('reads secrets from <NAME>_FILE, split on commas', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'unicop-cfg-')), 'secrets');
-    writeFileSync(file, 'one-secret,two-secret\n');
-    assert.deepEqual(loadConfig({ UNICOP_WEBHOOK_SECRETS_FILE: file }).webhookSecrets, ['one-secret', 'two-secret']);
+    writeFileSync(file, 'one-secret-0123456,two-secret-0123456\n');
+    assert.deepEqual(loadConfig({ UNICOP_WEBHOOK_SECRETS_FILE: file }).webhookSecrets, ['one-secret-0123456', 'two-secret-0123456']);
   });
   it('lists every problem at once, named by environment variable', () => {
     const found = problems({
@@ -55,5 +55,27 @@ describe('config', () => {
   });
   it('refuses a secret given both directly and as a file', () => {
     assert.match(problems({ UNICOP_WEBHOOK_SECRETS: 'a', UNICOP_WEBHOOK_SECRETS_FILE: '/etc/hosts' }).join(), /not both/);
+  });
+  it('refuses webhook secrets shorter than 16 characters or with whitespace around them, naming the item and never the value', () => {
+    const short = problems({ UNICOP_WEBHOOK_SECRETS: 'long-enough-secret-1,short-secret' }).join('\n');
+    assert.match(short, /^UNICOP_WEBHOOK_SECRETS: item 2: must NOT have fewer than 16 characters$/m);
+    const spaced = problems({ UNICOP_WEBHOOK_SECRETS: 'long-enough-secret-1, long-enough-secret-2 ' }).join('\n');
+    assert.match(spaced, /^UNICOP_WEBHOOK_SECRETS: item 2 has whitespace around it/m);
+    const file = join(mkdtempSync(join(tmpdir(), 'unicop-cfg-')), 'secrets');
+    writeFileSync(file, ' long-enough-secret-1\n');
+    assert.match(problems({ UNICOP_WEBHOOK_SECRETS_FILE: file }).join('\n'), /^UNICOP_WEBHOOK_SECRETS: item 1 has whitespace around it/m);
+    assert.ok(!`${short}${spaced}`.includes('short-secret') && !spaced.includes('long-enough'), 'no secret value in the messages');
+  });
+  it('lists every secret value it holds, for the logger to scrub', () => {
+    const config = loadConfig({
+      UNICOP_WEBHOOK_SECRETS: 'webhook-secret-0001,webhook-secret-0002',
+      NETBOX_URL: 'http://127.0.0.1:1',
+      NETBOX_TOKEN: 'netbox-token',
+      UNICOP_API_TOKENS: 'api-token-000000001',
+      UNICOP_AWX_NOTIFY_TOKEN: 'notify-token-000001',
+      AWX_URL: 'http://127.0.0.1:2',
+      AWX_TOKEN: 'awx-token',
+    });
+    assert.deepEqual(new Set(secretValues(config)), new Set(['webhook-secret-0001', 'webhook-secret-0002', 'netbox-token', 'api-token-000000001', 'notify-token-000001', 'awx-token']));
   });
 });
