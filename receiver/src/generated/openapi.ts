@@ -122,8 +122,13 @@ export interface paths {
         /**
          * Ask for a reconcile of the root
          * @description Appends a `unicop.reconcile.requested` event to the root's stream on `<prefix>.events.v1`
-         *     (durably, like a webhook: 202 only after the outbox commit). With an `Idempotency-Key`, a
-         *     repeated request is the same request (200 duplicate).
+         *     (durably, like a webhook: 202 only after the outbox commit). Only for a known root: one the
+         *     receiver holds a record of, or — with `NETBOX_URL` set — one NetBox confirms exists (a
+         *     device created before UNICOP was installed); any other is 404 `UNICOP_API_ROOT_NOT_FOUND`,
+         *     and 502 `UNICOP_CLIENT_REQUEST_FAILED` when NetBox could not be asked. With an
+         *     `Idempotency-Key`, a repeated request is the same request (200 duplicate); without one, the
+         *     same caller asking again for the same root within 10 s gets 200 duplicate with the first
+         *     request's id (a double click, a script run twice).
          */
         post: operations["requestReconcile"];
         delete?: never;
@@ -844,7 +849,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the same Idempotency-Key was already used for this root */
+            /** @description the same Idempotency-Key was already used for this root, or the same caller asked for it within 10 s */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -865,6 +870,8 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            502: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -24,6 +24,7 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
         { ...DEVICE_RULE, match: { rootType: 'ipam.prefix' }, deadlineMs: 3000 },
       ]),
       UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
+      UNICOP_AWX_NOTIFY_USER: 'awx',
       UNICOP_API_TOKENS: API,
     });
     // A new data dir: the reconciler first reads its (empty) state topic and answers 503 until then.
@@ -139,6 +140,8 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
     assert.deepEqual([wrong.status, wrong.body.error.code], [401, 'UNICOP_AWX_UNAUTHENTICATED']);
     const basic = await notify(awxBody('00000000-0000-4000-8000-000000000000', 'successful'), `Basic ${Buffer.from(`awx:${NOTIFY}`).toString('base64')}`);
     assert.deepEqual([basic.status, basic.body.result], [202, 'orphan']);
+    const otherUser = await notify(awxBody('00000000-0000-4000-8000-000000000000', 'successful'), `Basic ${Buffer.from(`someone:${NOTIFY}`).toString('base64')}`);
+    assert.deepEqual([otherUser.status, otherUser.body.error.code], [401, 'UNICOP_AWX_UNAUTHENTICATED']);
     const garbled = await notify({ id: 3, status: 'successful', extra_vars: '{not json' });
     assert.deepEqual([garbled.status, garbled.body.result], [202, 'orphan']);
     const array = await t.http.post('/v1/awx/notifications').set('authorization', `Bearer ${NOTIFY}`).set('content-type', 'application/json').send('[1]');

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SchemaRegistry } from '../../src/schema-registry.js';
 import type { EventEnvelope } from '../../src/model/event.js';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
@@ -108,5 +110,81 @@ describe('roots API (/v1/roots, service tokens)', function () {
     assert.equal(request.value.sequence, '00000000000000000004');
     assert.deepEqual((request.value.data as { reason: string }).reason, 'drift suspected');
     assert.match(String((request.value.data as { requestedBy: string }).requestedBy), /^token:[0-9a-f]{12}$/);
+  });
+
+  it('refuses to reconcile a root it holds no record of (404), and publishes nothing for it', async () => {
+    const res = await t.http.post('/v1/roots/dcim.device:777/reconcile').set(auth).send({});
+    assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', res);
+    assert.deepEqual([res.status, res.body.error.code], [404, 'UNICOP_API_ROOT_NOT_FOUND']);
+    assert.equal(t.receiver.store.lastSequence('dcim.device:777'), 0);
+  });
+
+  it('treats a repeated request without an Idempotency-Key from the same caller within the window as the same request', async () => {
+    const first = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).send({});
+    assert.deepEqual([first.status, first.body.result], [202, 'accepted']);
+    const again = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).send({});
+    assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', again);
+    assert.deepEqual([again.status, again.body.result, again.body.id, again.body.sequence], [200, 'duplicate', first.body.id, first.body.sequence]);
+    assert.equal(t.receiver.store.lastSequence('dcim.device:42'), first.body.sequence, 'one event for both presses');
+  });
+
+  it('answers a bad %-encoding in {root} 400, not 500', async () => {
+    for (const path of ['/v1/roots/dcim.device%3', '/v1/roots/%E0%A4%A/timeline', '/v1/roots/%ZZ']) {
+      const res = await t.http.get(path).set(auth);
+      assert.deepEqual([res.status, res.body.error?.code], [400, 'UNICOP_API_ROOT_INVALID'], path);
+    }
+    const post = await t.http.post('/v1/roots/%E0%A4%A/reconcile').set(auth).send({});
+    assert.deepEqual([post.status, post.body.error?.code], [400, 'UNICOP_API_ROOT_INVALID']);
+  });
+
+  it('takes the Bearer scheme in any case and refuses a token followed by anything', async () => {
+    assert.equal((await get('/v1/roots/dcim.device:42', { authorization: `bearer ${TOKEN}` })).status, 200);
+    const junk = await get('/v1/roots/dcim.device:42', { authorization: `Bearer ${TOKEN} junk` });
+    assert.deepEqual([junk.status, junk.body.error.code], [401, 'UNICOP_API_TOKEN_MISSING']);
+  });
+
+  describe('with NETBOX_URL: a root NetBox confirms can be reconciled before any of its events', () => {
+    let netbox: Server;
+    let withNetbox: TestReceiver;
+    const asked: string[] = [];
+
+    before(async () => {
+      // NetBox's object-types and device endpoints, as NetBox 4.7 answers them (core/api/serializers_/object_types.py)
+      netbox = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://netbox');
+        asked.push(url.pathname);
+        const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        if (url.pathname === '/api/core/object-types/') {
+          const known = url.searchParams.get('app_label') === 'dcim' && url.searchParams.get('model') === 'device';
+          return json(200, { count: known ? 1 : 0, next: null, results: known ? [{ app_label: 'dcim', model: 'device', rest_api_endpoint: '/api/dcim/devices/' }] : [] });
+        }
+        if (url.pathname === '/api/dcim/devices/7/') return json(200, { id: 7, name: 'made-before-unicop' });
+        if (url.pathname === '/api/dcim/devices/9/') return json(500, { detail: 'boom' });
+        return json(404, { detail: 'Not found.' });
+      });
+      await new Promise<void>((resolve) => netbox.listen(0, '127.0.0.1', resolve));
+      const { port } = netbox.address() as AddressInfo;
+      withNetbox = startTestReceiver({ UNICOP_API_TOKENS: TOKEN, NETBOX_URL: `http://127.0.0.1:${port}`, NETBOX_TOKEN: 'netbox-test-token-0123456789', UNICOP_CATCHUP_INTERVAL_MS: '3600000' });
+    });
+    after(async () => {
+      await withNetbox.close();
+      await new Promise((resolve) => netbox.close(resolve));
+    });
+
+    it('accepts a device NetBox has, 404s one it lacks or a type it does not know, 502s when NetBox fails', async () => {
+      const post = (root: string) => withNetbox.http.post(`/v1/roots/${root}/reconcile`).set(auth).send({});
+      const made = await post('dcim.device:7');
+      assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', made);
+      assert.deepEqual([made.status, made.body.result, made.body.sequence], [202, 'accepted', 1]);
+      assert.ok(asked.includes('/api/dcim/devices/7/'));
+      for (const root of ['dcim.device:8', 'foo.bar:1']) {
+        const missing = await post(root);
+        assert.deepEqual([missing.status, missing.body.error.code], [404, 'UNICOP_API_ROOT_NOT_FOUND'], root);
+      }
+      const failing = await post('dcim.device:9');
+      assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', failing);
+      assert.deepEqual([failing.status, failing.body.error.code], [502, 'UNICOP_CLIENT_REQUEST_FAILED']);
+      assert.doesNotMatch(JSON.stringify(failing.body), /netbox-test-token/);
+    });
   });
 });
