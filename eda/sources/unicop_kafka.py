@@ -675,7 +675,7 @@ class _Source:
             record.offset,
             error,
             "delivered as an error event" if self.cfg["on_invalid"] == "event" else "skipped",
-            f"reject published to {self.cfg['rejects_topic']}" if self.producer else "no rejects_topic",
+            f"reject notice to {self.cfg['rejects_topic']}" if self.producer else "no rejects_topic",
         )
         if self.producer is not None:
             notice = reject_notice(record, event, self.cfg["group_id"], self.invalid, self.cfg["encoding"])
