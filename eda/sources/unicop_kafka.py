@@ -18,26 +18,32 @@ Delivery contract of this source (at-least-once into the rule engine):
 * Neither mode waits for the action (the AWX job): a crash after the commit but before the launch loses
   the launch. The reconciler's deadline turns that into an explicit ``timed_out`` outcome.
 
-Records that are not JSON (or are tombstones) become an *error event* (``body.type ==
-"unicop.source.invalid_record"``, with the error, the Kafka coordinates and up to 4 KiB of the raw value)
-and are then committed like any other record. Reason: such a record can never become valid by
-retrying, so holding it would block its partition forever, while skipping it with only a log line would
-lose it silently; an error event is visible to the rulebook (the UNICOP rulebook logs it with ``debug``)
-and carries the coordinates needed to find the record on the topic. ``on_invalid: skip`` restores
-"log an error and skip".
+Records that cannot become an event (*poison records*: a tombstone, a value that is not valid in
+``encoding``, not JSON, or nested deeper than ``max_depth``, which also covers values so deep that
+``json.loads`` itself raises ``RecursionError``) are handled explicitly, never by crashing: each one is counted
+(per source, since start), logged with its topic/partition/offset, published as a reject notice
+(``unicop.source.rejected``) to ``rejects_topic`` when that is set, and then either delivered as an *error
+event* (``body.type == "unicop.source.invalid_record"``, with the error, the Kafka coordinates and up to 4 KiB
+of the raw value; ``on_invalid: event``, the default) or skipped (``on_invalid: skip``), and committed like
+any other record. Reason: such a record can never become valid by retrying, so holding it would block its
+partition forever (before this, a ``RecursionError`` killed the source before the commit and ansible-rulebook
+crash-looped on the same record), while skipping it with only a log line would lose it silently. The reject
+notice is on Kafka before the record is committed: if publishing it fails, the source retries with backoff
+(each failure logged) and commits nothing meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.helpers import create_ssl_context
 
@@ -51,8 +57,11 @@ description:
   - C(event.body) is the record value parsed as JSON. C(event.meta.kafka) has the key, topic, partition,
     offset and timestamp; C(event.meta.headers) the headers; C(event.meta.uuid) the C(message_uuid) header
     (or a UUIDv5 of topic:partition:offset when that header is missing or not a UUID).
-  - Records that are not JSON become events with C(body.type == "unicop.source.invalid_record")
-    (C(on_invalid: event), the default) or are logged and skipped (C(on_invalid: skip)); both are committed.
+  - Records that cannot become an event (tombstone, not valid in C(encoding), not JSON, nested deeper than
+    C(max_depth)) are counted, logged with topic/partition/offset, published as a C(unicop.source.rejected)
+    notice to C(rejects_topic) when set (before the commit; retried with backoff, never committed past while
+    it fails), then become events with C(body.type == "unicop.source.invalid_record") (C(on_invalid: event),
+    the default) or are skipped (C(on_invalid: skip)); both are committed.
   - Optional finite mode for tests (C(max_messages), C(idle_timeout)); when the source returns,
     ansible-rulebook shuts down.
 options:
@@ -97,10 +106,29 @@ options:
     type: float
     default: 3600
   on_invalid:
-    description: What to do with a record whose value is not JSON (or is null).
+    description: What to do with a record that cannot become an event (tombstone, not decodable, not JSON,
+      too deeply nested), after it was counted, logged and published to C(rejects_topic).
     type: str
     choices: [event, skip]
     default: event
+  rejects_topic:
+    description:
+      - Topic for a reject notice per record that cannot become an event (UNICOP's rulebook sets
+        C(<prefix>.rejected.v1)). CloudEvents JSON, C(type: unicop.source.rejected), key = C(source),
+        header C(message_uuid) = notice id (a UUIDv5 of group, topic, partition and offset, so a notice
+        re-sent after a crash has the same id); C(data) has C(code), C(reason), C(kafka) (topic, partition,
+        offset, key, timestamp), C(headers), C(value) (bytes, sha256, C(excerpt) text or C(excerpt_base64),
+        at most 64 KiB, C(truncated)), C(group_id) and C(invalid_count).
+      - Published with acks=all before the record is committed; a failed publish is retried with backoff
+        (logged) and the record stays uncommitted meanwhile. The topic must exist (the receiver creates it).
+      - Unset (the default) publishes nothing; invalid records are still counted, logged and committed.
+    type: str
+  max_depth:
+    description: Records whose JSON value nests arrays/objects deeper than this are invalid (code
+      C(too_deeply_nested)). The rule engine copies every event recursively again, so a value that Python
+      can parse may still break it; UNICOP's commands nest fewer than 10 levels.
+    type: int
+    default: 100
   max_messages:
     description: Finite mode. Return after this many records were delivered and committed.
     type: int
@@ -163,6 +191,7 @@ EXAMPLES = r"""
         group_id: unicop-eda
         offset: earliest
         feedback: true
+        rejects_topic: "{{ topic_prefix }}.rejected.v1"
   rules:
     - name: print
       condition: event.meta.kafka.key is defined
@@ -174,10 +203,38 @@ EXAMPLES = r"""
 # finite (tests): add max_messages: 3 and/or idle_timeout: 10 to the source arguments.
 """
 
+__all__ = [
+    "DOCUMENTATION",
+    "EXAMPLES",
+    "INVALID_RECORD_TYPE",
+    "REJECT_EXCERPT_BYTES",
+    "REJECT_NOTICE_TYPE",
+    "ConfigError",
+    "main",
+    "parse_args",
+    "record_to_event",
+    "reject_notice",
+]
+
 logger = logging.getLogger("unicop_kafka")
 
 INVALID_RECORD_TYPE = "unicop.source.invalid_record"
+REJECT_NOTICE_TYPE = "unicop.source.rejected"
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+# what an error event carries for the rulebook's log line; the reject notice keeps more, like the receiver's
+# unicop.webhook.rejected notices (64 KiB), still far below Kafka's default 1 MB message limit once base64'd
 RAW_PREVIEW_BYTES = 4096
+REJECT_EXCERPT_BYTES = 64 * 1024
+# a failed reject publish is retried forever (the record must not be committed without its notice):
+# 0.5 s doubling up to 30 s, so an outage of the rejects topic costs a log line every 30 s, not a busy loop
+REJECT_BACKOFF_INITIAL_S = 0.5
+REJECT_BACKOFF_MAX_S = 30.0
+
+# Why a record could not become an event (body.code of the error event, data.code of the reject notice).
+TOMBSTONE = "tombstone"
+NOT_DECODABLE = "not_decodable"
+NOT_JSON = "not_json"
+TOO_DEEPLY_NESTED = "too_deeply_nested"
 
 
 class ConfigError(ValueError):
@@ -253,6 +310,11 @@ def parse_args(args: dict[str, Any]) -> dict[str, Any]:
     except LookupError:
         raise ConfigError(f"unicop_kafka: unknown 'encoding' {encoding!r}") from None
 
+    rejects_topic = str(args.get("rejects_topic") or "").strip() or None
+    max_depth = _number(args, "max_depth", 100, integer=True)
+    if max_depth < 1:
+        raise ConfigError(f"unicop_kafka: 'max_depth' must be at least 1, got {args.get('max_depth')!r}")
+
     max_messages = _number(args, "max_messages", None, integer=True)
     if max_messages == 0:
         max_messages = None
@@ -268,6 +330,8 @@ def parse_args(args: dict[str, Any]) -> dict[str, Any]:
         "client_id": str(args.get("client_id", "unicop-eda")),
         "encoding": encoding,
         "on_invalid": on_invalid,
+        "rejects_topic": rejects_topic,
+        "max_depth": max_depth,
         "feedback_timeout": _number(args, "feedback_timeout", 3600.0),
         "max_messages": max_messages,
         "idle_timeout": idle_timeout,
@@ -286,7 +350,8 @@ def parse_args(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _consumer(cfg: dict[str, Any]) -> AIOKafkaConsumer:
+def _security(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Connection settings shared by the consumer and the rejects producer."""
     security_protocol = cfg["security_protocol"]
     ssl_context = None
     if security_protocol.endswith("SSL") or cfg["cafile"] or cfg["certfile"] or cfg["keyfile"]:
@@ -298,9 +363,19 @@ def _consumer(cfg: dict[str, Any]) -> AIOKafkaConsumer:
             security_protocol = "SSL"
         elif security_protocol == "SASL_PLAINTEXT":
             security_protocol = "SASL_SSL"
+    return {
+        "bootstrap_servers": cfg["bootstrap_servers"],
+        "security_protocol": security_protocol,
+        "ssl_context": ssl_context,
+        "sasl_mechanism": cfg["sasl_mechanism"],
+        "sasl_plain_username": cfg["sasl_plain_username"],
+        "sasl_plain_password": cfg["sasl_plain_password"],
+    }
+
+
+def _consumer(cfg: dict[str, Any]) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *cfg["topics"],
-        bootstrap_servers=cfg["bootstrap_servers"],
         client_id=cfg["client_id"],
         group_id=cfg["group_id"],
         enable_auto_commit=False,
@@ -309,11 +384,18 @@ def _consumer(cfg: dict[str, Any]) -> AIOKafkaConsumer:
         max_poll_interval_ms=cfg["max_poll_interval_ms"],
         session_timeout_ms=cfg["session_timeout_ms"],
         isolation_level="read_committed",
-        security_protocol=security_protocol,
-        ssl_context=ssl_context,
-        sasl_mechanism=cfg["sasl_mechanism"],
-        sasl_plain_username=cfg["sasl_plain_username"],
-        sasl_plain_password=cfg["sasl_plain_password"],
+        **_security(cfg),
+    )
+
+
+def _producer(cfg: dict[str, Any]) -> AIOKafkaProducer:
+    # acks=all + idempotence: a notice counts as published only once every in-sync replica has it, because
+    # the record is committed (gone for this group) right after.
+    return AIOKafkaProducer(
+        client_id=f"{cfg['client_id']}-rejects",
+        acks="all",
+        enable_idempotence=True,
+        **_security(cfg),
     )
 
 
@@ -323,7 +405,7 @@ def _decode(raw: bytes | None, encoding: str) -> tuple[str | None, str | None]:
         return None, None
     try:
         return raw.decode(encoding), None
-    except UnicodeDecodeError:
+    except UnicodeError:  # UnicodeDecodeError, and what codecs such as idna raise instead
         return None, base64.b64encode(raw).decode("ascii")
 
 
@@ -342,9 +424,39 @@ def _valid_uuid(value: str | None) -> str | None:
         return None
 
 
-def record_to_event(record: Any, encoding: str) -> tuple[dict[str, Any], str | None]:
-    """Turns a ConsumerRecord into (event, error). error is None when the value parsed as JSON."""
-    coordinates = f"{record.topic}:{record.partition}:{record.offset}"
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than `limit` levels. Iterative: a deep value cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _parse(text: str, max_depth: int) -> tuple[Any, str | None, str | None]:
+    """(value, None, None), or (None, code, reason) for a value that cannot become an event body."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        # json.loads recurses once per nesting level ([[[[...]]]] of some thousand levels)
+        return None, TOO_DEEPLY_NESTED, "record value is nested too deeply to parse as JSON"
+    except ValueError as exc:  # JSONDecodeError, and e.g. integers over Python's digit limit
+        return None, NOT_JSON, f"record value is not JSON: {exc}"
+    if _nested_deeper_than(value, max_depth):
+        return None, TOO_DEEPLY_NESTED, f"record value nests deeper than max_depth ({max_depth})"
+    return value, None, None
+
+
+def _meta(record: Any, encoding: str) -> dict[str, Any]:
+    """event.meta: headers, Kafka coordinates, uuid. Undecodable key/header values travel as base64."""
     key, key_base64 = _decode(record.key, encoding)
     headers: dict[str, str | None] = {}
     binary_headers: dict[str, str] = {}
@@ -363,7 +475,7 @@ def record_to_event(record: Any, encoding: str) -> tuple[dict[str, Any], str | N
         "timestamp": record.timestamp,
         "timestamp_type": "log_append_time" if record.timestamp_type == 1 else "create_time",
         "produced_at": _iso(record.timestamp),
-        "source_offset": coordinates,
+        "source_offset": f"{record.topic}:{record.partition}:{record.offset}",
     }
     if key_base64 is not None:
         kafka["key_base64"] = key_base64
@@ -379,24 +491,29 @@ def record_to_event(record: Any, encoding: str) -> tuple[dict[str, Any], str | N
         if message_uuid:
             meta["message_id"] = message_uuid
     meta["uuid"] = event_uuid
+    return meta
 
-    error = None
+
+def record_to_event(record: Any, encoding: str, max_depth: int = 100) -> tuple[dict[str, Any], str | None]:
+    """Turns a ConsumerRecord into (event, error). error is None when the value became the event's body;
+    otherwise the event is an error event (body.type INVALID_RECORD_TYPE, body.code says why)."""
+    meta = _meta(record, encoding)
     text, value_base64 = _decode(record.value, encoding)
     if record.value is None:
-        error = "record value is null (tombstone)"
+        code, error = TOMBSTONE, "record value is null (tombstone)"
     elif text is None:
-        error = f"record value is not valid {encoding}"
+        code, error = NOT_DECODABLE, f"record value is not valid {encoding}"
     else:
-        try:
-            return {"body": json.loads(text), "meta": meta}, None
-        except json.JSONDecodeError as exc:
-            error = f"record value is not JSON: {exc}"
+        value, code, error = _parse(text, max_depth)
+        if error is None:
+            return {"body": value, "meta": meta}, None
 
     raw_preview = (record.value or b"")[:RAW_PREVIEW_BYTES]
     body = {
         "type": INVALID_RECORD_TYPE,
+        "code": code,
         "error": error,
-        "source_offset": coordinates,
+        "source_offset": meta["kafka"]["source_offset"],
         "raw": raw_preview.decode(encoding, errors="replace") if text is not None else None,
         "raw_base64": base64.b64encode(raw_preview).decode("ascii") if value_base64 is not None else None,
         "truncated": len(record.value or b"") > RAW_PREVIEW_BYTES,
@@ -404,15 +521,87 @@ def record_to_event(record: Any, encoding: str) -> tuple[dict[str, Any], str | N
     return {"body": body, "meta": meta}, error
 
 
-async def _wait_for_feedback(feedback: asyncio.Queue, event: dict[str, Any], timeout: float | None) -> None:
+def _source_uri(group_id: str) -> str:
+    return f"urn:unicop:eda:{group_id}"
+
+
+def reject_notice(
+    record: Any, event: dict[str, Any], group_id: str, invalid_count: int, encoding: str = "utf-8"
+) -> dict[str, Any]:
+    """The CloudEvents notice published to rejects_topic for an error event made by record_to_event.
+
+    Shaped like the receiver's unicop.webhook.rejected notices; the id is a UUIDv5 of the group and the
+    coordinates, so a notice re-published after a crash (before the commit) is a recognisable duplicate."""
+    raw: bytes = record.value or b""
+    kafka = event["meta"]["kafka"]
+    excerpt = raw[:REJECT_EXCERPT_BYTES]
+    value: dict[str, Any] = {
+        "bytes": len(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "truncated": len(raw) > REJECT_EXCERPT_BYTES,
+    }
+    if event["body"]["raw_base64"] is not None:
+        value["excerpt_base64"] = base64.b64encode(excerpt).decode("ascii")
+    else:
+        # decodable as a whole; the cut may split a multi-byte character, hence "replace"
+        value["excerpt"] = excerpt.decode(encoding, errors="replace")
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"unicop-eda-reject:{group_id}:{kafka['source_offset']}")),
+        "source": _source_uri(group_id),
+        "type": REJECT_NOTICE_TYPE,
+        "subject": kafka["source_offset"],
+        "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": {
+            "code": event["body"]["code"],
+            "reason": event["body"]["error"],
+            "kafka": {k: kafka.get(k) for k in ("topic", "partition", "offset", "key", "key_base64", "timestamp")},
+            "headers": event["meta"]["headers"],
+            "value": value,
+            "group_id": group_id,
+            "invalid_count": invalid_count,
+        },
+    }
+
+
+async def _publish_reject(producer: AIOKafkaProducer, topic: str, notice: dict[str, Any]) -> None:
+    """Publishes until the broker acknowledged it. Never gives up: the caller commits right after."""
+    value = json.dumps(notice, separators=(",", ":")).encode("utf-8")
+    headers = [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()), ("message_uuid", notice["id"].encode())]
+    kafka = notice["data"]["kafka"]
+    backoff = REJECT_BACKOFF_INITIAL_S
+    attempt = 1
+    while True:
+        try:
+            await producer.send_and_wait(topic, value=value, key=notice["source"].encode(), headers=headers)
+            return
+        except (KafkaError, OSError, TimeoutError) as exc:
+            logger.error(
+                "unicop_kafka: publishing the reject of topic=%s partition=%s offset=%s to %s failed "
+                "(attempt %d: %r); retrying in %.1f s, record not committed",
+                kafka["topic"],
+                kafka["partition"],
+                kafka["offset"],
+                topic,
+                attempt,
+                exc,
+                backoff,
+            )
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, REJECT_BACKOFF_MAX_S)
+        attempt += 1
+
+
+async def _wait_for_feedback(feedback: asyncio.Queue, event: dict[str, Any], wait_s: float | None) -> None:
     expected = event["meta"]["uuid"]
     while True:
         try:
-            data = await asyncio.wait_for(feedback.get(), timeout) if timeout else await feedback.get()
+            data = await asyncio.wait_for(feedback.get(), wait_s) if wait_s else await feedback.get()
         except TimeoutError:
             raise RuntimeError(
                 f"unicop_kafka: the rule engine did not acknowledge event {expected} "
-                f"({event['meta']['kafka']['source_offset']}) within {timeout} s; stopping without committing it "
+                f"({event['meta']['kafka']['source_offset']}) within {wait_s} s; stopping without committing it "
                 "(it is redelivered after a restart)"
             ) from None
         got = (data or {}).get("meta", {}).get("uuid") if isinstance(data, dict) else None
@@ -436,56 +625,89 @@ async def _commit(consumer: AIOKafkaConsumer, record: Any) -> None:
         )
 
 
+class _Source:
+    """One running source: its consumer, its optional rejects producer and its counters."""
+
+    def __init__(self, cfg: dict[str, Any], queue: Any, feedback: asyncio.Queue | None) -> None:
+        self.cfg = cfg
+        self.queue = queue
+        self.feedback = feedback
+        self.consumer = _consumer(cfg)
+        self.producer = _producer(cfg) if cfg["rejects_topic"] else None
+        self.delivered = 0
+        self.invalid = 0  # records that could not become an event, since start
+
+    async def run(self) -> None:
+        cfg = self.cfg
+        while cfg["max_messages"] is None or self.delivered < cfg["max_messages"]:
+            try:
+                if cfg["idle_timeout"]:
+                    record = await asyncio.wait_for(self.consumer.getone(), cfg["idle_timeout"])
+                else:
+                    record = await self.consumer.getone()
+            except TimeoutError:
+                logger.info("unicop_kafka: idle for %s s, stopping (finite mode)", cfg["idle_timeout"])
+                return
+
+            event, error = record_to_event(record, cfg["encoding"], cfg["max_depth"])
+            if error is not None:
+                await self._reject(record, event, error)
+                if cfg["on_invalid"] == "skip":
+                    await _commit(self.consumer, record)
+                    continue
+
+            await self.queue.put(event)
+            await asyncio.sleep(0)
+            if self.feedback is not None:
+                await _wait_for_feedback(self.feedback, event, cfg["feedback_timeout"])
+            await _commit(self.consumer, record)
+            self.delivered += 1
+
+    async def _reject(self, record: Any, event: dict[str, Any], error: str) -> None:
+        """Counts, logs and (with rejects_topic) publishes a record that could not become an event."""
+        self.invalid += 1
+        event["body"]["invalid_count"] = self.invalid
+        logger.error(
+            "unicop_kafka: invalid record #%d at topic=%s partition=%s offset=%s: %s (%s; %s)",
+            self.invalid,
+            record.topic,
+            record.partition,
+            record.offset,
+            error,
+            "delivered as an error event" if self.cfg["on_invalid"] == "event" else "skipped",
+            f"reject notice to {self.cfg['rejects_topic']}" if self.producer else "no rejects_topic",
+        )
+        if self.producer is not None:
+            notice = reject_notice(record, event, self.cfg["group_id"], self.invalid, self.cfg["encoding"])
+            await _publish_reject(self.producer, self.cfg["rejects_topic"], notice)
+
+
 async def main(queue: Any, args: dict[str, Any]) -> None:
     """ansible-rulebook entry point. Returns only in finite mode (max_messages / idle_timeout)."""
     cfg = parse_args(args)
-    feedback: asyncio.Queue | None = args.get("eda_feedback_queue")
-    consumer = _consumer(cfg)
-    await consumer.start()
-    logger.info(
-        "unicop_kafka: consuming %s from %s as group %s (commit after %s)",
-        ",".join(cfg["topics"]),
-        ",".join(cfg["bootstrap_servers"]),
-        cfg["group_id"],
-        "engine feedback" if feedback is not None else "queue.put",
-    )
-    delivered = 0
+    source = _Source(cfg, queue, args.get("eda_feedback_queue"))
+    await source.consumer.start()
     try:
-        while cfg["max_messages"] is None or delivered < cfg["max_messages"]:
-            try:
-                if cfg["idle_timeout"]:
-                    record = await asyncio.wait_for(consumer.getone(), cfg["idle_timeout"])
-                else:
-                    record = await consumer.getone()
-            except TimeoutError:
-                logger.info("unicop_kafka: idle for %s s, stopping (finite mode)", cfg["idle_timeout"])
-                break
-
-            event, error = record_to_event(record, cfg["encoding"])
-            if error is not None:
-                logger.error(
-                    "unicop_kafka: %s at %s (%s)",
-                    error,
-                    event["meta"]["kafka"]["source_offset"],
-                    "delivered as an error event" if cfg["on_invalid"] == "event" else "skipped",
-                )
-                if cfg["on_invalid"] == "skip":
-                    await _commit(consumer, record)
-                    continue
-
-            await queue.put(event)
-            await asyncio.sleep(0)
-            if feedback is not None:
-                await _wait_for_feedback(feedback, event, cfg["feedback_timeout"])
-            await _commit(consumer, record)
-            delivered += 1
+        if source.producer is not None:
+            await source.producer.start()
+        logger.info(
+            "unicop_kafka: consuming %s from %s as group %s (commit after %s; rejects to %s)",
+            ",".join(cfg["topics"]),
+            ",".join(cfg["bootstrap_servers"]),
+            cfg["group_id"],
+            "engine feedback" if source.feedback is not None else "queue.put",
+            cfg["rejects_topic"] or "nowhere",
+        )
+        await source.run()
         if cfg["final_delay"]:
             await asyncio.sleep(cfg["final_delay"])
     except asyncio.CancelledError:
-        logger.info("unicop_kafka: cancelled after %d record(s)", delivered)
+        logger.info("unicop_kafka: cancelled after %d record(s), %d invalid", source.delivered, source.invalid)
         raise
     finally:
-        await consumer.stop()
+        await source.consumer.stop()
+        if source.producer is not None:
+            await source.producer.stop()
 
 
 if __name__ == "__main__":
@@ -506,6 +728,7 @@ if __name__ == "__main__":
     parser.add_argument("--offset", default="earliest")
     parser.add_argument("--max-messages", type=int)
     parser.add_argument("--idle-timeout", type=float, default=5.0)
+    parser.add_argument("--rejects-topic", help="publish a reject notice per invalid record to this topic")
     ns = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     try:
@@ -519,6 +742,7 @@ if __name__ == "__main__":
                     "offset": ns.offset,
                     "max_messages": ns.max_messages,
                     "idle_timeout": ns.idle_timeout,
+                    "rejects_topic": ns.rejects_topic,
                     "final_delay": 0,
                 },
             )
