@@ -45,7 +45,7 @@ export function createMetrics() {
   });
   const publishErrors = new Counter({
     name: 'unicop_publish_errors_total',
-    help: 'Failed publish attempts, by kind (broker_unavailable, fatal_sequence). Each is followed by a backoff.',
+    help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but SQLite could not record the position, nothing is resent). Each is followed by a backoff.',
     labelNames: ['kind'] as const,
     registers: [registry],
   });
