@@ -32,6 +32,9 @@ export interface Config {
   readonly catchupEventRule: string;
   readonly catchupFrom: 'latest' | 'earliest';
   readonly awxPollIntervalMs: number;
+  readonly retentionDays: number;
+  readonly retentionMaxRows: number;
+  readonly retentionMaxRejects: number;
 }
 
 type Kind = 'string' | 'list' | 'flag';
@@ -72,6 +75,9 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_CATCHUP_EVENT_RULE: { key: 'catchupEventRule', kind: 'string' },
   UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },
   UNICOP_AWX_POLL_INTERVAL_MS: { key: 'awxPollIntervalMs', kind: 'string' },
+  UNICOP_RETENTION_DAYS: { key: 'retentionDays', kind: 'string' },
+  UNICOP_RETENTION_MAX_ROWS: { key: 'retentionMaxRows', kind: 'string' },
+  UNICOP_RETENTION_MAX_REJECTS: { key: 'retentionMaxRejects', kind: 'string' },
 };
 
 /** `UNICOP_*` names read by the scripts and the NetBox plugin, not by the receiver: allowed in its environment. */
