@@ -15,6 +15,8 @@ export interface Readiness {
   kafkaReachable: boolean;
   outboxDepth: number;
   outboxLimit: number;
+  /** Set while the database refuses writes (disk full, I/O error), until a write succeeds again. */
+  storeFault: { code: string; part: string; since: number } | null;
 }
 
 export interface AppDeps {
@@ -76,10 +78,13 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.get('/readyz', (_req, res) => {
     const r = deps.readiness();
-    const ready = r.kafkaReachable && r.outboxDepth < r.outboxLimit;
+    const ready = r.kafkaReachable && r.outboxDepth < r.outboxLimit && r.storeFault === null;
+    const store: components['schemas']['Readiness']['checks']['store'] = r.storeFault
+      ? { writable: false, code: r.storeFault.code, part: r.storeFault.part, since: new Date(r.storeFault.since).toISOString() }
+      : { writable: true };
     const body: components['schemas']['Readiness'] = {
       status: ready ? 'ready' : 'not_ready',
-      checks: { kafka: { reachable: r.kafkaReachable }, outbox: { depth: r.outboxDepth, limit: r.outboxLimit } },
+      checks: { kafka: { reachable: r.kafkaReachable }, outbox: { depth: r.outboxDepth, limit: r.outboxLimit }, store },
     };
     res.status(ready ? 200 : 503).json(body);
   });

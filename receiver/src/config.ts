@@ -34,6 +34,9 @@ export interface Config {
   readonly catchupFrom: 'latest' | 'earliest';
   readonly awxPollIntervalMs: number;
   readonly replayWindowS: number;
+  readonly retentionDays: number;
+  readonly retentionMaxRows: number;
+  readonly retentionMaxRejects: number;
 }
 
 type Kind = 'string' | 'list' | 'flag';
@@ -76,6 +79,9 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },
   UNICOP_AWX_POLL_INTERVAL_MS: { key: 'awxPollIntervalMs', kind: 'string' },
   UNICOP_REPLAY_WINDOW_S: { key: 'replayWindowS', kind: 'string' },
+  UNICOP_RETENTION_DAYS: { key: 'retentionDays', kind: 'string' },
+  UNICOP_RETENTION_MAX_ROWS: { key: 'retentionMaxRows', kind: 'string' },
+  UNICOP_RETENTION_MAX_REJECTS: { key: 'retentionMaxRejects', kind: 'string' },
 };
 
 /**
@@ -125,6 +131,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     }
   } else if ((raw.netboxUrl === undefined) !== (raw.netboxToken === undefined)) {
     problems.push({ pointer: 'NETBOX_URL', message: 'changelog catch-up needs both NETBOX_URL and NETBOX_TOKEN (or _FILE)' });
+  }
+  if (isConfig(raw) && raw.retentionDays * 86_400 < raw.replayWindowS) {
+    // The event index is the webhook dedupe: a body still inside the window must find its event.
+    problems.push({ pointer: 'UNICOP_RETENTION_DAYS', message: `must keep events at least as long as UNICOP_REPLAY_WINDOW_S (${raw.replayWindowS} s)` });
   }
   if ((raw.awxUrl === undefined) !== (raw.awxToken === undefined)) {
     problems.push({ pointer: 'AWX_URL', message: 'the AWX outcome poller needs both AWX_URL and AWX_TOKEN (or _FILE)' });

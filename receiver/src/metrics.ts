@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CatchupMetrics } from './catchup/changelog-catchup.js';
 import type { RelayMetrics } from './pipeline/publish/relay.js';
+import type { RetentionMetrics } from './pipeline/outbox/retention.js';
+import type { StoreHealthMetrics } from './pipeline/outbox/store-health.js';
 import type { ReconcilerMetrics } from './reconcile/reconciler.js';
 import type { RebuildMetrics } from './reconcile/state-rebuild.js';
 
@@ -45,7 +47,7 @@ export function createMetrics() {
   });
   const publishErrors = new Counter({
     name: 'unicop_publish_errors_total',
-    help: 'Failed publish attempts, by kind (broker_unavailable, fatal_sequence). Each is followed by a backoff.',
+    help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but SQLite could not record the position, nothing is resent). Each is followed by a backoff.',
     labelNames: ['kind'] as const,
     registers: [registry],
   });
@@ -147,6 +149,39 @@ export function createMetrics() {
     failed: () => consumerErrors.inc(),
   };
 
+  const retentionPruned = new Counter({
+    name: 'unicop_retention_pruned_rows_total',
+    help: 'Rows pruned by retention (UNICOP_RETENTION_DAYS, the row caps), by table.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
+  const retentionOverCap = new Counter({
+    name: 'unicop_retention_over_cap_total',
+    help: 'Retention passes that ended with a table over its row cap because the rest may not go yet (events younger than the retention: the dedupe horizon is kept; rows unpublished or in flight).',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
+  const retention: RetentionMetrics = {
+    pruned: (table, rows) => retentionPruned.inc({ table }, rows),
+    overCap: (table) => retentionOverCap.inc({ table }),
+  };
+
+  const storeWriteFailures = new Counter({
+    name: 'unicop_store_write_failures_total',
+    help: 'Failed SQLite writes, by SQLite result code (SQLITE_FULL, SQLITE_IOERR_…) and writer (outbox, relay_cursor, retention, probe).',
+    labelNames: ['code', 'part'] as const,
+    registers: [registry],
+  });
+  const storeWritable = new Gauge({
+    name: 'unicop_store_writable',
+    help: '0 from a disk-level write failure (disk full, I/O error) until a write succeeds again; /readyz is not ready meanwhile.',
+    registers: [registry],
+  });
+  const store: StoreHealthMetrics = {
+    writeFailed: (code, part) => storeWriteFailures.inc({ code, part }),
+    writable: (up) => storeWritable.set(up ? 1 : 0),
+  };
+
   const relay: Omit<RelayMetrics, 'acknowledged'> = {
     published: (topic, count, oldestAcceptedAt) => {
       published.inc({ topic }, count);
@@ -156,7 +191,7 @@ export function createMetrics() {
     reachable: (up) => kafkaUp.set(up ? 1 : 0),
   };
 
-  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup, reconcile, rebuild, consumerErrors };
+  return { registry, webhookRequests, acceptSeconds, outboxDepth, outboxLimit, rejected, relay, catchup, reconcile, rebuild, consumerErrors, retention, store };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -15,6 +15,8 @@ import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-po
 import { openDatabase, type Db } from './pipeline/outbox/database.js';
 import { GroupCommit } from './pipeline/outbox/group-commit.js';
 import { OutboxStore } from './pipeline/outbox/outbox-store.js';
+import { Retention } from './pipeline/outbox/retention.js';
+import { StoreHealth } from './pipeline/outbox/store-health.js';
 import { createWebhookPipeline } from './pipeline/pipeline.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
@@ -31,6 +33,11 @@ export interface Receiver {
   app: express.Express;
   relay: Relay;
   store: OutboxStore;
+  /** The SQLite connection (the one whose pragmas count: tests lower `max_page_count` on it to fill the disk). */
+  db: Db;
+  /** Whether the database takes writes (disk full, I/O errors); /readyz reports it. */
+  storeHealth: StoreHealth;
+  retention: Retention;
   /** Present when NETBOX_URL is set. */
   catchup: ChangelogCatchup | null;
   /** Present when UNICOP_RECONCILE_POLICY is set. */
@@ -53,6 +60,17 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   metrics.outboxDepth.set(depth);
   metrics.outboxLimit.set(config.outboxLimit);
 
+  const storeHealth = new StoreHealth({ log: log.child({ stage: 'outbox' }), metrics: metrics.store, probe: () => store.probeWrite() });
+  const retention = new Retention({
+    db,
+    retentionDays: config.retentionDays,
+    maxRows: config.retentionMaxRows,
+    maxRejects: config.retentionMaxRejects,
+    metrics: metrics.retention,
+    writes: storeHealth,
+    log: log.child({ stage: 'retention' }),
+  });
+
   const kafka = createKafka(config.kafkaBrokers, log);
   const topics = topicNames(config.topicPrefix);
   const relay = new Relay({
@@ -65,6 +83,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
       ...metrics.relay,
       acknowledged: (rows) => metrics.outboxDepth.set((depth -= rows)),
     },
+    writes: storeHealth,
     log: log.child({ stage: 'publish' }),
   });
 
@@ -72,7 +91,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
   };
-  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024 });
+  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024, writes: storeHealth });
 
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 
@@ -138,13 +157,15 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     },
     checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
     checkToken: createTokenCheck(config.apiTokens),
-    readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit }),
+    readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit, storeFault: storeHealth.fault }),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     log,
   });
 
   relay.start();
+  storeHealth.start();
+  retention.start();
   catchup?.start();
   reconcile?.start();
 
@@ -152,6 +173,9 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     app,
     relay,
     store,
+    db,
+    storeHealth,
+    retention,
     catchup,
     reconciler: reconcile?.reconciler ?? null,
     metrics,
@@ -160,6 +184,8 @@ export function createReceiver(config: Config, log: Logger): Receiver {
       await catchup?.stop();
       await reconcile?.stop();
       await new Promise((resolve) => setImmediate(resolve));
+      await retention.stop();
+      storeHealth.stop();
       const unpublished = await relay.stop(drainMs);
       db.close();
       return { unpublished };

@@ -5,15 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { FIXTURE_REPLAY_WINDOW_S, interfaceUpdate, signed, TEST_SECRET } from '../../receiver/test/helpers/fixtures.js';
+import { FIXTURE_REPLAY_ENV, interfaceUpdate, signed, TEST_SECRET } from '../../receiver/test/helpers/fixtures.js';
 import type { JsonObject } from '../../receiver/src/model/netbox-webhook.js';
 
 export const ROOTS = 1000;
 /** Interfaces per device: events of one root touch a few objects, like a real edit session. */
 const INTERFACES_PER_ROOT = 4;
 export const SECRET = TEST_SECRET;
-/** The bodies keep the fixture's capture timestamp: the receiver under load widens its replay window. */
-export const REPLAY_WINDOW_S = FIXTURE_REPLAY_WINDOW_S;
+/** The bodies keep the fixture's capture timestamp: receivers sent them widen their replay window. */
+export const REPLAY_ENV = FIXTURE_REPLAY_ENV;
 
 export interface SignedBody {
   raw: Buffer;

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../receiver/test/helpers/process.js';
 import { waitFor } from '../../receiver/test/helpers/wait-for.js';
-import { REPLAY_WINDOW_S, SECRET } from './payloads.js';
+import { REPLAY_ENV, SECRET } from './payloads.js';
 import { exited, startChild, stopChild, TMP, type Started } from './procs.js';
 
 export interface RunningReceiver extends Started {
@@ -34,7 +34,7 @@ export async function startReceiver(o: { brokers: string; prefix: string; cpuPro
     HOST: '127.0.0.1',
     KAFKA_BROKERS: o.brokers,
     UNICOP_WEBHOOK_SECRETS: SECRET,
-    UNICOP_REPLAY_WINDOW_S: REPLAY_WINDOW_S,
+    ...REPLAY_ENV,
     UNICOP_DATA_DIR: dataDir,
     UNICOP_TOPIC_PREFIX: o.prefix,
   });

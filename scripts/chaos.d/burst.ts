@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { checkTopic, type CheckReport } from './checker.js';
-import { Bodies, postAll, REPLAY_WINDOW_S, SECRET, type RunResult } from './client.js';
+import { Bodies, postAll, REPLAY_ENV, SECRET, type RunResult } from './client.js';
 import { freePort, peakRss, readyz, sleep, startReceiver, stopReceiver, TMP, waitDrained } from './procs.js';
 
 export interface BurstOptions {
@@ -37,7 +37,7 @@ export async function runBurst(o: BurstOptions): Promise<BurstReport> {
   const receiver = await startReceiver('burst-receiver', port, {
     KAFKA_BROKERS: o.brokers,
     UNICOP_WEBHOOK_SECRETS: SECRET,
-    UNICOP_REPLAY_WINDOW_S: REPLAY_WINDOW_S,
+    ...REPLAY_ENV,
     UNICOP_DATA_DIR: join(TMP, 'burst-data'),
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_LOG_LEVEL: 'warn',

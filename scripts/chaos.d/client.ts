@@ -6,13 +6,13 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { FIXTURE_REPLAY_WINDOW_S, interfaceUpdate, TEST_SECRET } from '../../receiver/test/helpers/fixtures.js';
+import { FIXTURE_REPLAY_ENV, interfaceUpdate, TEST_SECRET } from '../../receiver/test/helpers/fixtures.js';
 import { sign } from '../../receiver/src/pipeline/verify/verify-signature.js';
 import type { JsonObject } from '../../receiver/src/model/netbox-webhook.js';
 
 export const SECRET = TEST_SECRET;
-/** The bodies keep the fixture's capture timestamp: the receivers under test widen their replay window. */
-export const REPLAY_WINDOW_S = FIXTURE_REPLAY_WINDOW_S;
+/** The bodies keep the fixture's capture timestamp: receivers sent them widen their replay window. */
+export const REPLAY_ENV = FIXTURE_REPLAY_ENV;
 /** Device ids of the roots (`dcim.device:<id>`): far from the fixtures' own ids. */
 const DEVICE_BASE = 100_000;
 const INTERFACE_BASE = 1_000_000;

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { checkTopic, type CheckReport } from './checker.js';
-import { Bodies, postAll, REPLAY_WINDOW_S, SECRET, type RunResult } from './client.js';
+import { Bodies, postAll, REPLAY_ENV, SECRET, type RunResult } from './client.js';
 import { killBroker, killReceiver, pauseBroker, resumeBroker, startBroker } from './faults.js';
 import { freePort, readyz, sleep, startReceiver, stopReceiver, TMP, waitDrained, type ReceiverProcess } from './procs.js';
 
@@ -62,7 +62,7 @@ export async function runScenario(scenario: Scenario, o: FaultOptions): Promise<
   const env: Record<string, string> = {
     KAFKA_BROKERS: o.brokers,
     UNICOP_WEBHOOK_SECRETS: SECRET,
-    UNICOP_REPLAY_WINDOW_S: REPLAY_WINDOW_S,
+    ...REPLAY_ENV,
     UNICOP_DATA_DIR: join(TMP, `${scenario}-data`),
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_LOG_LEVEL: 'warn',

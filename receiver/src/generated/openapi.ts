@@ -161,7 +161,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Kafka is reachable and the outbox is below its limit */
+        /** Kafka is reachable, the outbox is below its limit and the database takes writes */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -217,6 +217,16 @@ export interface components {
                 outbox: {
                     depth: number;
                     limit: number;
+                };
+                /** @description whether SQLite takes writes; false from a disk-level failure (disk full, I/O error) until a write succeeds again */
+                store?: {
+                    writable: boolean;
+                    /** @description the SQLite result code, e.g. SQLITE_FULL */
+                    code?: string;
+                    /** @description the writer that met it first: outbox, relay_cursor, retention, probe */
+                    part?: string;
+                    /** Format: date-time */
+                    since?: string;
                 };
             };
         };
@@ -916,7 +926,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description not ready (Kafka unreachable or outbox at its limit) */
+            /** @description not ready (Kafka unreachable, outbox at its limit, or the database refuses writes — `checks.store` says why) */
             503: {
                 headers: {
                     [name: string]: unknown;

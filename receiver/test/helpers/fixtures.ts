@@ -8,11 +8,12 @@ export const TEST_SECRET = 'unicop-test-secret-0123456789';
 export const RETIRED_SECRET = 'unicop-retired-secret-9876543210';
 export const NEXT_SECRET = 'unicop-next-secret-abcdefghijk';
 /**
- * `UNICOP_REPLAY_WINDOW_S` for receivers that are sent the captured fixtures: the bodies keep the
- * timestamps NetBox gave them when they were captured, so these receivers widen the replay window
- * (to its maximum, 10 years) rather than the bodies being rewritten.
+ * Settings for receivers that are sent the captured fixtures: the bodies keep the timestamps NetBox
+ * gave them when they were captured, so these receivers widen the replay window to its maximum
+ * (10 years) rather than the bodies being rewritten — and keep their events as long, since the
+ * event index is the dedupe a replayed body is checked against (config refuses a shorter retention).
  */
-export const FIXTURE_REPLAY_WINDOW_S = '315360000';
+export const FIXTURE_REPLAY_ENV = { UNICOP_REPLAY_WINDOW_S: '315360000', UNICOP_RETENTION_DAYS: '3650' } as const;
 
 export interface Fixture {
   version: string;

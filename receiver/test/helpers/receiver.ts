@@ -6,7 +6,7 @@ import { loadConfig, secretValues, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createReceiver, type Receiver } from '../../src/receiver.js';
 import { BROKERS, randomPrefix } from './kafka.js';
-import { FIXTURE_REPLAY_WINDOW_S, NEXT_SECRET, TEST_SECRET } from './fixtures.js';
+import { FIXTURE_REPLAY_ENV, NEXT_SECRET, TEST_SECRET } from './fixtures.js';
 
 export interface TestReceiver {
   receiver: Receiver;
@@ -28,7 +28,7 @@ export function processEnv(dataDir: string, prefix: string, overrides: Record<st
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: 'warn',
-    UNICOP_REPLAY_WINDOW_S: FIXTURE_REPLAY_WINDOW_S,
+    ...FIXTURE_REPLAY_ENV,
     ...overrides,
   };
 }
@@ -44,7 +44,7 @@ export function startTestReceiver(env: Record<string, string> = {}): TestReceive
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? 'silent',
-    UNICOP_REPLAY_WINDOW_S: FIXTURE_REPLAY_WINDOW_S,
+    ...FIXTURE_REPLAY_ENV,
     ...env,
   });
   const receiver = createReceiver(config, createLogger(config.logLevel, undefined, secretValues(config)));

@@ -93,6 +93,17 @@ const MIGRATIONS: readonly string[] = [
   // when it creates the file, which is what a lost data directory looks like.
   `CREATE TABLE reconcile_rebuild (id INTEGER PRIMARY KEY CHECK (id = 1), needed INTEGER NOT NULL, done_at INTEGER);
    INSERT INTO reconcile_rebuild (id, needed) VALUES (1, 0);`,
+  // v6, retention (outbox/retention.ts): the ages and positions it prunes by, the child keys SQLite
+  // checks before an outbox row may go (foreign keys), and a scratch table whose one-page write
+  // tells the store health that the disk takes writes again.
+  `CREATE INDEX outbox_accepted_at ON outbox(accepted_at);
+   CREATE INDEX events_outbox_pos ON events(outbox_pos);
+   CREATE INDEX rejects_outbox_pos ON rejects(outbox_pos);
+   CREATE INDEX changelog_seen_at ON changelog_seen(seen_at);
+   CREATE INDEX reconcile_events_seen_at ON reconcile_events_seen(seen_at);
+   CREATE INDEX reconcile_attempts_concluded ON reconcile_attempts(requested_at) WHERE outcome IS NOT NULL;
+   CREATE INDEX reconcile_orphans_received ON reconcile_orphans(received_at);
+   CREATE TABLE store_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);`,
 ];
 
 /**

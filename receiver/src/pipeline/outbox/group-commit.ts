@@ -1,6 +1,7 @@
 import { UnicopError } from '../../errors.js';
 import type { DraftEvent, EventEnvelope } from '../../model/event.js';
 import type { OutboxStore, RejectRecord, StoredEvent } from './outbox-store.js';
+import { sqliteCode } from './store-health.js';
 
 /** Turns a draft into its sequenced envelope, reading state through the open transaction (the sequence stage). */
 export type Stamp = (
@@ -23,6 +24,8 @@ export interface GroupCommitOptions {
   onCommit: (rows: number) => void;
   /** Largest serialized event Kafka will take; a larger one fails alone with UNICOP_NORMALIZE_EVENT_TOO_LARGE. */
   maxValueBytes: number;
+  /** Told about every failed and successful commit (store health: log, metric, readiness). */
+  writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
   now?: () => number;
 }
 
@@ -112,11 +115,14 @@ export class GroupCommit {
       );
     } catch (cause) {
       this.inFlight = 0;
-      const error = new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', 'the outbox could not store the event', { cause });
+      this.options.writes?.failed('outbox', cause);
+      // The SQLite code (SQLITE_FULL, SQLITE_IOERR_…) tells the sender's operator why; it carries no data.
+      const error = new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', `the outbox could not store the event (${sqliteCode(cause)})`, { cause });
       for (const job of jobs) job.fail(error);
       return;
     }
     this.inFlight = 0;
+    if (rows > 0) this.options.writes?.succeeded('outbox');
     if (rows > 0) this.options.onCommit(rows);
     jobs.forEach((job, i) => {
       const result = results[i];

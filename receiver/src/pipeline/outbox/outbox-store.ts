@@ -100,6 +100,8 @@ export class OutboxStore {
         'SELECT pos, topic, key, message_id, value, accepted_at FROM outbox WHERE pos > (SELECT pos FROM relay_cursor) ORDER BY pos LIMIT ?',
       ),
       markPublished: db.prepare<[number]>('UPDATE relay_cursor SET pos = max(pos, ?)'),
+      probeInsert: db.prepare<[number]>('INSERT INTO store_probe (filler) VALUES (zeroblob(?))'),
+      probeClear: db.prepare('DELETE FROM store_probe'),
       depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE pos > (SELECT pos FROM relay_cursor)'),
       timeline: db.prepare<[string, number, number], TimelineRow>(
         `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, o.pos <= (SELECT pos FROM relay_cursor) AS published,
@@ -199,6 +201,14 @@ export class OutboxStore {
       superseded: r.superseded === 1,
       published: r.published === 1,
     }));
+  }
+
+  /** Writes and removes a row larger than a page, in one transaction: throws while the disk refuses new pages. */
+  probeWrite(): void {
+    this.transaction(() => {
+      this.q.probeInsert.run(8192);
+      this.q.probeClear.run();
+    });
   }
 
   depth(): number {

@@ -11,6 +11,9 @@ const FAILURE_CODES = {
   broker_unavailable: 'UNICOP_PUBLISH_BROKER_UNAVAILABLE',
 } as const satisfies Record<PublishFailure, ErrorCode>;
 
+/** What went wrong in one turn of the relay: a Kafka failure, or recording an acknowledged batch locally. */
+export type RelayFailure = PublishFailure | 'cursor_write';
+
 /** The rows the relay reads and acknowledges (the outbox store). */
 export interface RelaySource {
   pending(limit: number): { pos: number; topic: keyof TopicNames; key: string; messageId: string; value: string; acceptedAt: number }[];
@@ -19,7 +22,7 @@ export interface RelaySource {
 
 export interface RelayMetrics {
   published(topic: string, count: number, oldestAcceptedAt: number): void;
-  failed(kind: PublishFailure): void;
+  failed(kind: RelayFailure): void;
   reachable(up: boolean): void;
   acknowledged(rows: number): void;
 }
@@ -32,6 +35,8 @@ export interface RelayOptions {
   replication: number;
   metrics: RelayMetrics;
   log: Logger;
+  /** Told when recording the relay cursor fails or succeeds (store health: log, metric, readiness). */
+  writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
   batchSize?: number;
   /** Backoff while Kafka is away: doubles from `minBackoffMs` to `maxBackoffMs`. */
   minBackoffMs?: number;
@@ -58,6 +63,12 @@ export class Relay {
   private wakeUp: (() => void) | null = null;
   private brokerUp = false;
   private lastProbe = 0;
+  /**
+   * A batch Kafka acknowledged whose position SQLite could not record (disk full): recorded before
+   * anything else is sent, so the batch is never resent while this process lives. After a crash the
+   * cursor is older and those rows go out again with the same ids (at-least-once).
+   */
+  private unrecorded: { toPos: number; rows: number } | null = null;
   private readonly batchSize: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -104,6 +115,9 @@ export class Relay {
     this.running = false;
     this.wake();
     await this.loop;
+    if (this.unrecorded) {
+      this.o.log.warn({ toPos: this.unrecorded.toPos, rows: this.unrecorded.rows }, 'stopping with an acknowledged batch unrecorded; the next start resends it (same ids)');
+    }
     await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
     return this.o.source.pending(this.batchSize).length;
   }
@@ -111,6 +125,10 @@ export class Relay {
   private async run(): Promise<void> {
     let backoff = this.minBackoffMs;
     while (this.running) {
+      if (this.unrecorded) {
+        backoff = (await this.recordAcknowledged()) ? this.minBackoffMs : await this.backOff(backoff);
+        continue;
+      }
       const rows = this.withinBudget(this.o.source.pending(this.batchSize));
       try {
         if (rows.length === 0) {
@@ -119,8 +137,9 @@ export class Relay {
           continue;
         }
         await this.publish(rows);
-        backoff = this.minBackoffMs;
         this.batchBytes = this.maxBatchBytes;
+        // Sent and acknowledged, but not recorded: back off on the local fault before recording again.
+        backoff = this.unrecorded ? await this.backOff(this.minBackoffMs) : this.minBackoffMs;
       } catch (error) {
         const kind = classifyPublishError(error);
         this.setReachable(false);
@@ -134,10 +153,36 @@ export class Relay {
           this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
           this.o.log.error({ code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos }, 'Kafka refused the batch as too large; retrying with smaller batches');
         }
-        await this.idle(backoff);
-        backoff = Math.min(backoff * 2, this.maxBackoffMs);
+        backoff = await this.backOff(backoff);
       }
     }
+  }
+
+  private async backOff(backoff: number): Promise<number> {
+    await this.idle(backoff);
+    return Math.min(backoff * 2, this.maxBackoffMs);
+  }
+
+  /**
+   * Records the position of the batch Kafka acknowledged. A failure here is local (SQLite: disk
+   * full, I/O error), not Kafka's: Kafka stays reachable, nothing is resent, the caller backs off.
+   */
+  private async recordAcknowledged(): Promise<boolean> {
+    const pending = this.unrecorded;
+    if (!pending) return true;
+    try {
+      this.o.source.markPublished(pending.toPos);
+    } catch (cause) {
+      this.o.metrics.failed('cursor_write');
+      this.o.writes?.failed('relay_cursor', cause);
+      const failure = new UnicopError('UNICOP_PUBLISH_CURSOR_WRITE_FAILED', 'Kafka acknowledged the batch but its position could not be recorded', { cause });
+      this.o.log.error({ err: failure, code: failure.code, toPos: pending.toPos, rows: pending.rows }, 'relay cursor not recorded; retrying without resending the batch');
+      return false;
+    }
+    this.unrecorded = null;
+    this.o.writes?.succeeded('relay_cursor');
+    this.o.metrics.acknowledged(pending.rows);
+    return true;
   }
 
   private async publish(rows: ReturnType<RelaySource['pending']>): Promise<void> {
@@ -161,10 +206,10 @@ export class Relay {
     const first = rows[0];
     const last = rows[rows.length - 1];
     if (!first || !last) return;
-    this.o.source.markPublished(last.pos);
     this.setReachable(true);
-    this.o.metrics.acknowledged(rows.length);
     for (const [topic, messages] of byTopic) this.o.metrics.published(topic, messages.length, first.acceptedAt);
+    this.unrecorded = { toPos: last.pos, rows: rows.length };
+    await this.recordAcknowledged();
   }
 
   /** The longest prefix of `rows` within the batch byte budget, never fewer than one row. */

@@ -1,0 +1,103 @@
+import type { Logger } from '../../log.js';
+
+/** SQLite result codes that blame the disk, not the statement (https://sqlite.org/rescode.html). */
+const STORAGE_FAULT = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/;
+/** While a fault lasts, one error line per this many ms (each failure is still counted). */
+const LOG_EVERY_MS = 10_000;
+
+/** The SQLite result code behind an error (better-sqlite3 puts it in `code`), looked up the cause chain. */
+export function sqliteCode(error: unknown): string {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_[A-Z_]+$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return 'unknown';
+}
+
+export interface StoreFault {
+  code: string;
+  /** Which writer met it first: outbox, relay_cursor, retention, probe. */
+  part: string;
+  since: number;
+}
+
+export interface StoreHealthMetrics {
+  writeFailed(code: string, part: string): void;
+  writable(up: boolean): void;
+}
+
+export interface StoreHealthOptions {
+  log: Logger;
+  metrics: StoreHealthMetrics;
+  /** A small write that needs a free page: tells whether space came back while nothing else writes. */
+  probe: () => void;
+  probeIntervalMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Whether the database takes writes. A disk-level failure (disk full, I/O error) makes the
+ * receiver not ready, with the reason, until a write succeeds again — a webhook's, the relay's or
+ * the probe's (which runs only during a fault, so an instance out of rotation still recovers).
+ */
+export class StoreHealth {
+  private current: StoreFault | null = null;
+  private lastLogAt = 0;
+  private unlogged = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly o: StoreHealthOptions) {
+    this.now = o.now ?? Date.now;
+    o.metrics.writable(true);
+  }
+
+  get fault(): StoreFault | null {
+    return this.current;
+  }
+
+  failed(part: string, cause: unknown): void {
+    const code = sqliteCode(cause);
+    this.o.metrics.writeFailed(code, part);
+    const storage = STORAGE_FAULT.test(code);
+    const now = this.now();
+    if (storage && !this.current) {
+      this.current = { code, part, since: now };
+      this.o.metrics.writable(false);
+    } else if (storage && now - this.lastLogAt < LOG_EVERY_MS) {
+      this.unlogged++;
+      return;
+    }
+    this.o.log.error({ err: cause, code, part, storage, failuresNotLogged: this.unlogged }, storage ? 'store write failed: the disk refuses writes; not ready until a write succeeds' : 'store write failed');
+    this.lastLogAt = now;
+    this.unlogged = 0;
+  }
+
+  succeeded(part: string): void {
+    if (!this.current) return;
+    const fault = this.current;
+    this.current = null;
+    this.o.metrics.writable(true);
+    this.o.log.info({ code: fault.code, part, faultMs: this.now() - fault.since, failuresNotLogged: this.unlogged }, 'store writable again');
+    this.unlogged = 0;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (!this.current) return;
+      try {
+        this.o.probe();
+        this.succeeded('probe');
+      } catch (error) {
+        this.failed('probe', error);
+      }
+    }, this.o.probeIntervalMs ?? 5000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
