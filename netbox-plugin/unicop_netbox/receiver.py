@@ -1,58 +1,113 @@
 """HTTP client for the UNICOP receiver's `/v1/roots` API (openapi/unicop.yaml): the panel's root state and timeline,
-and reconcile requests. Every call has a short timeout; the panel's two reads share one hard 2 s budget."""
+and reconcile requests. Every call has a short timeout; the panel's two reads share one hard 2 s budget, and at most
+PANEL_MAX_FETCHES panel reads are in flight per process (beyond that a panel says "busy" at once: nothing queues).
+
+Secrets: the receiver token only ever goes into the Authorization header. A failed call becomes a ReceiverError that
+carries {exception class or error code, status, method, URL without userinfo or query} and the receiver's message with
+any configured secret value masked; the requests/urllib3 exception (which holds the prepared request and its headers)
+is neither chained nor logged."""
 
 import hashlib
+import logging
 import os
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import plugin_settings
 
 __all__ = (
+    'BUSY',
     'PANEL_BUDGET',
+    'PANEL_MAX_FETCHES',
     'ROOT_PATTERN',
     'ReceiverError',
     'RootOverview',
     'idempotency_key',
+    'mask_secrets',
     'request_reconcile',
     'root_overview',
+    'safe_url',
 )
 
 # (connect, read) timeouts of one request; the panel's total wall-clock budget on top of them.
 READ_TIMEOUT = (0.5, 1.5)
 RECONCILE_TIMEOUT = (0.5, 3.0)
 PANEL_BUDGET = 2.0
+# Panel reads in flight per process (two per panel). A slow receiver holds each for up to sum(READ_TIMEOUT) s, so
+# without a bound a busy NetBox would queue reads behind reads that no page waits for any more.
+PANEL_MAX_FETCHES = 8
+BUSY = 'UNICOP panel busy: too many pending requests to the receiver'
+# Secret values shorter than this are not masked in texts from the receiver (masking 's' would mask every s).
+MASK_MIN_LENGTH = 8
+MASK = '[redacted]'
 TIMELINE_LIMIT = 10
 # A double click (or a retried form post) within one bucket is the same reconcile request.
 IDEMPOTENCY_BUCKET_SECONDS = 10
 ROOT_PATTERN = re.compile(r'^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*:[1-9][0-9]{0,17}$')
 REASON_MAX = 500
 
+logger = logging.getLogger('unicop_netbox.receiver')
 _now = time.time  # the idempotency bucket's clock (tests patch it)
 _ERRNO = re.compile(r'\[Errno -?\d+\] ([^\'")]+)')
 _executor = None
 _executor_pid = None
+_slots = None
 _executor_lock = threading.Lock()
 
 
-class ReceiverError(Exception):
-    """The receiver could not be reached (`status` None) or answered with an error (`status`, `code`, `message`)."""
+def safe_url(url):
+    """scheme://host[:port]/path: no userinfo, no query, no fragment (what a log line may carry of a URL)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ''
+    if ':' in host:
+        host = f'[{host}]'
+    port = f':{parts.port}' if parts.port else ''
+    return f'{parts.scheme}://{host}{port}{parts.path}'
 
-    def __init__(self, message, *, status=None, code=None):
+
+def _secrets():
+    conf = plugin_settings()
+    values = (conf.get('receiver_token'), conf.get('webhook_secret'))
+    return [v for v in values if isinstance(v, str) and len(v.strip()) >= MASK_MIN_LENGTH]
+
+
+def mask_secrets(text):
+    """`text` with every configured secret value (receiver token, webhook secret) replaced by [redacted]."""
+    text = str(text)
+    for secret in _secrets():
+        text = text.replace(secret, MASK).replace(secret.strip(), MASK)
+    return text
+
+
+class ReceiverError(Exception):
+    """The receiver could not be reached (`status` None) or answered with an error (`status`, `code`, `message`).
+    `error` is the requests exception class when unreachable; `method` and `url` (safe_url) say which call."""
+
+    def __init__(self, message, *, status=None, code=None, error=None, method=None, url=None):
+        message = mask_secrets(message)
         super().__init__(message)
         self.status = status
-        self.code = code
+        self.code = mask_secrets(code) if code is not None else None
         self.message = message
+        self.error = error
+        self.method = method
+        self.url = safe_url(url) if url else None
 
     @property
     def unreachable(self):
         return self.status is None
+
+    def log_fields(self):
+        """All a log line may say about a failed call: {code or exception class, status, method, url}. Never the
+        receiver's message (it could repeat anything the request carried) nor the client exception."""
+        return {'code': self.code or self.error, 'status': self.status, 'method': self.method, 'url': self.url}
 
     def __str__(self):
         if self.unreachable:
@@ -71,7 +126,7 @@ def _describe(exc, timeout):
     return type(exc).__name__
 
 
-def _error_from(response):
+def _error_from(response, method, url):
     """ReceiverError from a non-2xx answer; the body is schemas/error.schema.json when the receiver sent it."""
     code, message = None, response.reason or 'error'
     try:
@@ -84,40 +139,72 @@ def _error_from(response):
             code = error['code'][:100]
         if isinstance(error.get('message'), str):
             message = error['message'][:500]
-    return ReceiverError(message, status=response.status_code, code=code)
+    return ReceiverError(message, status=response.status_code, code=code, method=method, url=url)
 
 
 def _root_url(base, root, suffix=''):
     return f'{base}/v1/roots/{quote(root, safe=":")}{suffix}'
 
 
+# Django's error reports (DEBUG page, AdminEmailHandler) list frame locals: hide the ones holding the token.
+@sensitive_variables('token', 'headers', 'kwargs')
 def _call(method, url, *, token, timeout, **kwargs):
     headers = {'Accept': 'application/json', **kwargs.pop('headers', {})}
     if token:
         headers['Authorization'] = f'Bearer {token}'
+    failure = None
     try:
         response = requests.request(method, url, headers=headers, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
-        raise ReceiverError(_describe(exc, f'{sum(timeout):g}')) from exc
+        # Not chained (`from None`, and raised outside the except block): the requests exception holds the prepared
+        # request with its Authorization header, and a traceback of it would print that or its frames' locals.
+        failure = ReceiverError(_describe(exc, f'{sum(timeout):g}'), error=type(exc).__name__, method=method, url=url)
+    if failure is not None:
+        raise failure from None
     if not 200 <= response.status_code < 300:
-        raise _error_from(response)
+        raise _error_from(response, method, url)
+    bad_answer = {'status': response.status_code, 'code': 'UNICOP_CLIENT_BAD_ANSWER', 'method': method, 'url': url}
     try:
         body = response.json()
-    except ValueError as exc:
-        raise ReceiverError('not JSON', status=response.status_code, code='UNICOP_CLIENT_BAD_ANSWER') from exc
+    except ValueError:
+        body = ReceiverError('not JSON', **bad_answer)
+    if isinstance(body, ReceiverError):
+        raise body from None
     if not isinstance(body, dict):
-        raise ReceiverError('not a JSON object', status=response.status_code, code='UNICOP_CLIENT_BAD_ANSWER')
+        raise ReceiverError('not a JSON object', **bad_answer)
     return body
 
 
 def _pool():
-    """One small pool per process (gunicorn forks after import, so create it lazily in the worker)."""
-    global _executor, _executor_pid
+    """One small pool and its slots per process (gunicorn forks after import, so create them lazily in the worker).
+    A slot is taken before a read is submitted and given back when the read ends, and there are as many slots as
+    threads: a submitted read always has a thread, so the pool's own (unbounded) queue never holds a waiting read."""
+    global _executor, _executor_pid, _slots
     with _executor_lock:
         if _executor is None or _executor_pid != os.getpid():
-            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix='unicop-receiver')
+            _executor = ThreadPoolExecutor(max_workers=PANEL_MAX_FETCHES, thread_name_prefix='unicop-receiver')
+            _slots = threading.BoundedSemaphore(PANEL_MAX_FETCHES)
             _executor_pid = os.getpid()
-        return _executor
+        return _executor, _slots
+
+
+def _take_slots(slots, count):
+    """Take `count` slots without waiting; all or none."""
+    taken = 0
+    while taken < count and slots.acquire(blocking=False):
+        taken += 1
+    if taken == count:
+        return True
+    for _ in range(taken):
+        slots.release()
+    return False
+
+
+def _in_slot(slots, *args, **kwargs):
+    try:
+        return _call(*args, **kwargs)
+    finally:
+        slots.release()
 
 
 def _text(value, limit=500):
@@ -185,10 +272,15 @@ def root_overview(root, budget=PANEL_BUDGET):
         overview.problem = f'{root!r} is not a root key the receiver accepts'
         return overview
     started = time.monotonic()
-    pool = _pool()
-    state_job = pool.submit(_call, 'GET', _root_url(base, root), token=token, timeout=READ_TIMEOUT)
+    pool, slots = _pool()
+    if not _take_slots(slots, 2):
+        logger.warning('unicop: panel of %s not fetched: %d receiver reads already in flight', root, PANEL_MAX_FETCHES)
+        overview.problem = BUSY
+        return overview
+    state_job = pool.submit(_in_slot, slots, 'GET', _root_url(base, root), token=token, timeout=READ_TIMEOUT)
     timeline_job = pool.submit(
-        _call,
+        _in_slot,
+        slots,
         'GET',
         _root_url(base, root, '/timeline'),
         token=token,
@@ -198,6 +290,7 @@ def root_overview(root, budget=PANEL_BUDGET):
     done, _ = wait((state_job, timeline_job), timeout=max(0.0, budget - (time.monotonic() - started)))
     if state_job not in done or timeline_job not in done:
         # The threads end on their own request timeouts; the page does not wait for them.
+        logger.info('unicop: panel read of %s: no answer within %g s', root, budget)
         overview.problem = str(ReceiverError(f'no answer within {budget:g} s'))
         return overview
     errors = [job.exception() for job in (state_job, timeline_job) if job.exception() is not None]
@@ -205,7 +298,12 @@ def root_overview(root, budget=PANEL_BUDGET):
         overview.not_found = True
         return overview
     if errors:
-        overview.problem = str(errors[0])
+        for error in errors:
+            if isinstance(error, ReceiverError):
+                logger.info('unicop: panel read of %s failed: %s', root, error.log_fields())
+            else:  # a bug of ours, not the receiver: its class only (its text could hold anything)
+                logger.error('unicop: panel read of %s failed: %s', root, type(error).__name__)
+        overview.problem = str(errors[0]) if isinstance(errors[0], ReceiverError) else 'UNICOP panel: internal error'
         return overview
     overview.state = _state(state_job.result())
     overview.events = _events(timeline_job.result())
@@ -222,7 +320,7 @@ def idempotency_key(user_key, root, now=None, bucket_seconds=IDEMPOTENCY_BUCKET_
 def request_reconcile(root, *, user_key, reason, now=None):
     """POST /v1/roots/{root}/reconcile; returns the ReconcileAccepted body or raises ReceiverError."""
     if not ROOT_PATTERN.match(root):
-        raise ReceiverError(f'{root!r} is not a root key', status=400, code='UNICOP_CLIENT_ROOT_INVALID')
+        raise ReceiverError(f'{root!r} is not a root key', status=400, code='UNICOP_CLIENT_ROOT_INVALID', method='POST')
     conf = plugin_settings()
     return _call(
         'POST',

@@ -5,14 +5,28 @@ this module is not a script module itself: install the two-line stub `script_mod
 script module (README). Core custom scripts are deprecated in NetBox 4.7 (removed in 5.0); the plugin's Reconcile
 button (views.ReconcileView) is the future-proof path."""
 
+import logging
+
 from django.apps import apps
 from extras.scripts import IntegerVar, Script, StringVar
 
+from .conf import plugin_settings
 from .receiver import ROOT_PATTERN, ReceiverError, request_reconcile
-from .roots import object_key, resolve_root
+from .roots import label_of, object_key, resolve_root
 from .views import may_reconcile, reconcile_permission
 
-__all__ = ('RequestReconcile',)
+__all__ = ('RefusedError', 'RequestReconcile')
+
+logger = logging.getLogger('unicop_netbox.reconcile')
+
+
+class RefusedError(Exception):
+    """The script will not ask for this reconcile; the message says why (shown to the user as is). `denied`: the
+    reason is a missing permission."""
+
+    def __init__(self, message, *, denied=False):
+        super().__init__(message)
+        self.denied = denied
 
 
 class RequestReconcile(Script):
@@ -39,38 +53,51 @@ class RequestReconcile(Script):
         job_timeout = 60
         field_order = ('object_type', 'object_id', 'root', 'reason')
 
-    def _root(self, data):
-        """(root key, root object or None); raises ValueError with a readable message."""
+    def _root(self, data, user):
+        """The root object to reconcile, after every check; raises RefusedError with a readable message.
+        A typed root key gets the same checks as type + ID: it must name an existing object of a type UNICOP follows
+        (its root is reconciled), and the user needs `<app>.change_<model>` on that root, checked with the object so
+        NetBox's ObjectPermission constraints apply."""
+        if user is None or not getattr(user, 'is_authenticated', False):
+            raise RefusedError('no NetBox user to check the permission of')
         if data.get('root'):
-            return data['root'], None
-        object_type, object_id = data.get('object_type'), data.get('object_id')
-        if not object_type or not object_id:
-            raise ValueError('give either a root key or an object type and ID')
+            key = str(data['root'])
+            if not ROOT_PATTERN.match(key):
+                raise RefusedError(f'{key!r} is not a root key (<app_label>.<model>:<id>)')
+            label, _, pk = key.partition(':')
+            pk = int(pk)
+        else:
+            label, pk = data.get('object_type'), data.get('object_id')
+            if not label or not pk:
+                raise RefusedError('give either a root key or an object type and ID')
         try:
-            model = apps.get_model(*object_type.split('.'))
-        except (LookupError, ValueError) as exc:
-            raise ValueError(f'{object_type} is not an installed model') from exc
-        obj = model.objects.filter(pk=object_id).first()
+            model = apps.get_model(*str(label).split('.'))
+        except (LookupError, ValueError, TypeError) as exc:
+            raise RefusedError(f'{label} is not an installed model') from exc
+        label = label_of(model)
+        if label not in plugin_settings()['object_types']:
+            raise RefusedError(f'{label} is not one of the object types UNICOP follows (object_types)')
+        obj = model.objects.filter(pk=pk).first()
         if obj is None:
-            raise ValueError(f'{object_type} {object_id} does not exist')
+            raise RefusedError(f'{label} {pk} does not exist')
         root = resolve_root(obj)
-        return object_key(root), root
+        if not may_reconcile(user, root):
+            raise RefusedError(f'{user} lacks {reconcile_permission(root)} on {object_key(root)}', denied=True)
+        return root
 
     def run(self, data, commit):
+        user = getattr(getattr(self, 'request', None), 'user', None)
         try:
-            root_key, root = self._root(data)
-        except ValueError as exc:
+            root = self._root(data, user)
+        except RefusedError as exc:
             self.log_failure(str(exc))
-            return f'not requested: {exc}'
-        user = getattr(self.request, 'user', None)
-        if root is not None and user is not None and not may_reconcile(user, root):
-            self.log_failure(f'{user} lacks {reconcile_permission(root)} on {root_key}')
-            return 'not requested: permission denied'
-        username = user.get_username() if user is not None else 'script'
-        reason = data.get('reason') or f'NetBox script RequestReconcile by {username}'
+            return 'not requested: permission denied' if exc.denied else f'not requested: {exc}'
+        root_key = object_key(root)
+        reason = data.get('reason') or f'NetBox script RequestReconcile by {user.get_username()}'
         try:
-            answer = request_reconcile(root_key, user_key=getattr(user, 'pk', username), reason=reason)
+            answer = request_reconcile(root_key, user_key=user.pk, reason=reason)
         except ReceiverError as exc:
+            logger.warning('unicop: reconcile of %s by %s failed: %s', root_key, user, exc.log_fields())
             self.log_failure(f'reconcile of {root_key} not requested: {exc}')
             return f'not requested: {exc}'
         reconcile_id = answer.get('id')

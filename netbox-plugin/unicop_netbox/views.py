@@ -64,7 +64,8 @@ class ReconcileView(LoginRequiredMixin, View):
                 reason=f'NetBox UI: Reconcile button by {request.user.get_username()}',
             )
         except ReceiverError as exc:
-            logger.warning('unicop: reconcile of %s by %s failed: %s', root_key, request.user, exc)
+            # The receiver's message may repeat anything the request carried: the log gets the safe fields only.
+            logger.warning('unicop: reconcile of %s by %s failed: %s', root_key, request.user, exc.log_fields())
             messages.error(request, f'Reconcile of {root_key} not requested. {exc}')
         else:
             reconcile_id = str(answer.get('id', '?'))[:64]

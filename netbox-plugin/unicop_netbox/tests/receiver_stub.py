@@ -71,11 +71,17 @@ def closed_port():
 class ReceiverStub:
     """with ReceiverStub(token='t') as stub: ... stub.url, stub.requests, stub.routes[(method, path)] = (status, body).
 
-    Unknown roots answer 404 UNICOP_API_ROOT_NOT_FOUND; a wrong or missing token 401; `delay` slows every answer."""
+    Unknown roots answer 404 UNICOP_API_ROOT_NOT_FOUND; a wrong or missing token 401; `delay` slows every answer;
+    `hold` (a threading.Event) keeps every request waiting until it is set; `always` = (status, body) answers every
+    request alike; `echo_headers` makes every error answer repeat the request's headers in its message and details,
+    as a misbehaving receiver or proxy might."""
 
-    def __init__(self, token='test-token', delay=0.0):
+    def __init__(self, token='test-token', delay=0.0, hold=None, echo_headers=False, always=None):
         self.token = token
+        self.always = always  # (status, body): the answer to every request, whatever its path or token
         self.delay = delay
+        self.hold = hold
+        self.echo_headers = echo_headers
         self.routes = {}
         self.requests = []
         self.reconcile_ids = {}  # Idempotency-Key -> event id, like the receiver's duplicate detection
@@ -86,6 +92,10 @@ class ReceiverStub:
                 pass
 
             def _answer(self, status, body):
+                if stub.echo_headers and status >= 400:
+                    message = f'{body["error"]["message"]}; you sent {dict(self.headers)}'
+                    body = error_body(body['error']['code'], message)
+                    body['error']['details'] = [dict(self.headers)]
                 data = json.dumps(body).encode()
                 try:
                     self.send_response(status)
@@ -104,6 +114,10 @@ class ReceiverStub:
                 )
                 if stub.delay:
                     time.sleep(stub.delay)
+                if stub.hold is not None:
+                    stub.hold.wait(timeout=30)
+                if stub.always is not None:
+                    return self._answer(*stub.always)
                 auth = self.headers.get('Authorization', '')
                 if not auth.startswith('Bearer '):
                     return self._answer(401, error_body('UNICOP_API_TOKEN_MISSING', 'No Authorization: Bearer'))

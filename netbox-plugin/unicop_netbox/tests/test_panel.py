@@ -1,9 +1,11 @@
+import threading
 import time
+from unittest import mock
 
 from django.test import override_settings
 from utilities.testing import TestCase
 
-from unicop_netbox.receiver import PANEL_BUDGET, root_overview
+from unicop_netbox.receiver import PANEL_BUDGET, PANEL_MAX_FETCHES, root_overview
 
 from .objects import create_roots
 from .receiver_stub import ReceiverStub, closed_port, root_state, timeline, timeline_entry
@@ -13,6 +15,18 @@ __all__ = ('RootPanelTests',)
 # Page rendering on a 2-core test machine adds to the panel's 2 s budget; the budget itself is checked separately.
 PAGE_SLACK = 1.5
 XSS = '<script>alert("x")</script>'
+
+
+BUSY = 'UNICOP panel busy: too many pending requests to the receiver'
+
+
+def wait_for(condition, timeout=10.0):
+    """Poll `condition` until it is true or `timeout` passes (bounded; no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f'condition not met within {timeout} s')
+        time.sleep(0.01)
 
 
 def closed_config():
@@ -115,3 +129,37 @@ class RootPanelTests(TestCase):
         with override_settings(PLUGINS_CONFIG=closed_config()):
             response, _ = self.get_device_page()
         self.assertNotContains(response, '/plugins/unicop/reconcile/')
+
+    def test_panel_says_busy_at_once_when_fetches_to_slow_receiver_fill_every_slot(self):
+        hold = threading.Event()
+        # Requests that would wait far longer than the page does: only the bound on in-flight fetches can help.
+        with (
+            ReceiverStub(hold=hold) as stub,
+            override_settings(PLUGINS_CONFIG=stub.config()),
+            mock.patch('unicop_netbox.receiver.READ_TIMEOUT', (0.5, 30)),
+        ):
+            pages = [
+                threading.Thread(target=root_overview, args=(self.root,), kwargs={'budget': 30})
+                for _ in range(PANEL_MAX_FETCHES // 2)  # two fetches per panel
+            ]
+            try:
+                for page in pages:
+                    page.start()
+                wait_for(lambda: len(stub.requests) == PANEL_MAX_FETCHES)
+                started = time.monotonic()
+                overview = root_overview(self.root)
+                busy_used = time.monotonic() - started
+                response, elapsed = self.get_device_page()
+                sent_while_full = len(stub.requests)
+            finally:
+                hold.set()
+                for page in pages:
+                    page.join(timeout=30)
+            after = root_overview(self.root)
+        self.assertEqual(overview.problem, BUSY)
+        self.assertLess(busy_used, 0.5)
+        self.assertContains(response, BUSY)
+        self.assertLess(elapsed, PAGE_SLACK)
+        self.assertEqual(sent_while_full, PANEL_MAX_FETCHES)  # nothing queued behind the slow ones
+        self.assertIsNone(after.problem)  # the slots came back when the slow fetches ended
+        self.assertTrue(after.not_found)

@@ -1,5 +1,6 @@
 """`netbox unicop_bootstrap`: create or update the Webhook and EventRule that send NetBox changes to the
-UNICOP receiver. Idempotent; prints created / updated (with the fields) / unchanged for each."""
+UNICOP receiver. Idempotent; prints created / updated (with the field names, never the secret's value) / unchanged
+for each."""
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand
@@ -7,6 +8,7 @@ from django.db import transaction
 from extras.models import EventRule, Webhook
 
 from unicop_netbox.conf import PLUGIN_NAME, check_settings
+from unicop_netbox.receiver import safe_url
 
 __all__ = ('EVENT_TYPES', 'NAME', 'WEBHOOK_PATH', 'Command', 'bootstrap')
 
@@ -87,7 +89,7 @@ class Command(BaseCommand):
 
         plugin_settings = check_settings(settings.PLUGINS_CONFIG.get(PLUGIN_NAME, {}))
         result = bootstrap(plugin_settings)
-        url = plugin_settings['receiver_url'] + WEBHOOK_PATH
+        url = safe_url(plugin_settings['receiver_url'] + WEBHOOK_PATH)  # printed: no userinfo, no query
         self.stdout.write(f'webhook "{NAME}" -> POST {url}: {result["webhook"]}')
         self.stdout.write(
             f'event rule "{NAME}" ({len(plugin_settings["object_types"])} object types, '
