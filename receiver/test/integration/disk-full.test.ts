@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createReceiver } from '../../src/receiver.js';
-import { interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
+import { FIXTURE_REPLAY_ENV, interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
 import { listen } from '../helpers/http.js';
 import { BROKERS, consume, randomPrefix } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
@@ -35,7 +35,7 @@ describe('disk full (SQLITE_FULL through max_page_count, real Kafka)', function 
         done();
       },
     });
-    const config = loadConfig({ KAFKA_BROKERS: BROKERS.join(','), UNICOP_WEBHOOK_SECRETS: TEST_SECRET, UNICOP_DATA_DIR: dataDir, UNICOP_TOPIC_PREFIX: prefix, UNICOP_TOPIC_PARTITIONS: '3' });
+    const config = loadConfig({ KAFKA_BROKERS: BROKERS.join(','), UNICOP_WEBHOOK_SECRETS: TEST_SECRET, UNICOP_DATA_DIR: dataDir, UNICOP_TOPIC_PREFIX: prefix, UNICOP_TOPIC_PARTITIONS: '3', ...FIXTURE_REPLAY_ENV });
     const receiver = createReceiver(config, createLogger('info', sink));
     const server = await listen(receiver.app);
     const accepted = new Set<string>();
