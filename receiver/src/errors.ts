@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   UNICOP_AWX_BODY_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_RECONCILE_DISABLED: { httpStatus: 404, retriable: false },
   UNICOP_RECONCILE_REBUILDING: { httpStatus: 503, retriable: true },
+  UNICOP_RECONCILE_RECORD_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_HTTP_INTERNAL: { httpStatus: 500, retriable: false },
 } as const satisfies Record<string, { httpStatus: number; retriable: boolean }>;
