@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   UNICOP_AWX_BODY_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_RECONCILE_DISABLED: { httpStatus: 404, retriable: false },
   UNICOP_RECONCILE_REBUILDING: { httpStatus: 503, retriable: true },
+  UNICOP_RECONCILE_RECORD_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_CATCHUP_ROW_UNUSABLE: { httpStatus: 422, retriable: false },
   UNICOP_CLIENT_REQUEST_FAILED: { httpStatus: 502, retriable: true },
   UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },

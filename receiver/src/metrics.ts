@@ -114,6 +114,18 @@ export function createMetrics() {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const awxNotifications = new Counter({
+    name: 'unicop_awx_notifications_total',
+    help: 'AWX notifications (and poll results) by job status: AWX\'s documented statuses, anything else as other.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const poisonRecords = new Counter({
+    name: 'unicop_reconcile_poison_records_total',
+    help: 'Records of the events topic the reconciler could not read (not JSON, too deep, not an envelope), kept as rejects and skipped, by error code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
   const consumerErrors = new Counter({
     name: 'unicop_consumer_errors_total',
     help: 'Consumer start failures, failed reads of the state topic during a rebuild, and messages whose handling failed (redelivered by Kafka).',
@@ -123,6 +135,8 @@ export function createMetrics() {
     command: (attempt) => reconcileCommands.inc({ kind: attempt === 1 ? 'first' : 'retry' }),
     outcome: (result, failureClass) => reconcileOutcomes.inc({ result, class: failureClass ?? 'none' }),
     orphan: (reason) => reconcileOrphans.inc({ reason }),
+    notification: (status) => awxNotifications.inc({ status }),
+    poison: (code) => poisonRecords.inc({ code }),
   };
 
   const rebuilding = new Gauge({

@@ -21,6 +21,7 @@ import { createWebhookPipeline } from './pipeline/pipeline.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
 import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
+import { createNotificationCheck } from './reconcile/awx-notification.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
@@ -138,6 +139,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     log,
   });
 
+  const checkNotification = createNotificationCheck(registry);
   const app = buildApp({
     acceptWebhook,
     roots: createRootsApi({
@@ -153,7 +155,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     }),
     notifyAwx: (body) => {
       if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
-      return reconcile.reconciler.notify(body);
+      return reconcile.reconciler.notify(checkNotification(body));
     },
     checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
     checkToken: createTokenCheck(config.apiTokens),

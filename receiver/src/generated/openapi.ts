@@ -62,6 +62,10 @@ export interface paths {
          *     the JSON string `extra_vars`. Notifications for no known attempt are kept as orphans and
          *     counted; a repeated notification for a finished attempt is `stale`. AWX sends each
          *     notification once, so a poller asks AWX's API about attempts past half their deadline.
+         *     A field of AWX's body with the wrong type (`schemas/awx-notification.schema.json`, e.g. a
+         *     `hosts` entry that is not an object, a numeric `traceback`) answers 400
+         *     `UNICOP_AWX_BODY_INVALID` with its JSON pointer in `details`. An orphan keeps the first 4 KiB
+         *     of its body with the byte count and sha256; the newest 10,000 orphans are kept.
          */
         post: operations["receiveAwxNotification"];
         delete?: never;

@@ -1,8 +1,11 @@
+import { UnicopError } from '../errors.js';
+import type { SchemaRegistry } from '../schema-registry.js';
 import type { FailureClass } from './reconcile-policy.js';
 
 /**
  * AWX's default webhook notification body (`job_metadata`: awx/main/models/notifications.py,
  * UnifiedJob.notification_data + Job.notification_data). `extra_vars` is a JSON-encoded string.
+ * `schemas/awx-notification.schema.json` checks these types at the HTTP boundary.
  */
 export interface AwxNotification {
   id?: number;
@@ -16,32 +19,67 @@ export interface AwxNotification {
   hosts?: Record<string, { dark?: number; failures?: number; failed?: boolean }>;
 }
 
+/**
+ * AWX's documented job statuses (awx/main/models/unified_jobs.py, STATUS_CHOICES). Anything else
+ * is `other`: the status is free text in a notification body, and it feeds metric labels.
+ */
+export const AWX_STATUSES = ['new', 'pending', 'waiting', 'running', 'successful', 'failed', 'error', 'canceled'] as const;
+export type AwxStatus = (typeof AWX_STATUSES)[number] | 'other';
+
+export function awxStatusOf(status: unknown): AwxStatus {
+  return (AWX_STATUSES as readonly unknown[]).includes(status) ? (status as AwxStatus) : 'other';
+}
+
+/** Why a notification was kept as an orphan: a closed set, because it is a metric label. */
+export const ORPHAN_REASONS = {
+  extraVarsNotJson: 'extra_vars is not JSON',
+  extraVarsNotObject: 'extra_vars is not an object',
+  noReconcileId: 'no unicop_reconcile_id in extra_vars',
+  unknownStatus: 'unknown status',
+  noAttempt: 'no such reconcile attempt',
+} as const;
+export type OrphanReason = (typeof ORPHAN_REASONS)[keyof typeof ORPHAN_REASONS];
+
 export type NotificationReading =
   | { kind: 'started'; reconcileId: string; awxJobId: number | null }
   | { kind: 'finished'; reconcileId: string; awxJobId: number | null; result: 'succeeded' | 'failed'; class: FailureClass | null; message: string }
-  | { kind: 'unusable'; reconcileId: string | null; reason: string };
+  | { kind: 'unusable'; reconcileId: string | null; reason: OrphanReason };
+
+const NOTIFICATION_SCHEMA = 'awx-notification.schema.json';
+
+/** The HTTP boundary's check of a notification body: 400 `UNICOP_AWX_BODY_INVALID` with JSON pointers. */
+export function createNotificationCheck(registry: SchemaRegistry): (body: unknown) => AwxNotification {
+  const isNotification = registry.validator<AwxNotification>(NOTIFICATION_SCHEMA);
+  return (body) => {
+    if (isNotification(body)) return body;
+    throw new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification does not match the AWX notification body', { details: registry.lastErrors(NOTIFICATION_SCHEMA, 5) });
+  };
+}
 
 /**
  * What a notification says about which attempt. The reconcile id travels in `extra_vars` as
  * `unicop_reconcile_id` (the rulebook sets it), or as the EDA event uuid
  * (`ansible_eda.event.meta.uuid`, which the source plugin sets from the Kafka header).
- * Status → outcome: successful → succeeded; failed → `unreachable` when any host was unreachable
- * (`dark`), else `execution`; error (AWX could not run the job) → `transient`; canceled → `rejected`.
+ * Status → outcome: new/pending/waiting/running → started; successful → succeeded; failed →
+ * `unreachable` when any host was unreachable (`dark`), else `execution`; error (AWX could not run
+ * the job) → `transient`; canceled → `rejected`.
  */
 export function readNotification(body: AwxNotification): NotificationReading {
   let vars: Record<string, unknown>;
   try {
     vars = typeof body.extra_vars === 'string' ? (JSON.parse(body.extra_vars) as Record<string, unknown>) : (body.extra_vars ?? {});
   } catch {
-    return { kind: 'unusable', reconcileId: null, reason: 'extra_vars is not JSON' };
+    return { kind: 'unusable', reconcileId: null, reason: ORPHAN_REASONS.extraVarsNotJson };
   }
-  if (vars === null || typeof vars !== 'object') return { kind: 'unusable', reconcileId: null, reason: 'extra_vars is not an object' };
+  if (vars === null || typeof vars !== 'object') return { kind: 'unusable', reconcileId: null, reason: ORPHAN_REASONS.extraVarsNotObject };
   const eda = (vars.ansible_eda as { event?: { meta?: { uuid?: unknown } } } | undefined)?.event?.meta?.uuid;
   const id = typeof vars.unicop_reconcile_id === 'string' ? vars.unicop_reconcile_id : typeof eda === 'string' ? eda : null;
-  if (id === null) return { kind: 'unusable', reconcileId: null, reason: 'no unicop_reconcile_id in extra_vars' };
+  if (id === null) return { kind: 'unusable', reconcileId: null, reason: ORPHAN_REASONS.noReconcileId };
   const awxJobId = Number.isSafeInteger(body.id) ? (body.id as number) : null;
-  const summary = `AWX job ${awxJobId ?? '?'} ${body.status ?? 'unknown'}`;
-  switch (body.status) {
+  const status = awxStatusOf(body.status);
+  const summary = `AWX job ${awxJobId ?? '?'} ${status}`;
+  switch (status) {
+    case 'new':
     case 'pending':
     case 'waiting':
     case 'running':
@@ -49,14 +87,16 @@ export function readNotification(body: AwxNotification): NotificationReading {
     case 'successful':
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'succeeded', class: null, message: summary };
     case 'failed': {
-      const unreachable = Object.values(body.hosts ?? {}).some((h) => (h.dark ?? 0) > 0);
+      const unreachable = Object.values(body.hosts ?? {}).some((h) => (h?.dark ?? 0) > 0);
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: unreachable ? 'unreachable' : 'execution', message: summary };
     }
-    case 'error':
-      return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'transient', message: body.traceback ? `${summary}: ${body.traceback.slice(0, 500)}` : summary };
+    case 'error': {
+      const traceback = typeof body.traceback === 'string' ? body.traceback : '';
+      return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'transient', message: traceback ? `${summary}: ${traceback.slice(0, 500)}` : summary };
+    }
     case 'canceled':
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'rejected', message: summary };
-    default:
-      return { kind: 'unusable', reconcileId: id, reason: `unknown status ${String(body.status)}` };
+    case 'other':
+      return { kind: 'unusable', reconcileId: id, reason: ORPHAN_REASONS.unknownStatus };
   }
 }

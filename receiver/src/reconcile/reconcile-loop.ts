@@ -31,7 +31,7 @@ export interface ReconcileLoop {
 export interface ReconcileLoopDeps {
   config: Config;
   db: Db;
-  outbox: Pick<OutboxStore, 'insertMessage'>;
+  outbox: Pick<OutboxStore, 'insertMessage' | 'insertReject'>;
   onCommit: (rows: number) => void;
   kafka: Kafka;
   eventsTopic: string;
@@ -63,7 +63,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
     kafka: d.kafka,
     groupId: `${config.topicPrefix}.reconciler`,
     topic: d.eventsTopic,
-    handle: (m) => reconciler.handleEvent(m.value),
+    handle: (m) => reconciler.handleEvent(m),
     onError: () => metrics.consumerErrors.inc(),
     log: log.child({ stage: 'reconcile-consumer' }),
   });

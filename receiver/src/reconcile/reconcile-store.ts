@@ -1,5 +1,6 @@
 import { UnicopError } from '../errors.js';
 import type { Db } from '../pipeline/outbox/database.js';
+import { sampleOf } from './event-sample.js';
 import { restingRecord, type Outcome, type ReconcileState, type RootRecord } from './state-machine.js';
 import type { RestoredRoot } from './state-restore.js';
 
@@ -47,6 +48,8 @@ export class ReconcileStore {
       seen: db.prepare<[string], { event_id: string }>('SELECT event_id FROM reconcile_events_seen WHERE event_id = ?'),
       markSeen: db.prepare<[string, number]>('INSERT OR IGNORE INTO reconcile_events_seen (event_id, seen_at) VALUES (?, ?)'),
       orphan: db.prepare<[number, string | null, string, string]>('INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?)'),
+      // ids only grow (AUTOINCREMENT): everything at or below newest - limit is the oldest beyond the cap.
+      trimOrphans: db.prepare<[number | bigint]>('DELETE FROM reconcile_orphans WHERE id <= ?'),
     };
     this.incomplete = this.rebuildNeeded();
   }
@@ -84,7 +87,7 @@ export class ReconcileStore {
   record(root: string): RootRecord {
     this.complete();
     const row = this.q.get.get(root);
-    return row ? (JSON.parse(row.record) as RootRecord) : restingRecord(root);
+    return row ? fromStored(row.record) : restingRecord(root);
   }
 
   hasRecord(root: string): boolean {
@@ -104,7 +107,7 @@ export class ReconcileStore {
 
   inState(state: ReconcileState, limit: number): RootRecord[] {
     this.complete();
-    return this.q.byState.all(state, limit).map((r) => JSON.parse(r.record) as RootRecord);
+    return this.q.byState.all(state, limit).map((r) => fromStored(r.record));
   }
 
   addAttempt(reconcileId: string, root: string, attempt: number, requestedAt: number, deadlineAt: number): void {
@@ -143,8 +146,12 @@ export class ReconcileStore {
     this.q.markSeen.run(eventId, now);
   }
 
-  keepOrphan(reconcileId: string | null, reason: string, body: string, now: number): void {
-    this.q.orphan.run(now, reconcileId, reason, body);
+  /** Keeps one orphan notification and deletes the oldest beyond `limit` rows. */
+  keepOrphan(reconcileId: string | null, reason: string, body: string, now: number, limit: number): void {
+    this.transaction(() => {
+      const id = this.q.orphan.run(now, reconcileId, reason, body).lastInsertRowid;
+      this.q.trimOrphans.run(BigInt(id) - BigInt(limit));
+    });
   }
 
   transaction<T>(fn: () => T): T {
@@ -155,6 +162,27 @@ export class ReconcileStore {
   private complete(): void {
     if (this.incomplete) throw new UnicopError('UNICOP_RECONCILE_REBUILDING', 'the reconciler is rebuilding its state from the state topic; try again shortly');
   }
+}
+
+/**
+ * A stored record. Records written before event samples existed hold plain id lists without
+ * counts: they become a sample with the list's length as count.
+ */
+function fromStored(json: string): RootRecord {
+  type Legacy = Partial<Pick<RootRecord, 'pendingEventCount' | 'followUpEventCount'>> & Omit<RootRecord, 'pendingEventCount' | 'followUpEventCount'>;
+  const r = JSON.parse(json) as Legacy;
+  if (r.pendingEventCount !== undefined && r.followUpEventCount !== undefined && (r.inFlight === null || r.inFlight.eventCount !== undefined)) return r as RootRecord;
+  const pending = sampleOf(r.pendingEvents);
+  const followUp = sampleOf(r.followUpEvents);
+  const inFlight = r.inFlight && sampleOf(r.inFlight.events);
+  return {
+    ...r,
+    pendingEvents: pending.sample,
+    pendingEventCount: pending.count,
+    followUpEvents: followUp.sample,
+    followUpEventCount: followUp.count,
+    inFlight: r.inFlight && inFlight && { ...r.inFlight, events: inFlight.sample, eventCount: inFlight.count },
+  };
 }
 
 function toAttempt(row: { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }): AttemptRow {

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
+import type { UnicopError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { EventEnvelope } from '../model/event.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
-import { readNotification, type AwxNotification } from './awx-notification.js';
+import { ORPHAN_REASONS, awxStatusOf, readNotification, type AwxNotification, type AwxStatus, type OrphanReason } from './awx-notification.js';
+import { boundedExcerpt } from './bounded-excerpt.js';
+import { readEventRecord } from './event-record.js';
+import { poisonReject, poisonSeenKey, type KafkaCoordinates } from './poison-record.js';
 import { matchRule, type ReconcilePolicy } from './reconcile-policy.js';
 import type { ReconcileStore } from './reconcile-store.js';
 import { step, type Command, type Input, type Outcome, type RootRecord } from './state-machine.js';
@@ -12,16 +15,28 @@ const OUTCOME_ID_NAMESPACE = 'b3c1d1e2-7f4a-4b8e-9a51-0d6f2c3e4a10';
 export const COMMAND_DATASCHEMA = 'https://unicop.dev/schemas/reconcile-command.v1.schema.json';
 export const ROOT_STATE_DATASCHEMA = 'https://unicop.dev/schemas/root-state.v1.schema.json';
 
+/** Orphans kept at most (oldest deleted first): AWX notifications are not signed, only a static credential guards them. */
+export const ORPHAN_ROW_LIMIT = 10_000;
+
+/** Every label value passed here comes from a closed set (metric cardinality stays bounded). */
 export interface ReconcilerMetrics {
   command(attempt: number): void;
-  outcome(result: string, failureClass: string | null): void;
-  orphan(reason: string): void;
+  outcome(result: Outcome['result'], failureClass: Outcome['class']): void;
+  orphan(reason: OrphanReason): void;
+  notification(status: AwxStatus): void;
+  /** A record of the events topic kept as a reject and skipped; `code` is an error code. */
+  poison(code: string): void;
+}
+
+/** One record of the events topic as the consumer hands it over. */
+export interface EventRecord extends KafkaCoordinates {
+  raw: Buffer;
 }
 
 export interface ReconcilerOptions {
   policy: ReconcilePolicy;
   store: ReconcileStore;
-  outbox: Pick<OutboxStore, 'insertMessage'>;
+  outbox: Pick<OutboxStore, 'insertMessage' | 'insertReject'>;
   /** Rows were committed to the outbox (wake the relay, count depth). */
   onCommit: (rows: number) => void;
   source: string;
@@ -29,6 +44,8 @@ export interface ReconcilerOptions {
   log: Logger;
   now?: () => number;
   newId?: () => string;
+  /** Default ORPHAN_ROW_LIMIT. */
+  orphanLimit?: number;
 }
 
 export type NotificationResult = 'applied' | 'stale' | 'orphan';
@@ -48,15 +65,20 @@ export class Reconciler {
     this.newId = o.newId ?? randomUUID;
   }
 
-  /** One message of the events topic. Superseded events and roots no rule matches start nothing. */
-  handleEvent(value: string): void {
-    const event = JSON.parse(value) as EventEnvelope;
-    if (!event?.data?.root || event.data.superseded) return;
-    const objectType = event.data.action === 'reconcile' ? null : event.data.object.type;
-    const rule = matchRule(this.o.policy, event.data.root.type, objectType);
+  /**
+   * One record of the events topic. Superseded events, types it does not act on and roots no rule
+   * matches start nothing. A record it cannot read (not JSON, too deep, not an envelope) is poison:
+   * kept as a reject and skipped, because throwing would make Kafka redeliver it forever and block
+   * every later record of its partition.
+   */
+  handleEvent(record: EventRecord): void {
+    const reading = readEventRecord(record.raw);
+    if (reading.kind === 'poison') return this.keepPoison(record, reading.error);
+    if (reading.kind === 'ignored') return;
+    const rule = matchRule(this.o.policy, reading.rootType, reading.objectType);
     if (!rule) return;
     const now = this.now();
-    this.transact(event.data.root.key, { kind: 'change', eventId: event.id, rule, now }, event.id);
+    this.transact(reading.rootKey, { kind: 'change', eventId: reading.id, rule, now }, reading.id);
   }
 
   /** Debounce windows that ended and deadlines that passed. */
@@ -67,17 +89,19 @@ export class Reconciler {
 
   /** An AWX notification (or a poll result in the same shape). Unknown attempts are kept as orphans. */
   notify(body: AwxNotification): NotificationResult {
+    this.o.metrics.notification(awxStatusOf(body.status));
     const reading = readNotification(body);
     const now = this.now();
     if (reading.kind === 'unusable') return this.orphan(reading.reconcileId, reading.reason, body);
     const attempt = this.o.store.attempt(reading.reconcileId);
-    if (!attempt) return this.orphan(reading.reconcileId, 'no such reconcile attempt', body);
-    if (reading.awxJobId !== null) this.o.store.setAwxJob(reading.reconcileId, reading.awxJobId);
+    if (!attempt) return this.orphan(reading.reconcileId, ORPHAN_REASONS.noAttempt, body);
     const input: Input =
       reading.kind === 'started'
         ? { kind: 'started', reconcileId: reading.reconcileId, awxJobId: reading.awxJobId, now }
         : { kind: 'finished', reconcileId: reading.reconcileId, result: reading.result, class: reading.class, message: reading.message, awxJobId: reading.awxJobId, now };
-    return this.transact(attempt.root, input) ? 'applied' : 'stale';
+    // The job id is stored with the transition it came with, in its transaction: a stale notification changes nothing.
+    const awxJob = reading.awxJobId === null ? undefined : { reconcileId: reading.reconcileId, id: reading.awxJobId };
+    return this.transact(attempt.root, input, undefined, awxJob) ? 'applied' : 'stale';
   }
 
   /** True while a new database's state is rebuilt from the state topic: reads and notifications answer 503 meanwhile. */
@@ -89,15 +113,35 @@ export class Reconciler {
     return this.o.store.hasRecord(root) ? this.o.store.record(root) : null;
   }
 
-  private orphan(reconcileId: string | null, reason: string, body: unknown): NotificationResult {
-    this.o.store.keepOrphan(reconcileId, reason, JSON.stringify(body), this.now());
+  /** Keeps a bounded stand-in of the body (excerpt, size, sha256) in a bounded table. */
+  private orphan(reconcileId: string | null, reason: OrphanReason, body: AwxNotification): NotificationResult {
+    const kept = boundedExcerpt(Buffer.from(JSON.stringify(body), 'utf8'));
+    this.o.store.keepOrphan(reconcileId, reason, JSON.stringify(kept), this.now(), this.o.orphanLimit ?? ORPHAN_ROW_LIMIT);
     this.o.metrics.orphan(reason);
-    this.o.log.warn({ reconcileId, reason }, 'AWX notification matches no attempt; kept as an orphan');
+    const status = typeof body.status === 'string' ? body.status.slice(0, 64) : null;
+    this.o.log.warn({ reconcileId: reconcileId?.slice(0, 64), reason, status, bytes: kept.bytes }, 'AWX notification matches no attempt; kept as an orphan');
     return 'orphan';
   }
 
+  /** A record nobody can read: a reject (table + rejected topic) in one transaction, once per Kafka position. */
+  private keepPoison(record: EventRecord, error: UnicopError): void {
+    const at: KafkaCoordinates = { topic: record.topic, partition: record.partition, offset: record.offset };
+    const now = this.now();
+    const kept = this.o.store.transaction(() => {
+      const key = poisonSeenKey(at);
+      if (this.o.store.seen(key)) return false;
+      this.o.store.markSeen(key, now);
+      this.o.outbox.insertReject(poisonReject(this.o.source, at, record.raw, error, now), now);
+      return true;
+    });
+    if (!kept) return;
+    this.o.onCommit(1);
+    this.o.metrics.poison(error.code);
+    this.o.log.warn({ ...at, code: error.code, details: error.details, bytes: record.raw.length }, 'unreadable record on the events topic kept as a reject and skipped');
+  }
+
   /** Applies one input to one root and stores everything it caused; returns whether it applied. */
-  private transact(root: string, input: Input, eventId?: string): boolean {
+  private transact(root: string, input: Input, eventId?: string, awxJob?: { reconcileId: string; id: number }): boolean {
     let rows = 0;
     const outcomes: Outcome[] = [];
     const commands: Command[] = [];
@@ -109,6 +153,7 @@ export class Reconciler {
       const s = step(this.o.store.record(root), input, this.newId);
       if (!s.applied) return false;
       this.o.store.save(s.record, input.now);
+      if (awxJob) this.o.store.setAwxJob(awxJob.reconcileId, awxJob.id);
       for (const effect of s.effects) {
         if (effect.kind === 'command') {
           const c = effect.command;
@@ -156,6 +201,7 @@ export class Reconciler {
           unicop_root_id: Number(rootId),
           unicop_attempt: c.attempt,
           unicop_events: c.triggeringEvents,
+          unicop_event_count: c.triggeringEventCount,
         },
       },
     };
@@ -174,23 +220,26 @@ export function rootView(r: RootRecord) {
     attempt: r.attempt,
     inFlight: r.inFlight && { reconcileId: r.inFlight.reconcileId, attempt: r.inFlight.attempt, requestedAt: r.inFlight.requestedAt, deadline: r.inFlight.deadline, awxJobId: r.inFlight.awxJobId },
     lastOutcome: r.lastOutcome,
-    pendingFollowUp: r.followUpEvents.length > 0,
+    pendingFollowUp: r.followUpEventCount > 0,
   };
 }
 
 /**
  * The data of a `unicop.root.state` message (`schemas/root-state.v1.schema.json`): the API view
  * plus what `restoreRoot` (state-restore.ts) needs to rebuild the whole record after the data
- * directory was lost. Additive: readers of the view fields see them unchanged.
+ * directory was lost. Additive: readers of the view fields see them unchanged. Event lists are
+ * bounded samples with their counts (event-sample.ts), so the message has a fixed upper size.
  */
 export function stateData(r: RootRecord) {
   const view = rootView(r);
   return {
     ...view,
-    inFlight: view.inFlight && r.inFlight && { ...view.inFlight, triggeringEvents: r.inFlight.events },
+    inFlight: view.inFlight && r.inFlight && { ...view.inFlight, triggeringEvents: r.inFlight.events, triggeringEventCount: r.inFlight.eventCount },
     rule: r.rule,
     pendingEvents: r.pendingEvents,
+    pendingEventCount: r.pendingEventCount,
     followUpEvents: r.followUpEvents,
+    followUpEventCount: r.followUpEventCount,
     dueAt: r.dueAt === null ? null : new Date(r.dueAt).toISOString(),
   };
 }

@@ -1,3 +1,4 @@
+import { appendToSample, mergeSamples } from './event-sample.js';
 import type { FailureClass, ReconcileRule } from './reconcile-policy.js';
 
 /** Per root: idle → pending → requested → running → succeeded | failed(class) | timed_out (ARCHITECTURE.md). */
@@ -13,8 +14,10 @@ export interface InFlight {
   requestedAt: string;
   deadline: string;
   awxJobId: number | null;
-  /** The events this attempt covers (a retry covers them again). */
+  /** A sample of the events this attempt covers (a retry covers them again); see event-sample.ts. */
   events: string[];
+  /** How many events this attempt covers. */
+  eventCount: number;
 }
 
 export interface Outcome {
@@ -36,10 +39,12 @@ export interface RootRecord {
   attempt: number;
   inFlight: InFlight | null;
   lastOutcome: Outcome | null;
-  /** Events collected during the debounce window; they trigger the next attempt. */
+  /** Sample of the events collected during the debounce window; they trigger the next attempt. */
   pendingEvents: string[];
-  /** Events that arrived while an attempt was in flight: they coalesce into exactly one follow-up. */
+  pendingEventCount: number;
+  /** Sample of the events that arrived while an attempt was in flight: they coalesce into exactly one follow-up. */
   followUpEvents: string[];
+  followUpEventCount: number;
   /** End of the debounce window (ms since epoch) while pending. */
   dueAt: number | null;
 }
@@ -49,7 +54,9 @@ export interface Command {
   root: string;
   attempt: number;
   jobTemplate: { name: string; organization: string };
+  /** A bounded sample of the covered events (event-sample.ts); the count says how many there were. */
   triggeringEvents: string[];
+  triggeringEventCount: number;
   deadline: string;
 }
 
@@ -69,7 +76,7 @@ export interface Step {
 }
 
 export function restingRecord(root: string): RootRecord {
-  return { root, state: 'idle', rule: null, attempt: 0, inFlight: null, lastOutcome: null, pendingEvents: [], followUpEvents: [], dueAt: null };
+  return { root, state: 'idle', rule: null, attempt: 0, inFlight: null, lastOutcome: null, pendingEvents: [], pendingEventCount: 0, followUpEvents: [], followUpEventCount: 0, dueAt: null };
 }
 
 /**
@@ -79,22 +86,24 @@ export function restingRecord(root: string): RootRecord {
  * silence past the deadline becomes an explicit `timed_out`.
  */
 export function step(record: RootRecord, input: Input, newId: () => string): Step {
-  const r: RootRecord = { ...record, pendingEvents: [...record.pendingEvents], followUpEvents: [...record.followUpEvents] };
+  const r: RootRecord = { ...record };
   const effects: Effect[] = [];
   switch (input.kind) {
     case 'change': {
       if (AT_REST.has(r.state)) {
-        Object.assign(r, { state: 'pending', rule: input.rule, attempt: 0, pendingEvents: [input.eventId], dueAt: input.now + input.rule.debounceMs });
+        Object.assign(r, { state: 'pending', rule: input.rule, attempt: 0, pendingEvents: [input.eventId], pendingEventCount: 1, dueAt: input.now + input.rule.debounceMs });
       } else if (r.state === 'pending') {
-        r.pendingEvents.push(input.eventId);
+        r.pendingEvents = appendToSample(r.pendingEvents, input.eventId);
+        r.pendingEventCount += 1;
       } else {
-        r.followUpEvents.push(input.eventId);
+        r.followUpEvents = appendToSample(r.followUpEvents, input.eventId);
+        r.followUpEventCount += 1;
       }
       return { record: r, effects, applied: true };
     }
     case 'tick': {
       if (r.state === 'pending' && r.dueAt !== null && input.now >= r.dueAt) {
-        effects.push(launch(r, r.pendingEvents, input.now, newId));
+        effects.push(launch(r, r.pendingEvents, r.pendingEventCount, input.now, newId));
         return { record: r, effects, applied: true };
       }
       if ((r.state === 'requested' || r.state === 'running') && r.inFlight && input.now >= Date.parse(r.inFlight.deadline)) {
@@ -119,15 +128,16 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
   }
 }
 
-function launch(r: RootRecord, events: string[], now: number, newId: () => string): Effect {
+function launch(r: RootRecord, events: string[], eventCount: number, now: number, newId: () => string): Effect {
   const rule = r.rule;
   if (!rule) throw new Error(`root ${r.root} has no rule to launch with`);
   r.attempt += 1;
   const deadline = new Date(now + rule.deadlineMs).toISOString();
-  const command: Command = { reconcileId: newId(), root: r.root, attempt: r.attempt, jobTemplate: rule.jobTemplate, triggeringEvents: events, deadline };
+  const command: Command = { reconcileId: newId(), root: r.root, attempt: r.attempt, jobTemplate: rule.jobTemplate, triggeringEvents: events, triggeringEventCount: eventCount, deadline };
   r.state = 'requested';
-  r.inFlight = { reconcileId: command.reconcileId, attempt: r.attempt, requestedAt: new Date(now).toISOString(), deadline, awxJobId: null, events };
+  r.inFlight = { reconcileId: command.reconcileId, attempt: r.attempt, requestedAt: new Date(now).toISOString(), deadline, awxJobId: null, events, eventCount };
   r.pendingEvents = [];
+  r.pendingEventCount = 0;
   r.dueAt = null;
   return { kind: 'command', command };
 }
@@ -150,12 +160,20 @@ function conclude(
   const retries = r.attempt - 1;
   if (o.result !== 'succeeded' && retries < budget) {
     // A retry by policy: a new command with the next attempt number, never a silent relaunch.
-    effects.push(launch(r, [...inFlight.events, ...r.followUpEvents], now, newId));
-    r.followUpEvents = [];
+    effects.push(launch(r, mergeSamples(inFlight.events, r.followUpEvents), inFlight.eventCount + r.followUpEventCount, now, newId));
+    Object.assign(r, { followUpEvents: [], followUpEventCount: 0 });
     return;
   }
-  if (r.followUpEvents.length > 0) {
+  if (r.followUpEventCount > 0) {
     // Changes arrived during the attempt: exactly one follow-up cycle covers all of them.
-    Object.assign(r, { state: 'pending', attempt: 0, pendingEvents: r.followUpEvents, followUpEvents: [], dueAt: now + r.rule.debounceMs });
+    Object.assign(r, {
+      state: 'pending',
+      attempt: 0,
+      pendingEvents: r.followUpEvents,
+      pendingEventCount: r.followUpEventCount,
+      followUpEvents: [],
+      followUpEventCount: 0,
+      dueAt: now + r.rule.debounceMs,
+    });
   }
 }

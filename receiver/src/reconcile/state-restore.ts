@@ -1,3 +1,4 @@
+import { sampleOf } from './event-sample.js';
 import type { AttemptRow } from './reconcile-store.js';
 import type { RootRecord } from './state-machine.js';
 import type { stateData } from './reconciler.js';
@@ -8,11 +9,21 @@ export interface StateTopicMessage {
   value: string | null;
 }
 
-/** What a `unicop.root.state` message carries (`schemas/root-state.v1.schema.json`). */
+type PublishedData = ReturnType<typeof stateData>;
+type PublishedInFlight = NonNullable<PublishedData['inFlight']>;
+
+/**
+ * What a `unicop.root.state` message carries (`schemas/root-state.v1.schema.json`). The counts
+ * came with the bounded event samples; messages published before them carry plain id lists.
+ */
 export interface StateMessage {
   subject: string;
   time: string;
-  data: ReturnType<typeof stateData>;
+  data: Omit<PublishedData, 'inFlight' | 'pendingEventCount' | 'followUpEventCount'> & {
+    inFlight: (Omit<PublishedInFlight, 'triggeringEventCount'> & { triggeringEventCount?: number }) | null;
+    pendingEventCount?: number;
+    followUpEventCount?: number;
+  };
 }
 
 /** An attempt in flight as the store keeps it (reconcile_attempts), to correlate AWX outcomes. */
@@ -55,15 +66,20 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
   const problem = inconsistency(key, parsed);
   if (problem) return { kind: 'skipped', reason: 'inconsistent', detail: problem };
   const f = data.inFlight;
+  const triggering = f && sampled(f.triggeringEvents, f.triggeringEventCount);
+  const pending = sampled(data.pendingEvents, data.pendingEventCount);
+  const followUp = sampled(data.followUpEvents, data.followUpEventCount);
   const record: RootRecord = {
     root: data.root,
     state: data.state,
     rule: data.rule,
     attempt: data.attempt,
-    inFlight: f && { reconcileId: f.reconcileId, attempt: f.attempt, requestedAt: f.requestedAt, deadline: f.deadline, awxJobId: f.awxJobId, events: f.triggeringEvents },
+    inFlight: f && triggering && { reconcileId: f.reconcileId, attempt: f.attempt, requestedAt: f.requestedAt, deadline: f.deadline, awxJobId: f.awxJobId, events: triggering.sample, eventCount: triggering.count },
     lastOutcome: data.lastOutcome,
-    pendingEvents: data.pendingEvents,
-    followUpEvents: data.followUpEvents,
+    pendingEvents: pending.sample,
+    pendingEventCount: pending.count,
+    followUpEvents: followUp.sample,
+    followUpEventCount: followUp.count,
     dueAt: data.dueAt === null ? null : Date.parse(data.dueAt),
   };
   const attempt =
@@ -80,6 +96,18 @@ function inconsistency(key: string, m: StateMessage): string | null {
   if ((inFlightState || d.state === 'pending') && d.rule === null) return `state ${d.state} without the rule of its cycle`;
   if ((d.state === 'pending') !== (d.dueAt !== null)) return `state ${d.state} with dueAt ${String(d.dueAt)}`;
   if (d.inFlight && d.inFlight.attempt !== d.attempt) return `inFlight.attempt ${d.inFlight.attempt} differs from attempt ${d.attempt}`;
-  if (d.pendingFollowUp !== d.followUpEvents.length > 0) return 'pendingFollowUp disagrees with followUpEvents';
+  const followUps = d.followUpEventCount ?? d.followUpEvents.length;
+  if (d.pendingFollowUp !== followUps > 0) return 'pendingFollowUp disagrees with followUpEvents';
+  const samples: Array<[string, string[], number | undefined]> = [
+    ['pendingEvents', d.pendingEvents, d.pendingEventCount],
+    ['followUpEvents', d.followUpEvents, d.followUpEventCount],
+    ['inFlight.triggeringEvents', d.inFlight?.triggeringEvents ?? [], d.inFlight?.triggeringEventCount],
+  ];
+  for (const [name, ids, count] of samples) if (count !== undefined && count < ids.length) return `${name} holds ${ids.length} ids but counts ${count}`;
   return null;
+}
+
+/** A message's id list and count as a sample; a list without a count (an older message) is the whole list. */
+function sampled(ids: string[], count: number | undefined): { sample: string[]; count: number } {
+  return count === undefined ? sampleOf(ids) : { sample: [...ids], count };
 }

@@ -4,6 +4,8 @@ import type { Logger } from '../../log.js';
 export interface ConsumedMessage {
   key: string;
   value: string;
+  /** The value's bytes as they are (`value` replaces invalid UTF-8). */
+  raw: Buffer;
   headers: Record<string, string>;
   topic: string;
   partition: number;
@@ -66,7 +68,8 @@ export class TopicConsumer {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
     try {
-      await this.o.handle({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers, topic, partition, offset: message.offset });
+      const raw = message.value ?? Buffer.alloc(0);
+      await this.o.handle({ key: message.key?.toString() ?? '', value: raw.toString(), raw, headers, topic, partition, offset: message.offset });
     } catch (error) {
       this.o.onError();
       this.o.log.error({ err: error, topic, partition, offset: message.offset }, 'message not handled; kafkajs will deliver it again');

@@ -77,8 +77,8 @@ describe('retention (real SQLite, injected clock)', () => {
     reconcile.addAttempt('done', ROOT, 1, OLD, OLD + 60_000);
     reconcile.setOutcome({ reconcileId: 'done', result: 'succeeded' } as unknown as Parameters<ReconcileStore['setOutcome']>[0]);
     reconcile.addAttempt('in-flight', ROOT, 2, OLD, OLD + 60_000);
-    reconcile.keepOrphan(null, 'unknown_job', '{}', OLD);
-    reconcile.keepOrphan(null, 'unknown_job', '{}', YOUNG);
+    reconcile.keepOrphan(null, 'unknown_job', '{}', OLD, 1000);
+    reconcile.keepOrphan(null, 'unknown_job', '{}', YOUNG, 1000);
     const roots = count('roots');
     const versions = count('object_versions');
 

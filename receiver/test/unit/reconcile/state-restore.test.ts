@@ -157,16 +157,21 @@ describe('reconcile state rebuild (real SQLite)', () => {
     const reconciler = new Reconciler({
       policy: { version: 1, rules: [rule] },
       store: source,
-      outbox: { insertMessage: (topic, key, _id, value) => void (topic === 'rootsState' && published.push({ key, value })) },
+      outbox: { insertMessage: (topic, key, _id, value) => void (topic === 'rootsState' && published.push({ key, value })), insertReject: () => assert.fail('no record here is poison') },
       onCommit: () => undefined,
       source: 'netbox://test',
-      metrics: { command: () => undefined, outcome: () => undefined, orphan: () => undefined },
+      metrics: { command: () => undefined, outcome: () => undefined, orphan: () => undefined, notification: () => undefined, poison: () => undefined },
       log: silent,
       now: () => now,
       newId: () => uuid(++ids),
     });
     const change = (device: number) =>
-      reconciler.handleEvent(JSON.stringify({ id: uuid(5000 + ++ids), data: { action: 'updated', object: { type: 'dcim.interface' }, root: { type: 'dcim.device', key: `dcim.device:${device}` }, superseded: false } }));
+      reconciler.handleEvent({
+        topic: 't.events.v1',
+        partition: 0,
+        offset: String(ids),
+        raw: Buffer.from(JSON.stringify({ id: uuid(5000 + ++ids), type: 'unicop.object.updated', data: { action: 'updated', object: { type: 'dcim.interface' }, root: { type: 'dcim.device', key: `dcim.device:${device}` }, superseded: false } })),
+      });
     const awx = (device: number, status: string) => {
       const id = source.record(`dcim.device:${device}`).inFlight!.reconcileId;
       reconciler.notify({ id: 900 + device, status, extra_vars: JSON.stringify({ unicop_reconcile_id: id }) });
