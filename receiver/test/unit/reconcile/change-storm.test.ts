@@ -6,16 +6,13 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../../src/log.js';
 import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
-import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { MAX_MESSAGE_BYTES } from '../../../src/pipeline/publish/topics.js';
 import { EVENT_SAMPLE_EDGE } from '../../../src/reconcile/event-sample.js';
 import type { ReconcileRule } from '../../../src/reconcile/reconcile-policy.js';
-import { ReconcileStore } from '../../../src/reconcile/reconcile-store.js';
-import { Reconciler } from '../../../src/reconcile/reconciler.js';
 import { restoreRoot, type StateMessage } from '../../../src/reconcile/state-restore.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
+import { unitReconciler } from '../../helpers/reconciler.js';
 
 const ROOT = 'dcim.device:42';
 const STORM = 5000;
@@ -26,7 +23,6 @@ const registry = new SchemaRegistry();
 const isCommand = registry.validator('reconcile-command.v1.schema.json');
 const isState = registry.validator<StateMessage>('root-state.v1.schema.json');
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const noop = () => undefined;
 
 describe('reconciler under a change storm (real SQLite)', function () {
   this.timeout(120_000);
@@ -45,21 +41,9 @@ describe('reconciler under a change storm (real SQLite)', function () {
   });
 
   function setUp() {
-    const store = new ReconcileStore(db);
-    store.restore([], 0);
     let now = Date.UTC(2026, 0, 1);
     let ids = 0;
-    const reconciler = new Reconciler({
-      policy: { version: 1, rules: [rule] },
-      store,
-      outbox: new OutboxStore(db),
-      onCommit: noop,
-      source: 'netbox://test',
-      metrics: { command: noop, outcome: noop, orphan: noop, notification: noop, poison: noop },
-      log: createLogger('silent'),
-      now: () => now,
-      newId: () => uuid(++ids),
-    });
+    const { reconciler, store } = unitReconciler(db, { policy: { version: 1, rules: [rule] }, now: () => now, newId: () => uuid(++ids) });
     let offset = 0;
     const change = (eventId: string) =>
       reconciler.handleEvent({

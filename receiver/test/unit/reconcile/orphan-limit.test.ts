@@ -2,13 +2,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../../src/log.js';
 import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
-import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
-import { ReconcileStore } from '../../../src/reconcile/reconcile-store.js';
-import { Reconciler } from '../../../src/reconcile/reconciler.js';
+import { unitReconciler } from '../../helpers/reconciler.js';
 
-const noop = () => undefined;
 
 describe('orphan notifications (real SQLite)', () => {
   let dir: string;
@@ -23,18 +19,7 @@ describe('orphan notifications (real SQLite)', () => {
   });
 
   it('keeps at most the row limit, deleting the oldest first', () => {
-    const store = new ReconcileStore(db);
-    store.restore([], 0);
-    const reconciler = new Reconciler({
-      policy: { version: 1, rules: [] },
-      store,
-      outbox: new OutboxStore(db),
-      onCommit: noop,
-      source: 'netbox://test',
-      metrics: { command: noop, outcome: noop, orphan: noop, notification: noop, poison: noop },
-      log: createLogger('silent'),
-      orphanLimit: 50,
-    });
+    const { reconciler } = unitReconciler(db, { orphanLimit: 50 });
     for (let i = 1; i <= 200; i++) {
       const reconcileId = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
       assert.equal(reconciler.notify({ id: i, status: 'successful', extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId }) }), 'orphan');
