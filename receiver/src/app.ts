@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { TokenCheck } from './api/authenticate.js';
+import { readOnBehalfOf } from './api/on-behalf-of.js';
 import type { RootsApi } from './api/roots-api.js';
 import type { NotificationResult } from './reconcile/reconciler.js';
 import { UnicopError, isUnicopError, type ErrorCode } from './errors.js';
@@ -134,7 +135,7 @@ function rootsRouter(deps: AppDeps): express.Router {
     res.json(deps.roots.listRoots(req.query));
   });
   router.get('/:root', (req, res) => {
-    res.json(deps.roots.getRoot(req.params.root as string));
+    res.json(deps.roots.getRoot(req.params.root as string, req.query));
   });
   router.get('/:root/timeline', (req, res) => {
     res.json(deps.roots.getTimeline(req.params.root as string, req.query));
@@ -142,7 +143,9 @@ function rootsRouter(deps: AppDeps): express.Router {
   router.post('/:root/reconcile', jsonBody('16kb', 'UNICOP_API_BODY_INVALID'), async (req, res, next) => {
     try {
       const key = req.headers['idempotency-key'];
-      const r = await deps.roots.requestReconcile(req.params.root as string, req.body, String(res.locals.caller), Array.isArray(key) ? key[0] : key);
+      // headersDistinct: a header sent twice stays two values (and is refused) instead of being joined with ", ".
+      const onBehalfOf = readOnBehalfOf(req.headersDistinct['x-unicop-on-behalf-of']);
+      const r = await deps.roots.requestReconcile(req.params.root as string, req.body, String(res.locals.caller), Array.isArray(key) ? key[0] : key, onBehalfOf);
       res.status(r.status).json(r.body);
     } catch (error) {
       next(error);

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   UNICOP_API_ROOT_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_API_QUERY_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_API_BODY_INVALID: { httpStatus: 400, retriable: false },
+  UNICOP_API_ON_BEHALF_OF_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_AWX_DISABLED: { httpStatus: 403, retriable: false },
   UNICOP_AWX_UNAUTHENTICATED: { httpStatus: 401, retriable: false },
   UNICOP_AWX_BODY_INVALID: { httpStatus: 400, retriable: false },

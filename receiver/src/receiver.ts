@@ -23,6 +23,7 @@ import { Relay } from './pipeline/publish/relay.js';
 import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
 import { createNotificationCheck } from './reconcile/awx-notification.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
+import { matchRule } from './reconcile/reconcile-policy.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
 import { createWebhookValidator } from './pipeline/validate/validate-webhook.js';
@@ -151,6 +152,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
         record: (root) => reconcile.reconciler.record(root),
         inState: (state, limit) => reconcile.store.inState(state, limit),
         attempts: (root, limit) => reconcile.store.recentAttempts(root, limit),
+        ruleFor: (rootType) => matchRule(reconcile.policy, rootType, null),
       },
     }),
     notifyAwx: (body) => {

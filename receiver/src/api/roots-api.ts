@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { UnicopError } from '../errors.js';
 import type { components } from '../generated/openapi.js';
+import type { ReconcileRule } from '../reconcile/reconcile-policy.js';
 import type { AttemptRow } from '../reconcile/reconcile-store.js';
 import { rootView } from '../reconcile/reconciler.js';
 import { RECONCILE_STATES, restingRecord, type ReconcileState, type RootRecord } from '../reconcile/state-machine.js';
@@ -36,6 +37,8 @@ export interface ReconcileView {
   record(root: string): RootRecord | null;
   inState(state: ReconcileState, limit: number): RootRecord[];
   attempts(root: string, limit: number): AttemptRow[];
+  /** The rule a reconcile request for a root of this type would run under (first match); null = none. */
+  ruleFor(rootType: string): ReconcileRule | null;
 }
 
 export interface RootsApiDeps {
@@ -61,6 +64,11 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
     return { type: m[1], id };
   }
 
+  /** Whether the receiver holds a record of the root: events in its index, or a reconcile state. */
+  function holds(key: string): boolean {
+    return index.lastSequence(key) > 0 || reconcile?.record(key) != null;
+  }
+
   /**
    * The root's last sequence. 0 only for a root the event index lost but the reconciler knows:
    * its state was rebuilt from the state topic after the data directory was lost, and the
@@ -68,17 +76,38 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
    */
   function known(key: string): number {
     parseRoot(key);
-    const last = index.lastSequence(key);
-    if (last === 0 && !reconcile?.record(key)) throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
-    return last;
+    if (!holds(key)) throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
+    return index.lastSequence(key);
+  }
+
+  /** Would a reconcile request for a root of this type run, and under which job template; if not, why. */
+  function policyView(rootType: string): Schemas['RootPolicy'] {
+    if (!reconcile) return { matched: false, reason: 'no reconcile policy configured (UNICOP_RECONCILE_POLICY is not set)' };
+    const rule = reconcile.ruleFor(rootType);
+    if (!rule) return { matched: false, reason: `no rule matches ${rootType}` };
+    return { matched: true, jobTemplate: { name: rule.jobTemplate.name, organization: rule.jobTemplate.organization } };
   }
 
   return {
-    /** The root: its event stream position and its reconcile state (resting when never reconciled). */
-    getRoot(key: string): Schemas['RootState'] {
-      const lastSequence = known(key);
-      const [lastEvent] = index.timeline(key, null, 1);
-      return { ...rootView(reconcile?.record(key) ?? restingRecord(key)), lastSequence, lastEvent: lastEvent ?? null };
+    /**
+     * The root: its event stream position, its reconcile state (resting when never reconciled) and
+     * what the reconcile policy says about it. `known: 'any'` answers a root the receiver holds no
+     * record of too (`known: false`, resting state, `lastSequence` 0) instead of 404, so a page for
+     * an object NetBox has but UNICOP never saw can still say whether a reconcile would run.
+     */
+    getRoot(key: string, query: { known?: unknown } = {}): Schemas['RootState'] {
+      const { type } = parseRoot(key);
+      if (query.known !== undefined && query.known !== 'any') throw new UnicopError('UNICOP_API_QUERY_INVALID', 'known may only be "any"');
+      const held = query.known === 'any' ? holds(key) : (known(key), true);
+      const lastSequence = held ? index.lastSequence(key) : 0;
+      const [lastEvent] = held ? index.timeline(key, null, 1) : [];
+      return {
+        ...rootView(reconcile?.record(key) ?? restingRecord(key)),
+        lastSequence,
+        lastEvent: lastEvent ?? null,
+        known: held,
+        policy: policyView(type),
+      };
     },
 
     /** Roots in one reconcile state, most recently changed first (`GET /v1/roots?state=`). */
@@ -117,6 +146,7 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
       body: unknown,
       caller: string,
       idempotencyKey: string | undefined,
+      onBehalfOf: string | null = null,
     ): Promise<{ status: 202 | 200; body: Schemas['ReconcileAccepted'] }> {
       const { type, id } = parseRoot(key);
       const reason = readReason(body);
@@ -126,7 +156,8 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
       if (index.lastSequence(key) === 0 && !reconcile?.record(key) && !(await existsInNetbox?.(type, id))) {
         throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `${key} is not known here${existsInNetbox ? ' and NetBox does not have it' : ''}`);
       }
-      const dedupeKey = `${caller}\n${key}`;
+      // The same service token acts for many people: one person's press is not another's duplicate.
+      const dedupeKey = `${caller}\n${onBehalfOf ?? ''}\n${key}`;
       if (idempotencyKey === undefined) {
         const earlier = recentRequest(dedupeKey);
         if (earlier) return { status: 200, body: { ...earlier, result: 'duplicate' } };
@@ -144,7 +175,14 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
           datacontenttype: 'application/json',
           dataschema: EVENT_DATASCHEMA,
           partitionkey: key,
-          data: { action: 'reconcile', root: { type, id, key }, reason, requestedBy: caller, superseded: false },
+          data: {
+            action: 'reconcile',
+            root: { type, id, key },
+            reason,
+            requestedBy: caller,
+            actor: { user: onBehalfOf, principal: caller },
+            superseded: false,
+          },
         },
       });
       const answer = { result: result.status, id: result.event.id, root: key, sequence: result.event.sequence };

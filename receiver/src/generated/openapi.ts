@@ -87,6 +87,13 @@ export interface paths {
          *     `lastOutcome`, `pendingFollowUp`) keep their resting values (`idle`, 0, null, null, false)
          *     until the reconciler runs. After a lost data directory the reconcile fields come from
          *     `<prefix>.roots.state.v1` (503 until that rebuild is done) while the event index starts empty.
+         *     `policy` says whether a reconcile request for this root would run (the first rule of
+         *     `UNICOP_RECONCILE_POLICY` matching its type, as the reconciler evaluates an operator's request)
+         *     and, when not, why: `no rule matches dcim.site`, or `no reconcile policy configured` when no
+         *     reconciler runs. A root the receiver holds no record of is 404 `UNICOP_API_ROOT_NOT_FOUND`;
+         *     with `known=any` it is answered instead (`known: false`, resting state, `lastSequence` 0,
+         *     `lastEvent` null, and its `policy`), so a page for an object UNICOP never saw can still say
+         *     whether a reconcile would run. `known=any` reveals nothing a 404 would not.
          */
         get: operations["getRoot"];
         put?: never;
@@ -273,6 +280,20 @@ export interface components {
             /** @description changes arrived during the attempt in flight; one follow-up will cover them */
             pendingFollowUp: boolean;
             lastEvent: null | components["schemas"]["TimelineEntry"];
+            /** @description false only with `known=any` for a root the receiver holds no record of */
+            known?: boolean;
+            policy?: components["schemas"]["RootPolicy"];
+        };
+        /** @description Whether a reconcile request for the root would run now, under which job template, or why not */
+        RootPolicy: {
+            matched: boolean;
+            /** @description when not matched: `no rule matches <rootType>` or `no reconcile policy configured (…)` */
+            reason?: string;
+            /** @description when matched, the first matching rule's job template */
+            jobTemplate?: {
+                name: string;
+                organization: string;
+            };
         };
         Outcome: {
             /** Format: uuid */
@@ -785,7 +806,10 @@ export interface operations {
     };
     getRoot: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `any`: answer a root the receiver holds no record of with `known: false` instead of 404 */
+                known?: "any";
+            };
             header?: never;
             path: {
                 /** @description root key `<app_label>.<model>:<id>`, e.g. `dcim.device:42` */
@@ -848,6 +872,15 @@ export interface operations {
             query?: never;
             header?: {
                 "Idempotency-Key"?: string;
+                /**
+                 * @description The person a trusted caller acts for (the NetBox plugin names the NetBox user who pressed
+                 *     Reconcile or ran `RequestReconcile`, after checking that user's permission itself). UTF-8,
+                 *     %-encoded beyond visible ASCII; decoded 1..150 printable characters without surrounding
+                 *     spaces, sent once — otherwise 400 `UNICOP_API_ON_BEHALF_OF_INVALID`. Recorded in the
+                 *     event as `data.actor = {user, principal}` (principal: the authenticated caller's
+                 *     fingerprint, as in `requestedBy`); the timeline's `user` of the request shows it.
+                 */
+                "X-Unicop-On-Behalf-Of"?: string;
             };
             path: {
                 /** @description root key `<app_label>.<model>:<id>`, e.g. `dcim.device:42` */

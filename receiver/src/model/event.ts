@@ -53,6 +53,8 @@ export interface ReconcileRequestData {
   reason: string | null;
   /** Which credential asked (a token fingerprint, never the token). */
   requestedBy: string;
+  /** Who asked: the person a trusted caller named in `X-Unicop-On-Behalf-Of` (null when none) and the authenticated caller. */
+  actor?: { user: string | null; principal: string };
   /** Always false: a request is never older than anything. Present so every event reads alike. */
   superseded: boolean;
 }

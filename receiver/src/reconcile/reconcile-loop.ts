@@ -11,7 +11,7 @@ import { TopicConsumer } from '../pipeline/publish/topic-consumer.js';
 import { topicNames } from '../pipeline/publish/topics.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { OutcomePoller } from './outcome-poller.js';
-import { loadReconcilePolicy } from './reconcile-policy.js';
+import { loadReconcilePolicy, type ReconcilePolicy } from './reconcile-policy.js';
 import { ReconcileStore } from './reconcile-store.js';
 import { Reconciler } from './reconciler.js';
 import { rebuildUntilDone } from './state-rebuild.js';
@@ -24,6 +24,8 @@ const STATE_SCHEMA = 'root-state.v1.schema.json';
 export interface ReconcileLoop {
   reconciler: Reconciler;
   store: ReconcileStore;
+  /** The loaded policy: the roots API tells which rule (if any) a root would be reconciled by. */
+  policy: ReconcilePolicy;
   start(): void;
   stop(): Promise<void>;
 }
@@ -50,8 +52,9 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
   const { config, metrics, log } = d;
   if (!config.reconcilePolicyFile) return null;
   const store = new ReconcileStore(d.db);
+  const policy = loadReconcilePolicy(config.reconcilePolicyFile, d.registry);
   const reconciler = new Reconciler({
-    policy: loadReconcilePolicy(config.reconcilePolicyFile, d.registry),
+    policy,
     store,
     outbox: d.outbox,
     onCommit: d.onCommit,
@@ -105,6 +108,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
   return {
     reconciler,
     store,
+    policy,
     start() {
       const run = (): void => {
         if (stopped) return;

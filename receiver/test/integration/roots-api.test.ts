@@ -6,7 +6,9 @@ import type { EventEnvelope } from '../../src/model/event.js';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { consume } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
+import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const TOKEN = 'unicop-test-api-token-0123456789';
 const isEnvelope = new SchemaRegistry().validator<EventEnvelope>('event-envelope.v1.schema.json');
@@ -109,7 +111,88 @@ describe('roots API (/v1/roots, service tokens)', function () {
     assert.ok(isEnvelope(request.value));
     assert.equal(request.value.sequence, '00000000000000000004');
     assert.deepEqual((request.value.data as { reason: string }).reason, 'drift suspected');
-    assert.match(String((request.value.data as { requestedBy: string }).requestedBy), /^token:[0-9a-f]{12}$/);
+    const { requestedBy, actor } = request.value.data as { requestedBy: string; actor: unknown };
+    assert.match(requestedBy, /^token:[0-9a-f]{12}$/);
+    assert.deepEqual(actor, { user: null, principal: requestedBy }, 'no X-Unicop-On-Behalf-Of: no person, only the principal');
+  });
+
+  it('records X-Unicop-On-Behalf-Of as the event\'s actor.user next to the authenticated principal, and the timeline shows that user', async () => {
+    const post = (onBehalfOf: string, key: string) =>
+      t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('idempotency-key', key).set('x-unicop-on-behalf-of', onBehalfOf).send({ reason: 'pressed' });
+    const alice = await post('alice', 'obo-alice');
+    assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', alice);
+    assert.equal(alice.status, 202);
+    const jurgen = await post('J%C3%BCrgen%20M%C3%BCller', 'obo-jurgen');
+    assert.equal(jurgen.status, 202);
+
+    const messages = await consume(t.topics.events, jurgen.body.sequence);
+    const byId = (id: string) => messages.find((m) => m.value.id === id);
+    const aliceEvent = byId(alice.body.id);
+    assert.ok(aliceEvent, 'the request reached Kafka');
+    assert.ok(isEnvelope(aliceEvent.value), 'the widened envelope schema accepts actor');
+    const data = aliceEvent.value.data as { requestedBy: string; actor: { user: string; principal: string } };
+    assert.deepEqual(data.actor, { user: 'alice', principal: data.requestedBy });
+    assert.match(data.actor.principal, /^token:[0-9a-f]{12}$/);
+    assert.equal((byId(jurgen.body.id)?.value.data as { actor: { user: string } }).actor.user, 'Jürgen Müller');
+
+    const timeline = await get('/v1/roots/dcim.device:42/timeline?limit=5');
+    const users = new Map(timeline.body.items.map((i: { id: string; user: string | null }) => [i.id, i.user]));
+    assert.equal(users.get(alice.body.id), 'alice');
+    assert.equal(users.get(jurgen.body.id), 'Jürgen Müller');
+  });
+
+  it('refuses a bad X-Unicop-On-Behalf-Of with 400 UNICOP_API_ON_BEHALF_OF_INVALID and records nothing', async () => {
+    const before = t.receiver.store.lastSequence('dcim.device:42');
+    const bad = ['', 'x'.repeat(151), '%07bell', 'a%0Ab', '%20alice', 'alice%20', '%E2%80%8Balice', 'broken%E0%A4%A', 'a%00b'];
+    for (const [n, value] of bad.entries()) {
+      const res = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('idempotency-key', `bad-obo-${n}`).set('x-unicop-on-behalf-of', value).send({});
+      assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', res);
+      assert.deepEqual([res.status, res.body.error?.code], [400, 'UNICOP_API_ON_BEHALF_OF_INVALID'], JSON.stringify(value));
+    }
+    const twice = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('x-unicop-on-behalf-of', ['alice', 'bob'] as unknown as string).send({});
+    assert.deepEqual([twice.status, twice.body.error?.code], [400, 'UNICOP_API_ON_BEHALF_OF_INVALID'], 'sent twice');
+    const longest = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('idempotency-key', 'obo-150').set('x-unicop-on-behalf-of', 'y'.repeat(150)).send({});
+    assert.equal(longest.status, 202, '150 characters is a NetBox username');
+    assert.equal(t.receiver.store.lastSequence('dcim.device:42'), before + 1, 'only the valid request was recorded');
+  });
+
+  it('says no reconcile policy is configured, and answers a root it holds no record of only when asked with known=any', async () => {
+    const held = await get('/v1/roots/dcim.device:42');
+    assert.equal(held.body.known, true);
+    assert.deepEqual(held.body.policy, { matched: false, reason: 'no reconcile policy configured (UNICOP_RECONCILE_POLICY is not set)' });
+    const strict = await get('/v1/roots/dcim.site:5');
+    assert.deepEqual([strict.status, strict.body.error.code], [404, 'UNICOP_API_ROOT_NOT_FOUND'], 'the 404 contract stays');
+    const any = await get('/v1/roots/dcim.site:5?known=any');
+    assert.equal(any.status, 200);
+    assert.deepEqual(
+      { known: any.body.known, state: any.body.state, lastSequence: any.body.lastSequence, lastEvent: any.body.lastEvent, matched: any.body.policy.matched },
+      { known: false, state: 'idle', lastSequence: 0, lastEvent: null, matched: false },
+    );
+    const bad = await get('/v1/roots/dcim.site:5?known=yes');
+    assert.deepEqual([bad.status, bad.body.error.code], [400, 'UNICOP_API_QUERY_INVALID']);
+  });
+
+  describe('with a reconcile policy: whether a root would be reconciled', () => {
+    let withPolicy: TestReceiver;
+    before(async () => {
+      withPolicy = startTestReceiver({ UNICOP_API_TOKENS: TOKEN, UNICOP_RECONCILE_POLICY: policyFile([{ ...DEVICE_RULE, match: { rootType: 'dcim.device', objectTypes: ['dcim.interface'] } }]) });
+      await waitFor(() => withPolicy.receiver.reconciler?.rebuilding === false, 30_000, 'the state rebuild of the new database');
+    });
+    after(async () => {
+      await withPolicy.close();
+    });
+
+    it('names the matching rule\'s job template, or says no rule matches the root type', async () => {
+      const ask = async (root: string) => {
+        const res = await withPolicy.http.get(`/v1/roots/${root}?known=any`).set(auth);
+        assertMatchesOpenapi('GET', '/v1/roots/{root}', res);
+        assert.equal(res.status, 200, root);
+        return res.body.policy;
+      };
+      // A reconcile request carries no object type, so a rule limited to some object types still matches it (reconciler.ts).
+      assert.deepEqual(await ask('dcim.device:7'), { matched: true, jobTemplate: { name: 'reconcile-device', organization: 'Default' } });
+      assert.deepEqual(await ask('dcim.site:7'), { matched: false, reason: 'no rule matches dcim.site' });
+    });
   });
 
   it('refuses to reconcile a root it holds no record of (404), and publishes nothing for it', async () => {

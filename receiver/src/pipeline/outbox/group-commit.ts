@@ -84,7 +84,7 @@ export class GroupCommit {
             return undefined;
           }
           const { id, subject, data } = job.draft.envelope;
-          const requestId = 'actor' in data ? data.actor.requestId : null;
+          const requestId = 'actor' in data && data.action !== 'reconcile' ? data.actor.requestId : null;
           const known = store.event(id) ?? (requestId === null ? undefined : store.eventForRequest(requestId, subject));
           if (known) return { status: 'duplicate', event: known } as const;
           const s = stamp(store, job.draft);
