@@ -7,6 +7,7 @@ carries {exception class or error code, status, method, URL without userinfo or 
 any configured secret value masked; the requests/urllib3 exception (which holds the prepared request and its headers)
 is neither chained nor logged."""
 
+import datetime
 import hashlib
 import logging
 import os
@@ -24,15 +25,21 @@ from .conf import plugin_settings
 
 __all__ = (
     'BUSY',
+    'ON_BEHALF_OF_HEADER',
     'PANEL_BUDGET',
     'PANEL_MAX_FETCHES',
     'ROOT_PATTERN',
     'ReceiverError',
     'RootOverview',
+    'TimelinePage',
     'idempotency_key',
+    'in_flight_states',
     'mask_secrets',
+    'on_behalf_of',
+    'parse_time',
     'request_reconcile',
     'root_overview',
+    'root_timeline',
     'safe_url',
 )
 
@@ -52,6 +59,14 @@ TIMELINE_LIMIT = 10
 IDEMPOTENCY_BUCKET_SECONDS = 10
 ROOT_PATTERN = re.compile(r'^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*:[1-9][0-9]{0,17}$')
 REASON_MAX = 500
+# The full timeline page: one receiver page per view page (the receiver allows up to 200).
+TIMELINE_PAGE = 50
+# ARCHITECTURE.md "Identity and access": the plugin names the NetBox user it acts for; the receiver records it as
+# data.actor.user next to its own service principal. UTF-8 %-encoded beyond visible ASCII (openapi/unicop.yaml).
+ON_BEHALF_OF_HEADER = 'X-Unicop-On-Behalf-Of'
+_ON_BEHALF_OF_SAFE = ''.join(chr(c) for c in range(0x21, 0x7F) if chr(c) != '%')
+# Reconcile states during which the panel refreshes itself (openapi/unicop.yaml RootState.state).
+in_flight_states = frozenset({'pending', 'requested', 'running'})
 
 logger = logging.getLogger('unicop_netbox.receiver')
 _now = time.time  # the idempotency bucket's clock (tests patch it)
@@ -221,25 +236,57 @@ def _outcome(raw):
         'class': _text(raw.get('class'), 40),
         'message': _text(raw.get('message')),
         'at': _text(raw.get('at'), 40),
+        'at_time': parse_time(raw.get('at')),
         'reconcile_id': _text(raw.get('reconcileId'), 40),
     }
 
 
-def _state(raw):
+def _policy(raw):
+    """RootState.policy: {matched, reason | job_template}; None when the receiver does not say (an older one)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get('matched'), bool):
+        return None
+    template = raw.get('jobTemplate') if isinstance(raw.get('jobTemplate'), dict) else {}
     return {
-        'state': _text(raw.get('state'), 40),
-        'attempt': raw.get('attempt') if isinstance(raw.get('attempt'), int) else None,
-        'last_outcome': _outcome(raw.get('lastOutcome')),
-        'in_flight': isinstance(raw.get('inFlight'), dict),
-        'pending_follow_up': raw.get('pendingFollowUp') is True,
+        'matched': raw['matched'],
+        'reason': _text(raw.get('reason'), 300),
+        'job_template': _text(template.get('name'), 200),
+        'organization': _text(template.get('organization'), 200),
     }
 
 
-def _events(raw):
+def _state(raw):
+    state = _text(raw.get('state'), 40)
+    return {
+        'state': state,
+        'attempt': raw.get('attempt') if isinstance(raw.get('attempt'), int) else None,
+        'last_outcome': _outcome(raw.get('lastOutcome')),
+        'in_flight': isinstance(raw.get('inFlight'), dict),
+        'refreshing': state in in_flight_states or isinstance(raw.get('inFlight'), dict),
+        'pending_follow_up': raw.get('pendingFollowUp') is True,
+        'known': raw.get('known') is not False,
+        'policy': _policy(raw.get('policy')),
+    }
+
+
+def parse_time(text):
+    """An aware datetime from the receiver's ISO 8601 times (`…Z` from JavaScript, `…+00:00` with microseconds from
+    Python), for NetBox's own date filters; None when it is not one (the template then shows the text as is)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text)  # 3.11+: accepts 'Z' and any fraction of a second
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def _events(raw, limit=TIMELINE_LIMIT):
     items = raw.get('items') if isinstance(raw.get('items'), list) else []
     return [
         {
+            'id': _text(item.get('id'), 60),
             'time': _text(item.get('time'), 60),
+            'at': parse_time(item.get('time')),
             'action': _text(item.get('action'), 60),
             'type': _text(item.get('type'), 100),
             'subject': _text(item.get('subject'), 300),
@@ -247,7 +294,7 @@ def _events(raw):
             'superseded': item.get('superseded') is True,
             'sequence': item.get('sequence') if isinstance(item.get('sequence'), int) else None,
         }
-        for item in items[:TIMELINE_LIMIT]
+        for item in items[:limit]
         if isinstance(item, dict)
     ]
 
@@ -277,7 +324,10 @@ def root_overview(root, budget=PANEL_BUDGET):
         logger.warning('unicop: panel of %s not fetched: %d receiver reads already in flight', root, PANEL_MAX_FETCHES)
         overview.problem = BUSY
         return overview
-    state_job = pool.submit(_in_slot, slots, 'GET', _root_url(base, root), token=token, timeout=READ_TIMEOUT)
+    # known=any: a root the receiver never saw is answered (known: false) with its reconcile policy, not 404.
+    state_job = pool.submit(
+        _in_slot, slots, 'GET', _root_url(base, root), token=token, timeout=READ_TIMEOUT, params={'known': 'any'}
+    )
     timeline_job = pool.submit(
         _in_slot,
         slots,
@@ -293,10 +343,15 @@ def root_overview(root, budget=PANEL_BUDGET):
         logger.info('unicop: panel read of %s: no answer within %g s', root, budget)
         overview.problem = str(ReceiverError(f'no answer within {budget:g} s'))
         return overview
-    errors = [job.exception() for job in (state_job, timeline_job) if job.exception() is not None]
-    if any(isinstance(e, ReceiverError) and e.status == 404 for e in errors):
+    state_error, timeline_error = state_job.exception(), timeline_job.exception()
+    if isinstance(state_error, ReceiverError) and state_error.status == 404:
+        # A receiver without `known=any` (older than the policy answer): no events, nothing known of the policy.
         overview.not_found = True
         return overview
+    if state_error is None and isinstance(timeline_error, ReceiverError) and timeline_error.status == 404:
+        timeline_error = None  # the root has no events yet; the state answer (known: false, policy) stands
+        timeline_job = None
+    errors = [e for e in (state_error, timeline_error) if e is not None]
     if errors:
         for error in errors:
             if isinstance(error, ReceiverError):
@@ -306,8 +361,56 @@ def root_overview(root, budget=PANEL_BUDGET):
         overview.problem = str(errors[0]) if isinstance(errors[0], ReceiverError) else 'UNICOP panel: internal error'
         return overview
     overview.state = _state(state_job.result())
-    overview.events = _events(timeline_job.result())
+    overview.not_found = not overview.state['known']
+    overview.events = _events(timeline_job.result()) if timeline_job is not None else []
     return overview
+
+
+@dataclass
+class TimelinePage:
+    """One page of the full timeline: `next` is the `before` cursor of the following page (None on the last)."""
+
+    root: str
+    events: list = field(default_factory=list)
+    next: int | None = None
+    not_found: bool = False
+    problem: str | None = None
+
+
+def root_timeline(root, before=None, limit=TIMELINE_PAGE):
+    """GET /v1/roots/{root}/timeline?limit=&before= (newest first); errors become `problem`, 404 `not_found`."""
+    conf = plugin_settings()
+    page = TimelinePage(root=root)
+    if not ROOT_PATTERN.match(root):
+        page.problem = f'{root!r} is not a root key the receiver accepts'
+        return page
+    params = {'limit': limit}
+    if before is not None:
+        params['before'] = before
+    try:
+        body = _call(
+            'GET',
+            _root_url(conf['receiver_url'], root, '/timeline'),
+            token=conf['receiver_token'],
+            timeout=READ_TIMEOUT,
+            params=params,
+        )
+    except ReceiverError as exc:
+        if exc.status == 404:
+            page.not_found = True
+        else:
+            logger.info('unicop: timeline read of %s failed: %s', root, exc.log_fields())
+            page.problem = str(exc)
+        return page
+    page.events = _events(body, limit)
+    cursor = body.get('next')
+    page.next = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) and cursor > 0 else None
+    return page
+
+
+def on_behalf_of(username):
+    """The X-Unicop-On-Behalf-Of value for a NetBox username: visible ASCII as is, anything else UTF-8 %-encoded."""
+    return quote(str(username), safe=_ON_BEHALF_OF_SAFE)
 
 
 def idempotency_key(user_key, root, now=None, bucket_seconds=IDEMPOTENCY_BUCKET_SECONDS):
@@ -317,16 +420,20 @@ def idempotency_key(user_key, root, now=None, bucket_seconds=IDEMPOTENCY_BUCKET_
     return f'netbox-{digest}'
 
 
-def request_reconcile(root, *, user_key, reason, now=None):
-    """POST /v1/roots/{root}/reconcile; returns the ReconcileAccepted body or raises ReceiverError."""
+def request_reconcile(root, *, user_key, reason, username=None, now=None):
+    """POST /v1/roots/{root}/reconcile; returns the ReconcileAccepted body or raises ReceiverError. `username`: the
+    NetBox user the plugin acts for (its permission already checked), sent as X-Unicop-On-Behalf-Of."""
     if not ROOT_PATTERN.match(root):
         raise ReceiverError(f'{root!r} is not a root key', status=400, code='UNICOP_CLIENT_ROOT_INVALID', method='POST')
     conf = plugin_settings()
+    headers = {'Idempotency-Key': idempotency_key(user_key, root, now)}
+    if username:
+        headers[ON_BEHALF_OF_HEADER] = on_behalf_of(username)
     return _call(
         'POST',
         _root_url(conf['receiver_url'], root, '/reconcile'),
         token=conf['receiver_token'],
         timeout=RECONCILE_TIMEOUT,
         json={'reason': reason[:REASON_MAX]},
-        headers={'Idempotency-Key': idempotency_key(user_key, root, now)},
+        headers=headers,
     )

@@ -95,7 +95,7 @@ class RequestReconcile(Script):
         root_key = object_key(root)
         reason = data.get('reason') or f'NetBox script RequestReconcile by {user.get_username()}'
         try:
-            answer = request_reconcile(root_key, user_key=user.pk, reason=reason)
+            answer = request_reconcile(root_key, user_key=user.pk, reason=reason, username=user.get_username())
         except ReceiverError as exc:
             logger.warning('unicop: reconcile of %s by %s failed: %s', root_key, user, exc.log_fields())
             self.log_failure(f'reconcile of {root_key} not requested: {exc}')

@@ -3,7 +3,7 @@
 from netbox.plugins import PluginTemplateExtension
 
 from .conf import PLUGIN_NAME, panel_models
-from .receiver import root_overview
+from .panel import button_state, overview_for, panel_context
 from .roots import object_key, resolve_root
 from .views import may_reconcile, reconcile_url
 
@@ -11,14 +11,17 @@ __all__ = ('RootPanel', 'template_extensions')
 
 
 class RootPanel(PluginTemplateExtension):
-    """Right column: the root's reconcile state and latest events (within 2 s, whatever the receiver does).
-    Buttons: Reconcile, for users with `<app>.change_<model>` on the root."""
+    """Right column: the root's reconcile state, whether a reconcile would run, and its latest events (within 2 s,
+    whatever the receiver does). Buttons: Reconcile, for users with `<app>.change_<model>` on the root; disabled,
+    with the reason as its title, when the receiver says no reconcile would run. Both share one receiver read."""
 
     models = panel_models()
 
     def right_page(self):
-        root = resolve_root(self.context['object'])
-        return self.render(f'{PLUGIN_NAME}/root_panel.html', extra_context={'unicop': root_overview(object_key(root))})
+        request = self.context.get('request')
+        return self.render(
+            f'{PLUGIN_NAME}/root_panel.html', extra_context=panel_context(request, self.context['object'])
+        )
 
     def buttons(self):
         obj = self.context['object']
@@ -26,9 +29,15 @@ class RootPanel(PluginTemplateExtension):
         request = self.context.get('request')
         if not may_reconcile(getattr(request, 'user', None), root):
             return ''
+        enabled, reason = button_state(overview_for(request, root))
         return self.render(
             f'{PLUGIN_NAME}/reconcile_button.html',
-            extra_context={'reconcile_url': reconcile_url(obj), 'reconcile_root': object_key(root)},
+            extra_context={
+                'reconcile_url': reconcile_url(obj),
+                'reconcile_root': object_key(root),
+                'reconcile_enabled': enabled,
+                'reconcile_disabled_reason': reason,
+            },
         )
 
 

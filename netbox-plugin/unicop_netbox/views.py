@@ -1,4 +1,6 @@
-"""The Reconcile button's view: POST only, CSRF-protected (Django's middleware), login and permission required."""
+"""The plugin's views: the Reconcile button (POST only, CSRF-protected by Django's middleware, login and the root's
+change permission required), the panel fragment htmx refreshes while an attempt is in flight, and the root's full
+timeline page (paged with the receiver's `before` cursor). The two reads need login and view permission."""
 
 import logging
 
@@ -7,15 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from .conf import panel_models
-from .receiver import ReceiverError, request_reconcile
+from .conf import PLUGIN_NAME, panel_models
+from .panel import link_events, panel_context
+from .receiver import ReceiverError, request_reconcile, root_timeline
 from .roots import label_of, object_key, resolve_root
 
-__all__ = ('ReconcileView', 'may_reconcile', 'reconcile_permission', 'reconcile_url')
+__all__ = ('PanelView', 'ReconcileView', 'TimelineView', 'may_reconcile', 'reconcile_permission', 'reconcile_url')
 
 logger = logging.getLogger('unicop_netbox.reconcile')
 
@@ -62,6 +65,7 @@ class ReconcileView(LoginRequiredMixin, View):
                 root_key,
                 user_key=request.user.pk,
                 reason=f'NetBox UI: Reconcile button by {request.user.get_username()}',
+                username=request.user.get_username(),
             )
         except ReceiverError as exc:
             # The receiver's message may repeat anything the request carried: the log gets the safe fields only.
@@ -74,3 +78,47 @@ class ReconcileView(LoginRequiredMixin, View):
             else:
                 messages.success(request, f'Reconcile of {root_key} requested: reconcile id {reconcile_id}')
         return redirect(obj.get_absolute_url())
+
+
+def viewable_object(request, app_label, model_name, pk):
+    """The object if it exists and the user may view it (NetBox's object permissions); 404 otherwise, alike."""
+    try:
+        model = apps.get_model(app_label, model_name)
+    except LookupError as exc:
+        raise Http404(f'{app_label}.{model_name}') from exc
+    queryset = model.objects.all()
+    if not hasattr(queryset, 'restrict'):
+        raise Http404(f'{app_label}.{model_name} has no UNICOP panel')
+    return get_object_or_404(queryset.restrict(request.user, 'view'), pk=pk)
+
+
+class PanelView(LoginRequiredMixin, View):
+    """GET /plugins/unicop/panel/<app_label>/<model_name>/<pk>/ -> the panel fragment of the object's root (what
+    htmx swaps in every 2 s while an attempt is in flight)."""
+
+    http_method_names = ['get']
+
+    def get(self, request, app_label, model_name, pk):
+        obj = viewable_object(request, app_label, model_name, pk)
+        return render(request, f'{PLUGIN_NAME}/root_panel.html', panel_context(request, obj))
+
+
+class TimelineView(LoginRequiredMixin, View):
+    """GET /plugins/unicop/timeline/<app_label>/<model_name>/<pk>/?before=<sequence> -> the root's whole timeline,
+    newest first, one receiver page (50 events) at a time; "older" follows the receiver's `next` cursor."""
+
+    http_method_names = ['get']
+
+    def get(self, request, app_label, model_name, pk):
+        obj = viewable_object(request, app_label, model_name, pk)
+        root = resolve_root(obj)
+        before = request.GET.get('before')
+        if before is not None and not (before.isdigit() and 0 < int(before) < 10**18):
+            raise Http404('before must be a positive sequence')
+        page = root_timeline(object_key(root), before=int(before) if before else None)
+        link_events(page.events, request.user)
+        return render(
+            request,
+            f'{PLUGIN_NAME}/timeline.html',
+            {'object': root, 'page': page, 'first_page': before is None, 'subject_max': 60},
+        )

@@ -11,8 +11,9 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
-__all__ = ('ReceiverStub', 'closed_port', 'error_body', 'root_state', 'timeline', 'timeline_entry')
+__all__ = ('ReceiverStub', 'closed_port', 'error_body', 'root_state', 'timeline', 'timeline_entry', 'unmatched')
 
 
 def error_body(code, message):
@@ -38,16 +39,23 @@ def root_state(root, **overrides):
         },
         'pendingFollowUp': False,
         'lastEvent': None,
+        'known': True,
+        'policy': {'matched': True, 'jobTemplate': {'name': 'reconcile-device', 'organization': 'Default'}},
     }
     body.update(overrides)
     return body
 
 
-def timeline(root, items):
-    return {'root': root, 'items': items, 'next': None, 'reconciles': []}
+def unmatched(reason):
+    """RootState.policy when no reconcile would run."""
+    return {'matched': False, 'reason': reason}
 
 
-def timeline_entry(sequence, action, subject, user='admin', superseded=False):
+def timeline(root, items, next=None):
+    return {'root': root, 'items': items, 'next': next, 'reconciles': []}
+
+
+def timeline_entry(sequence, action, subject, user='admin', superseded=False, time=None):
     return {
         'id': str(uuid.uuid4()),
         'sequence': sequence,
@@ -55,7 +63,7 @@ def timeline_entry(sequence, action, subject, user='admin', superseded=False):
         'subject': subject,
         'action': action,
         'user': user,
-        'time': f'2026-01-02T03:04:0{sequence}Z',
+        'time': time or f'2026-01-02T03:04:{sequence % 60:02d}Z',
         'superseded': superseded,
         'published': True,
     }
@@ -71,10 +79,11 @@ def closed_port():
 class ReceiverStub:
     """with ReceiverStub(token='t') as stub: ... stub.url, stub.requests, stub.routes[(method, path)] = (status, body).
 
-    Unknown roots answer 404 UNICOP_API_ROOT_NOT_FOUND; a wrong or missing token 401; `delay` slows every answer;
-    `hold` (a threading.Event) keeps every request waiting until it is set; `always` = (status, body) answers every
-    request alike; `echo_headers` makes every error answer repeat the request's headers in its message and details,
-    as a misbehaving receiver or proxy might."""
+    Unknown roots answer 404 UNICOP_API_ROOT_NOT_FOUND (as a receiver without `known=any` would; tests that want the
+    policy answer for an unknown root route it explicitly); a route may be a callable of the parsed query; a wrong or
+    missing token 401; `delay` slows every answer; `hold` (a threading.Event) keeps every request waiting until it
+    is set; `always` = (status, body) answers every request alike; `echo_headers` makes every error answer repeat
+    the request's headers in its message and details, as a misbehaving receiver or proxy might."""
 
     def __init__(self, token='test-token', delay=0.0, hold=None, echo_headers=False, always=None):
         self.token = token
@@ -123,9 +132,11 @@ class ReceiverStub:
                     return self._answer(401, error_body('UNICOP_API_TOKEN_MISSING', 'No Authorization: Bearer'))
                 if auth[len('Bearer ') :] != stub.token:
                     return self._answer(401, error_body('UNICOP_API_TOKEN_INVALID', 'The bearer token is not valid'))
-                path = self.path.split('?', 1)[0]
+                path, _, query = self.path.partition('?')
                 if (method, path) in stub.routes:
-                    return self._answer(*stub.routes[(method, path)])
+                    route = stub.routes[(method, path)]
+                    # A callable route answers by the query ({name: [values]}), e.g. a timeline page per `before`.
+                    return self._answer(*(route(parse_qs(query)) if callable(route) else route))
                 if method == 'POST' and path.endswith('/reconcile'):
                     root = path[len('/v1/roots/') : -len('/reconcile')]
                     key = self.headers.get('Idempotency-Key')

@@ -93,7 +93,7 @@ class RootPanelTests(TestCase):
         self.assertNotContains(response, XSS)
         self.assertNotContains(response, 'unreachable:')
         paths = sorted(r['path'] for r in stub.requests)
-        self.assertEqual(paths, [f'/v1/roots/{self.root}', f'/v1/roots/{self.root}/timeline?limit=10'])
+        self.assertEqual(paths, [f'/v1/roots/{self.root}/timeline?limit=10', f'/v1/roots/{self.root}?known=any'])
         self.assertTrue(all(r['headers']['Authorization'] == 'Bearer test-token' for r in stub.requests))
 
     def test_panel_says_no_events_when_receiver_answers_404(self):

@@ -2,14 +2,16 @@ import json
 from unittest import mock
 
 from core.models import Job, ObjectChange
+from django.contrib import messages as message_levels
 from django.contrib.messages import get_messages
 from django.test import Client, override_settings
 from utilities.testing import TestCase
 
+from unicop_netbox.receiver import on_behalf_of
 from unicop_netbox.views import reconcile_url
 
 from .objects import create_roots
-from .receiver_stub import ReceiverStub, closed_port
+from .receiver_stub import ReceiverStub, closed_port, error_body
 
 __all__ = ('ReconcileViewTests',)
 
@@ -27,6 +29,13 @@ class ReconcileViewTests(TestCase):
     def post(self, client=None):
         response = (client or self.client).post(self.url)
         return response, [str(m) for m in get_messages(response.wsgi_request)]
+
+    def post_levels(self):
+        """POST from a fresh session (messages of earlier posts would still be queued in it): [(level, text)]."""
+        client = Client()
+        client.force_login(self.user)
+        response = client.post(self.url)
+        return response, [(m.level, str(m)) for m in get_messages(response.wsgi_request)]
 
     def test_view_answers_405_when_method_is_get(self):
         self.add_permissions('dcim.change_device')
@@ -105,3 +114,57 @@ class ReconcileViewTests(TestCase):
             response, messages = self.post()
         self.assertEqual(response.status_code, 302)
         self.assertIn('UNICOP receiver unreachable: connection refused', messages[0])
+
+    def test_view_sends_the_netbox_user_as_on_behalf_of(self):
+        self.add_permissions('dcim.change_device')
+        with ReceiverStub() as stub, override_settings(PLUGINS_CONFIG=stub.config()):
+            self.post()
+        self.assertEqual(stub.requests[0]['headers']['X-Unicop-On-Behalf-Of'], 'testuser')
+
+    def test_on_behalf_of_percent_encodes_what_is_not_visible_ascii(self):
+        self.assertEqual(on_behalf_of('a.b@c+d_e-f'), 'a.b@c+d_e-f')
+        self.assertEqual(on_behalf_of('Jürgen M 100%'), 'J%C3%BCrgen%20M%20100%25')
+
+    def test_view_shows_error_message_with_receiver_code_when_request_cannot_start(self):
+        self.add_permissions('dcim.change_device')
+        path = f'/v1/roots/{self.root}/reconcile'
+        cases = {
+            'unreachable': (None, 'UNICOP receiver unreachable: connection refused'),
+            '401': ((401, error_body('UNICOP_API_TOKEN_INVALID', 'bad token')), '401 UNICOP_API_TOKEN_INVALID'),
+            '403': ((403, error_body('UNICOP_API_FORBIDDEN', 'not yours')), '403 UNICOP_API_FORBIDDEN'),
+            '404': ((404, error_body('UNICOP_API_ROOT_NOT_FOUND', 'unknown')), '404 UNICOP_API_ROOT_NOT_FOUND'),
+            '500': ((500, error_body('UNICOP_HTTP_INTERNAL', 'boom')), '500 UNICOP_HTTP_INTERNAL: boom'),
+        }
+        for name, (answer, expected) in cases.items():
+            with self.subTest(name), ReceiverStub() as stub:
+                config = stub.config()
+                if answer is None:
+                    config['unicop_netbox']['receiver_url'] = f'http://127.0.0.1:{closed_port()}'
+                else:
+                    stub.routes[('POST', path)] = answer
+                with override_settings(PLUGINS_CONFIG=config):
+                    response, messages = self.post_levels()
+                self.assertRedirects(response, self.device.get_absolute_url(), fetch_redirect_response=False)
+                self.assertEqual(len(messages), 1)
+                level, text = messages[0]
+                self.assertEqual(level, message_levels.ERROR)
+                self.assertIn(f'Reconcile of {self.root} not requested', text)
+                self.assertIn(expected, text)
+
+    def test_view_shows_success_message_when_receiver_accepts(self):
+        self.add_permissions('dcim.change_device')
+        with ReceiverStub() as stub, override_settings(PLUGINS_CONFIG=stub.config()):
+            _, messages = self.post_levels()
+        self.assertEqual([level for level, _ in messages], [message_levels.SUCCESS])
+
+    def test_error_message_shown_on_the_object_page_after_redirect(self):
+        self.add_permissions('dcim.change_device')
+        with ReceiverStub() as stub, override_settings(PLUGINS_CONFIG=stub.config()):
+            stub.routes[('POST', f'/v1/roots/{self.root}/reconcile')] = (
+                404,
+                error_body('UNICOP_API_ROOT_NOT_FOUND', 'unknown'),
+            )
+            response = self.client.post(self.url, follow=True)
+        self.assertContains(response, 'id="django-messages"')
+        self.assertContains(response, 'text-bg-danger')
+        self.assertContains(response, '404 UNICOP_API_ROOT_NOT_FOUND')

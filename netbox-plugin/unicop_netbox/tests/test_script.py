@@ -53,6 +53,7 @@ class RequestReconcileScriptTests(TestCase):
         self.assertEqual(stub.requests[0]['path'], f'/v1/roots/{self.root}/reconcile')
         self.assertEqual(stub.requests[0]['headers']['Authorization'], 'Bearer test-token')
         self.assertIn('Idempotency-Key', stub.requests[0]['headers'])
+        self.assertEqual(stub.requests[0]['headers']['X-Unicop-On-Behalf-Of'], self.user.get_username())
         self.assertIn(f'reconcile of {self.root} requested: reconcile id', script.messages[-1]['message'])
         self.assertTrue(result.startswith(f'{self.root}: '))
 
