@@ -59,13 +59,13 @@ function fakeNetbox(): Promise<{ url: string; requests: string[]; server: Server
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server })));
 }
 
-/** Processes whose command line contains `marker` (the hanging playbook's ansible-playbook and its sleep). */
-function processesWith(marker: string): string[] {
+/** Processes whose command line contains one of `markers` (the hanging playbook's ansible-playbook and its sleep). */
+function processesWith(...markers: string[]): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(marker) && Number(pid) !== process.pid) found.push(`${pid}: ${cmd.slice(0, 160)}`);
+      if (markers.some((m) => cmd.includes(m)) && Number(pid) !== process.pid) found.push(`${pid}: ${cmd.slice(0, 160)}`);
     } catch {
       // gone meanwhile
     }
@@ -193,11 +193,15 @@ describe('local executor: webhook → reconciler → ansible-rulebook run_playbo
   it('stops a hanging playbook at the deadline: timed_out, and no ansible-playbook of it is left', async () => {
     const posted = Date.now();
     await post(objectUpdate('ipam.prefix', 703, 3));
-    await waitFor(() => processesWith(HANG_MARKER).length > 0, 60_000, 'the hanging playbook to run');
+    const hang = [HANG_MARKER, join(playbooks, 'hangs.yml')];
+    await waitFor(() => processesWith(HANG_MARKER).length > 0 && processesWith(join(playbooks, 'hangs.yml')).length > 0, 60_000, 'the hanging playbook to run');
     const state = await ended('ipam.prefix:703', 'timed_out', 60_000);
+    console.log(`      change → timed_out: ${Date.now() - posted} ms (deadline 20 s after the command)`);
     assert.equal(state.lastOutcome?.class, 'timeout');
-    await waitFor(() => processesWith(HANG_MARKER).length === 0, 30_000, `the hanging run to be stopped (left: ${processesWith(HANG_MARKER).join('; ')})`);
-    console.log(`      change → timed_out and run stopped: ${Date.now() - posted} ms (deadline 20 s)`);
+    await waitFor(() => processesWith(...hang).length === 0, 30_000, 'the hanging run to be stopped').catch((e: Error) => {
+      throw new Error(`${e.message}; left: ${processesWith(...hang).join('; ')}`);
+    });
+    console.log(`      change → run stopped: ${Date.now() - posted} ms`);
     assert.ok(!existsSync(join(rendered, 'ipam.prefix-703.conf')));
   });
 });
