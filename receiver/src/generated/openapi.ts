@@ -66,6 +66,9 @@ export interface paths {
          *     `hosts` entry that is not an object, a numeric `traceback`) answers 400
          *     `UNICOP_AWX_BODY_INVALID` with its JSON pointer in `details`. An orphan keeps the first 4 KiB
          *     of its body with the byte count and sha256; the newest 10,000 orphans are kept.
+         *     The local executor (eda/, when no AWX is configured) posts the same body with `id: null` and
+         *     one additive object `unicop: {executor: "local", failureClass?: config|execution|unreachable,
+         *     message?}`, whose class and message decide a failed run's outcome.
          */
         post: operations["receiveAwxNotification"];
         delete?: never;

@@ -8,7 +8,8 @@ import type { FailureClass } from './reconcile-policy.js';
  * `schemas/awx-notification.schema.json` checks these types at the HTTP boundary.
  */
 export interface AwxNotification {
-  id?: number;
+  /** null from the local executor, which has no job id */
+  id?: number | null;
   name?: string;
   url?: string;
   status?: string;
@@ -17,7 +18,23 @@ export interface AwxNotification {
   traceback?: string | null;
   extra_vars?: string | Record<string, unknown>;
   hosts?: Record<string, { dark?: number; failures?: number; failed?: boolean }>;
+  /** UNICOP's additive extension: only the local executor sends it (eda/executor/unicop_local_run.py). */
+  unicop?: LocalExecutorReport;
 }
+
+/**
+ * What the local executor adds to AWX's body: it knows more than AWX's status says (which task
+ * failed, that the playbook is missing), so it names the failure class and the message itself.
+ * Bounded by the schema (message ≤ 2000 characters) and again here (≤ 1000 in the outcome).
+ */
+export interface LocalExecutorReport {
+  executor: 'local';
+  failureClass?: 'config' | 'execution' | 'unreachable';
+  message?: string;
+}
+
+/** How much of a local executor's message goes into the outcome. */
+export const LOCAL_MESSAGE_MAX = 1000;
 
 /**
  * AWX's documented job statuses (awx/main/models/unified_jobs.py, STATUS_CHOICES). Anything else
@@ -62,7 +79,9 @@ export function createNotificationCheck(registry: SchemaRegistry): (body: unknow
  * (`ansible_eda.event.meta.uuid`, which the source plugin sets from the Kafka header).
  * Status → outcome: new/pending/waiting/running → started; successful → succeeded; failed →
  * `unreachable` when any host was unreachable (`dark`), else `execution`; error (AWX could not run
- * the job) → `transient`; canceled → `rejected`.
+ * the job) → `transient`; canceled → `rejected`. A body with the local executor's `unicop` object
+ * has no job id; its failed/error status takes the class and message the executor names (config,
+ * execution, unreachable) instead of the ones derived from AWX's fields.
  */
 export function readNotification(body: AwxNotification): NotificationReading {
   let vars: Record<string, unknown>;
@@ -77,7 +96,8 @@ export function readNotification(body: AwxNotification): NotificationReading {
   if (id === null) return { kind: 'unusable', reconcileId: null, reason: ORPHAN_REASONS.noReconcileId };
   const awxJobId = Number.isSafeInteger(body.id) ? (body.id as number) : null;
   const status = awxStatusOf(body.status);
-  const summary = `AWX job ${awxJobId ?? '?'} ${status}`;
+  const local = body.unicop?.executor === 'local' ? body.unicop : undefined;
+  const summary = local ? `local run ${status}` : `AWX job ${awxJobId ?? '?'} ${status}`;
   switch (status) {
     case 'new':
     case 'pending':
@@ -86,6 +106,24 @@ export function readNotification(body: AwxNotification): NotificationReading {
       return { kind: 'started', reconcileId: id, awxJobId };
     case 'successful':
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'succeeded', class: null, message: summary };
+    case 'failed':
+    case 'error':
+      if (local?.failureClass) return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: local.failureClass, message: localMessage(summary, local) };
+      return failedAsAwx(body, id, awxJobId, status, summary);
+    case 'canceled':
+      return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'rejected', message: summary };
+    case 'other':
+      return { kind: 'unusable', reconcileId: id, reason: ORPHAN_REASONS.unknownStatus };
+  }
+}
+
+function localMessage(summary: string, local: LocalExecutorReport): string {
+  return local.message ? `${summary}: ${local.message.slice(0, LOCAL_MESSAGE_MAX)}` : summary;
+}
+
+/** AWX's failed (a host unreachable → `unreachable`, else `execution`) and error (→ `transient`). */
+function failedAsAwx(body: AwxNotification, id: string, awxJobId: number | null, status: 'failed' | 'error', summary: string): NotificationReading {
+  switch (status) {
     case 'failed': {
       const unreachable = Object.values(body.hosts ?? {}).some((h) => (h?.dark ?? 0) > 0);
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: unreachable ? 'unreachable' : 'execution', message: summary };
@@ -94,9 +132,5 @@ export function readNotification(body: AwxNotification): NotificationReading {
       const traceback = typeof body.traceback === 'string' ? body.traceback : '';
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'transient', message: traceback ? `${summary}: ${traceback.slice(0, 500)}` : summary };
     }
-    case 'canceled':
-      return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'rejected', message: summary };
-    case 'other':
-      return { kind: 'unusable', reconcileId: id, reason: ORPHAN_REASONS.unknownStatus };
   }
 }

@@ -67,3 +67,37 @@ export async function runEda(action: 'install' | 'up' | 'down', env: NodeJS.Proc
     throw new Error(`scripts/eda ${action} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}\n${log}`, { cause: error });
   }
 }
+
+export interface LocalEdaSettings {
+  prefix: string;
+  dataDir: string;
+  receiverUrl: string;
+  /** A file holding the receiver's notify token (scripts/eda hands the path on, never the value on argv). */
+  notifyTokenFile: string;
+  playbookDir: string;
+  renderDir: string;
+  netboxUrl: string;
+  netboxToken: string;
+  shutdownDelay: string;
+}
+
+/** The environment of `scripts/eda` for the local executor: every AWX variable removed, so it picks unicop-local.yml. */
+export function localEdaEnvironment(s: LocalEdaSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_BROKERS: BROKERS.join(','),
+    UNICOP_TOPIC_PREFIX: s.prefix,
+    UNICOP_EDA_GROUP_ID: `${s.prefix}-eda`,
+    UNICOP_EDA_PERSISTENCE_ID: `${s.prefix}-eda`,
+    EDA_DATA_DIR: s.dataDir,
+    EDA_SHUTDOWN_DELAY: s.shutdownDelay,
+    UNICOP_RECEIVER_URL: s.receiverUrl,
+    UNICOP_AWX_NOTIFY_TOKEN_FILE: s.notifyTokenFile,
+    UNICOP_PLAYBOOK_DIR: s.playbookDir,
+    UNICOP_RENDER_DIR: s.renderDir,
+    NETBOX_URL: s.netboxUrl,
+    NETBOX_TOKEN: s.netboxToken,
+  };
+  for (const name of ['AWX_URL', 'AWX_TOKEN', 'AWX_TOKEN_FILE', 'AWX_USERNAME', 'AWX_PASSWORD', 'UNICOP_AWX_NOTIFY_TOKEN', 'UNICOP_EDA_RULEBOOK', 'NETBOX_TOKEN_FILE']) delete env[name];
+  return env;
+}
