@@ -21,7 +21,8 @@ import { spawnReceiver, stopGracefully } from '../../helpers/process.js';
 export const RECEIVER_URL = (process.env.UNICOP_RECEIVER_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 export const TOPIC_PREFIX = process.env.UNICOP_TOPIC_PREFIX ?? `tnb${Date.now()}`;
 export const EVENTS_TOPIC = `${TOPIC_PREFIX}.events.v1`;
-export const API_TOKEN = randomBytes(24).toString('hex');
+/** The plugin's panel token (`receiver_token`, from UNICOP_RECEIVER_TOKEN at `scripts/netbox up`): the panel can read this receiver. */
+export const API_TOKEN = process.env.UNICOP_RECEIVER_TOKEN ?? randomBytes(24).toString('hex');
 
 /** Webhooks are left to themselves this long before the catch-up steps in: longer than any delivery here. */
 export const WEBHOOK_GRACE_MS = 60_000;
