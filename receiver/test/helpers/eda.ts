@@ -19,19 +19,26 @@ export interface EdaSettings {
   shutdownDelay: string;
 }
 
-/** The environment of `scripts/eda`: this process's, with every AWX credential but the token removed. */
-export function edaEnvironment(s: EdaSettings): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
+/** What every rulebook of a test needs: this process's environment, the test Kafka, its prefix, group and data dir. */
+function rulebookEnvironment(s: { prefix: string; dataDir: string; shutdownDelay: string }): NodeJS.ProcessEnv {
+  return {
     ...process.env,
-    AWX_URL: s.awxUrl,
-    AWX_TOKEN: s.awxToken,
     KAFKA_BROKERS: BROKERS.join(','),
     UNICOP_TOPIC_PREFIX: s.prefix,
     UNICOP_EDA_GROUP_ID: `${s.prefix}-eda`,
     UNICOP_EDA_PERSISTENCE_ID: `${s.prefix}-eda`,
     EDA_DATA_DIR: s.dataDir,
-    EDA_JOB_TEMPLATE_REFRESH_DELAY: s.templateRefreshDelay,
     EDA_SHUTDOWN_DELAY: s.shutdownDelay,
+  };
+}
+
+/** The environment of `scripts/eda`: this process's, with every AWX credential but the token removed. */
+export function edaEnvironment(s: EdaSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...rulebookEnvironment(s),
+    AWX_URL: s.awxUrl,
+    AWX_TOKEN: s.awxToken,
+    EDA_JOB_TEMPLATE_REFRESH_DELAY: s.templateRefreshDelay,
   };
   delete env.AWX_TOKEN_FILE;
   delete env.AWX_USERNAME;
@@ -84,13 +91,7 @@ export interface LocalEdaSettings {
 /** The environment of `scripts/eda` for the local executor: every AWX variable removed, so it picks unicop-local.yml. */
 export function localEdaEnvironment(s: LocalEdaSettings): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    KAFKA_BROKERS: BROKERS.join(','),
-    UNICOP_TOPIC_PREFIX: s.prefix,
-    UNICOP_EDA_GROUP_ID: `${s.prefix}-eda`,
-    UNICOP_EDA_PERSISTENCE_ID: `${s.prefix}-eda`,
-    EDA_DATA_DIR: s.dataDir,
-    EDA_SHUTDOWN_DELAY: s.shutdownDelay,
+    ...rulebookEnvironment(s),
     UNICOP_RECEIVER_URL: s.receiverUrl,
     UNICOP_AWX_NOTIFY_TOKEN_FILE: s.notifyTokenFile,
     UNICOP_PLAYBOOK_DIR: s.playbookDir,
