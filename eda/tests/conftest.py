@@ -17,7 +17,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-import unicop_kafka
+from unicop_kafka_lib import kafka_clients, rejects
 
 __all__ = ["FakeKafka", "SentMessage", "record"]
 
@@ -130,10 +130,10 @@ class _Producer:
 @pytest.fixture
 def kafka(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKafka]:
     fake = FakeKafka()
-    monkeypatch.setattr(unicop_kafka, "AIOKafkaConsumer", fake.consumer)
-    # raising=False: the name only exists once the source can publish rejects
-    monkeypatch.setattr(unicop_kafka, "AIOKafkaProducer", fake.producer, raising=False)
+    # where the source builds its clients (raising: a renamed name must fail here, not reach a real broker)
+    monkeypatch.setattr(kafka_clients, "AIOKafkaConsumer", fake.consumer)
+    monkeypatch.setattr(kafka_clients, "AIOKafkaProducer", fake.producer)
     # retries without waiting, so a test of the retry loop takes milliseconds
-    monkeypatch.setattr(unicop_kafka, "REJECT_BACKOFF_INITIAL_S", 0.001, raising=False)
-    monkeypatch.setattr(unicop_kafka, "REJECT_BACKOFF_MAX_S", 0.002, raising=False)
+    monkeypatch.setattr(rejects, "REJECT_BACKOFF_INITIAL_S", 0.001)
+    monkeypatch.setattr(rejects, "REJECT_BACKOFF_MAX_S", 0.002)
     yield fake

@@ -18,6 +18,7 @@ import pytest
 from conftest import TOPIC, FakeKafka, record
 
 import unicop_kafka
+from unicop_kafka_lib import arguments, events, rejects
 
 REJECTS = "unicop.rejected.v1"
 RECONCILE_ID = "0b9a0f52-6f55-4a42-9a56-2d1b8f0c1e11"
@@ -85,7 +86,7 @@ def test_non_json_record_is_counted_logged_published_as_reject_and_committed_pas
 
     # on_invalid: event (default): the error event, then the next record as usual
     invalid, valid = queue.events
-    assert invalid["body"]["type"] == unicop_kafka.INVALID_RECORD_TYPE
+    assert invalid["body"]["type"] == events.INVALID_RECORD_TYPE
     assert invalid["body"]["code"] == "not_json"
     assert invalid["body"]["invalid_count"] == 1
     assert invalid["body"]["source_offset"] == f"{TOPIC}:0:0"
@@ -130,7 +131,7 @@ def test_deeply_nested_record_is_skipped_counted_rejected_and_the_next_record_is
     assert body["data"]["kafka"]["offset"] == 0
     assert body["data"]["value"]["bytes"] == len(DEEP)
     assert body["data"]["value"]["truncated"] is True
-    assert len(body["data"]["value"]["excerpt"]) == unicop_kafka.REJECT_EXCERPT_BYTES
+    assert len(body["data"]["value"]["excerpt"]) == rejects.REJECT_EXCERPT_BYTES
     assert kafka.timeline == [("send", 0), ("commit", 1), ("commit", 2)]
     [line] = [m for m in source_logs(caplog) if "invalid record" in m]
     assert f"topic={TOPIC} partition=0 offset=0" in line
@@ -308,11 +309,11 @@ def test_rejects_producer_uses_the_consumer_brokers_and_waits_for_all_replicas(k
 
 
 def test_parse_args_defaults_and_refusals() -> None:
-    cfg = unicop_kafka.parse_args({"topic": TOPIC, "group_id": "g"})
+    cfg = arguments.parse_args({"topic": TOPIC, "group_id": "g"})
     assert cfg["rejects_topic"] is None
     assert cfg["max_depth"] == 100
-    assert unicop_kafka.parse_args({"topic": TOPIC, "group_id": "g", "rejects_topic": " "})["rejects_topic"] is None
-    with pytest.raises(unicop_kafka.ConfigError, match="max_depth"):
-        unicop_kafka.parse_args({"topic": TOPIC, "group_id": "g", "max_depth": 0})
-    with pytest.raises(unicop_kafka.ConfigError, match="on_invalid"):
-        unicop_kafka.parse_args({"topic": TOPIC, "group_id": "g", "on_invalid": "drop"})
+    assert arguments.parse_args({"topic": TOPIC, "group_id": "g", "rejects_topic": " "})["rejects_topic"] is None
+    with pytest.raises(arguments.ConfigError, match="max_depth"):
+        arguments.parse_args({"topic": TOPIC, "group_id": "g", "max_depth": 0})
+    with pytest.raises(arguments.ConfigError, match="on_invalid"):
+        arguments.parse_args({"topic": TOPIC, "group_id": "g", "on_invalid": "drop"})

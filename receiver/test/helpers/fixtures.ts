@@ -47,7 +47,7 @@ export function fixture(version: string, objectType: string, action: string): Fi
 }
 
 /**
- * `fixtures/netbox-<version>/world.json`, written by scripts/lib/netbox/capture-fixtures.mjs next to the captured
+ * `fixtures/netbox-<version>/world.json`, written by fixtures/capture/capture-fixtures.mjs next to the captured
  * bodies: the ids NetBox gave the world, the root each fixture folder belongs to (known from how the capture built
  * the objects, not read back from the bodies), the devices a cable joins and the changelog id of the with-context update.
  */

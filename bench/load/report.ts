@@ -434,7 +434,7 @@ function profileMarkdown(p: ProfileSummary, seconds: number, targetsMet: boolean
       `a little). Only the samples of the load phase count${p.window ? ` (monotonic µs ${p.window.fromUs}–${p.window.toUs})` : ''}: ` +
       `busy ${(p.busyMs / 1000).toFixed(1)} s of ${(p.wallMs / 1000).toFixed(1)} s wall; shares below are of the busy time. ` +
       `The whole profile is kept as \`${file}\` (Chrome DevTools → Performance, or ` +
-      '`node --import tsx scripts/bench.d/profile.ts <file> [top] [fromUs toUs]`).',
+      '`node --import tsx bench/load/profile.ts <file> [top] [fromUs toUs]`).',
     '',
     '### Top self time',
     '',

@@ -1,5 +1,5 @@
 /**
- * scripts/bench, the measuring part (the bash entry starts the private broker and builds the
+ * scripts/bench, the measuring part (its bash part, ./run, starts the private broker and builds the
  * receiver first). One invocation measures, per run: ceiling A (bare express), ceiling B (bare
  * kafkajs producer), then the real receiver at every concurrency, at half its best rate, and end to
  * end; repeats that BENCH_RUNS times; writes docs/benchmarks.md and prints the tables.
@@ -76,7 +76,7 @@ const meterPids = (): number[] => [...ourPids];
 
 async function ceilingExpress(payloads: Payloads): Promise<Record<number, CeilingALevel>> {
   const port = await freePort();
-  const s = startChild('ceiling-express', ['--import', 'tsx', 'scripts/bench.d/ceiling-express.ts'], { PORT: String(port), NODE_ENV: 'production' }, { ipc: true });
+  const s = startChild('ceiling-express', ['--import', 'tsx', 'bench/load/ceiling-express.ts'], { PORT: String(port), NODE_ENV: 'production' }, { ipc: true });
   ourPids.add(s.pid);
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -103,7 +103,7 @@ async function ceilingExpress(payloads: Payloads): Promise<Record<number, Ceilin
 }
 
 async function ceilingKafka(): Promise<KafkaCeilingResult> {
-  const s = startChild('ceiling-kafka', ['--import', 'tsx', 'scripts/bench.d/ceiling-kafka.ts'], {
+  const s = startChild('ceiling-kafka', ['--import', 'tsx', 'bench/load/ceiling-kafka.ts'], {
     KAFKA_BROKERS: brokers as string,
     BENCH_CEILING_SECONDS: String(settings.durationS),
     BENCH_CEILING_PREFIX: `${PREFIX}-ceiling`,

@@ -1,7 +1,7 @@
 /**
  * Summarizes a V8 `.cpuprofile` (written by `node --cpu-prof`): self time per function, self time
  * per package/file, and inclusive time of the receiver's own functions. Also a command:
- * `node --import tsx scripts/bench.d/profile.ts <file.cpuprofile> [top] [fromUs toUs]`.
+ * `node --import tsx bench/load/profile.ts <file.cpuprofile> [top] [fromUs toUs]`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -165,7 +165,7 @@ export function formatProfile(s: ProfileSummary): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [file, top, fromUs, toUs] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: node --import tsx scripts/bench.d/profile.ts <file.cpuprofile> [top] [fromUs toUs]\n');
+    process.stderr.write('usage: node --import tsx bench/load/profile.ts <file.cpuprofile> [top] [fromUs toUs]\n');
     process.exit(2);
   }
   const window = fromUs && toUs ? { fromUs: Number(fromUs), toUs: Number(toUs) } : undefined;
