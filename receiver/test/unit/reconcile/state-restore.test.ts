@@ -109,7 +109,7 @@ describe('reconcile state restore (pure)', () => {
     };
 
     assert.deepEqual(skipped(ROOT, '{"truncated'), ['not_json', 'the value is not JSON']);
-    // A message of a receiver from before the restore fields (rootView only).
+    // A message of a receiver from before the restore fields (the API view fields only).
     const legacy = JSON.parse(message(requested)) as { data: Record<string, unknown> };
     delete legacy.data.rule;
     const [reason, detail] = skipped(ROOT, JSON.stringify(legacy));
