@@ -1,5 +1,5 @@
 import type { TimelineEntry } from '../../model/event.js';
-import type { Db } from './database.js';
+import type { Db } from '../../database.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
 export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState'] as const;

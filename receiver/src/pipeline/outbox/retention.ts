@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js';
-import type { Db } from './database.js';
+import type { Db } from '../../database.js';
 
 /**
  * Tables retention prunes, in the order of a pass: `events` and `rejects` before `outbox` (their

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/log.js';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { Retention, type RetentionTable } from '../../../src/pipeline/outbox/retention.js';
 import { ReconcileStore } from '../../../src/reconcile/reconcile-store.js';
@@ -48,7 +49,7 @@ describe('retention (real SQLite, injected clock)', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-retention-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
     reconcile = new ReconcileStore(db);
     lines = [];
