@@ -65,6 +65,14 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
      CREATE INDEX rejects_outbox_pos ON rejects(outbox_pos);
      CREATE INDEX changelog_seen_at ON changelog_seen(seen_at);
      CREATE TABLE store_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);`,
+    // v5, the timeline's own columns: what happened and the person behind it, stored with the event
+    // instead of read back out of its serialized Kafka value. Existing events get them from their
+    // stored value once, here (retention keeps every event's outbox row: foreign key).
+    `ALTER TABLE events ADD COLUMN action TEXT;
+     ALTER TABLE events ADD COLUMN actor_user TEXT;
+     UPDATE events SET (action, actor_user) = (
+       SELECT json_extract(o.value, '$.data.action'), json_extract(o.value, '$.data.actor.user') FROM outbox o WHERE o.pos = events.outbox_pos
+     );`,
   ],
   // The single list's v1, v2, v4 and the outbox half of v6 are this list's v1..v4 (v3 and v5 were the reconciler's).
   legacyVersions: [0, 1, 2, 2, 3, 3, 4],

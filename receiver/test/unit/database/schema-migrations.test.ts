@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../../../src/database.js';
 import { OUTBOX_SCHEMA } from '../../../src/pipeline/outbox/outbox-migrations.js';
+import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { RECONCILE_SCHEMA } from '../../../src/reconcile/reconcile-migrations.js';
 import { ReconcileStore } from '../../../src/reconcile/reconcile-store.js';
@@ -109,10 +110,12 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions and the timeline’s columns on events', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
+    const events = expected['table events'] as { columns: Row[] };
+    for (const name of ['action', 'actor_user']) events.columns.push({ name, type: 'TEXT', notnull: 0, dflt_value: null, pk: 0 });
     const db = openReceiverDatabase(newDir());
     const fresh = schemaOf(db);
     db.close();
@@ -131,6 +134,26 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
       assert.deepEqual(schemaOf(db), expected, `single-list version ${version}`);
       db.close();
     }
+  });
+
+  it('fills the timeline columns of a single-list database’s events from their stored values, and its timeline reads the same', () => {
+    const dir = newDir();
+    const legacy = singleListDatabase(dir);
+    fill(legacy);
+    legacy.close();
+    const db = openReceiverDatabase(dir);
+    assert.deepEqual(db.prepare('SELECT id, action, actor_user FROM events ORDER BY id').all(), [
+      { id: 'e-1', action: 'created', actor_user: 'alice' },
+      { id: 'e-2', action: 'reconcile', actor_user: null },
+    ]);
+    assert.deepEqual(
+      new OutboxStore(db).timeline('dcim.device:1', null, 10).map((e) => [e.id, e.action, e.user, e.published]),
+      [
+        ['e-2', 'reconcile', null, true],
+        ['e-1', 'created', 'alice', true],
+      ],
+    );
+    db.close();
   });
 
   it('marks a new database for a reconcile rebuild, and keeps the mark of a single-list database that never finished one', () => {

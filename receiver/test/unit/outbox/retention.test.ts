@@ -30,7 +30,7 @@ describe('retention (real SQLite, injected clock)', () => {
   const event = (id: string, at: number): void => {
     seq++;
     store.insertEvent(
-      { id, root: ROOT, rootSequence: seq, subject: `dcim.interface:${seq}`, type: 'unicop.object.updated', time: new Date(at).toISOString(), superseded: false, versionMark: `v${seq}`, requestId: null, value: JSON.stringify({ data: { action: 'updated', actor: { user: 'alice' } } }) },
+      { id, root: ROOT, rootSequence: seq, subject: `dcim.interface:${seq}`, type: 'unicop.object.updated', time: new Date(at).toISOString(), superseded: false, versionMark: `v${seq}`, requestId: null, action: 'updated', actorUser: 'alice', value: JSON.stringify({ data: { action: 'updated', actor: { user: 'alice' } } }) },
       at,
     );
   };
