@@ -4,9 +4,9 @@ import { UnicopError } from '../errors.js';
 import type { components } from '../generated/openapi.js';
 import type { ReconcileRule } from '../reconcile/reconcile-policy.js';
 import type { AttemptRow } from '../reconcile/reconcile-store.js';
-import { rootView } from '../reconcile/reconciler.js';
 import { RECONCILE_STATES, restingRecord, type ReconcileState, type RootRecord } from '../reconcile/state-machine.js';
 import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type TimelineEntry } from '../model/event.js';
+import { rootView } from './root-view.js';
 
 const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
 /** Namespace for reconcile request ids derived from an Idempotency-Key (never changes). */

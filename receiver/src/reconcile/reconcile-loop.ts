@@ -4,7 +4,7 @@ import { AwxClient } from '../clients/awx-client.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Db } from '../pipeline/outbox/database.js';
+import type { Db } from '../database.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
 import { readTopicToEnd } from '../pipeline/publish/read-topic.js';
 import { TopicConsumer } from '../pipeline/publish/topic-consumer.js';

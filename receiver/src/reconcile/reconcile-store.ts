@@ -1,5 +1,5 @@
 import { UnicopError } from '../errors.js';
-import type { Db } from '../pipeline/outbox/database.js';
+import type { Db } from '../database.js';
 import { sampleOf } from './event-sample.js';
 import { restingRecord, type Outcome, type ReconcileState, type RootRecord } from './state-machine.js';
 import type { RestoredRoot } from './state-restore.js';
@@ -14,7 +14,7 @@ export interface AttemptRow {
   outcome: Outcome | null;
 }
 
-/** The reconciler's durable state (migration v3 in pipeline/outbox/database.ts). Synchronous; callers own transactions. */
+/** The reconciler's durable state (its tables: reconcile-migrations.ts). Synchronous; callers own transactions. */
 export class ReconcileStore {
   private readonly q;
   /** Until the rebuild from the state topic finished, the store's reads would show a silently empty state. */
@@ -54,7 +54,7 @@ export class ReconcileStore {
     this.incomplete = this.rebuildNeeded();
   }
 
-  /** The database was created without a reconcile state of its own (see migration v5): rebuild it before use. */
+  /** The database was created without a reconcile state of its own (see reconcile-migrations.ts v2 and `created`): rebuild it before use. */
   rebuildNeeded(): boolean {
     return this.q.rebuildNeeded.get()?.needed === 1;
   }

@@ -212,29 +212,29 @@ export class Reconciler {
   }
 }
 
-/** The reconcile part of `GET /v1/roots/{root}` (and the first fields of the state message). */
-export function rootView(r: RootRecord) {
+/**
+ * The data of a `unicop.root.state` message (`schemas/root-state.v1.schema.json`): the root's
+ * reconcile fields, then what `restoreRoot` (state-restore.ts) needs to rebuild the whole record
+ * after the data directory was lost. Event lists are bounded samples with their counts
+ * (event-sample.ts), so the message has a fixed upper size. The HTTP API maps the record itself
+ * (api/root-view.ts); this shape is the state topic's contract only.
+ */
+export function stateData(r: RootRecord) {
   return {
     root: r.root,
     state: r.state,
     attempt: r.attempt,
-    inFlight: r.inFlight && { reconcileId: r.inFlight.reconcileId, attempt: r.inFlight.attempt, requestedAt: r.inFlight.requestedAt, deadline: r.inFlight.deadline, awxJobId: r.inFlight.awxJobId },
+    inFlight: r.inFlight && {
+      reconcileId: r.inFlight.reconcileId,
+      attempt: r.inFlight.attempt,
+      requestedAt: r.inFlight.requestedAt,
+      deadline: r.inFlight.deadline,
+      awxJobId: r.inFlight.awxJobId,
+      triggeringEvents: r.inFlight.events,
+      triggeringEventCount: r.inFlight.eventCount,
+    },
     lastOutcome: r.lastOutcome,
     pendingFollowUp: r.followUpEventCount > 0,
-  };
-}
-
-/**
- * The data of a `unicop.root.state` message (`schemas/root-state.v1.schema.json`): the API view
- * plus what `restoreRoot` (state-restore.ts) needs to rebuild the whole record after the data
- * directory was lost. Additive: readers of the view fields see them unchanged. Event lists are
- * bounded samples with their counts (event-sample.ts), so the message has a fixed upper size.
- */
-export function stateData(r: RootRecord) {
-  const view = rootView(r);
-  return {
-    ...view,
-    inFlight: view.inFlight && r.inFlight && { ...view.inFlight, triggeringEvents: r.inFlight.events, triggeringEventCount: r.inFlight.eventCount },
     rule: r.rule,
     pendingEvents: r.pendingEvents,
     pendingEventCount: r.pendingEventCount,

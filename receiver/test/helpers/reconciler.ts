@@ -1,5 +1,5 @@
 import { createLogger } from '../../src/log.js';
-import type { Db } from '../../src/pipeline/outbox/database.js';
+import type { Db } from '../../src/database.js';
 import { OutboxStore } from '../../src/pipeline/outbox/outbox-store.js';
 import { ReconcileStore } from '../../src/reconcile/reconcile-store.js';
 import { Reconciler, type ReconcilerOptions } from '../../src/reconcile/reconciler.js';

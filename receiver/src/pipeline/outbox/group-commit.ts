@@ -104,6 +104,8 @@ export class GroupCommit {
               superseded: s.envelope.data.superseded,
               versionMark: s.versionMark,
               requestId,
+              action: s.envelope.data.action,
+              actorUser: s.envelope.data.actor?.user ?? null,
               value,
             },
             now,

@@ -1,5 +1,5 @@
 import type { TimelineEntry } from '../../model/event.js';
-import type { Db } from './database.js';
+import type { Db } from '../../database.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
 export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState'] as const;
@@ -32,6 +32,9 @@ export interface EventRecord {
   versionMark: string | null;
   /** The NetBox request behind the event, when known (dedupe between webhook and changelog). */
   requestId: string | null;
+  /** `data.action` and `data.actor.user` of the envelope: the timeline shows them. */
+  action: string;
+  actorUser: string | null;
   value: string;
 }
 
@@ -53,6 +56,7 @@ interface TimelineRow {
   time: string;
   superseded: number;
   published: number;
+  /** Set on every event (each envelope has `data.action`); the column is nullable only because ALTER TABLE added it. */
   action: string;
   user: string | null;
 }
@@ -73,8 +77,8 @@ export class OutboxStore {
       insertOutbox: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO outbox (topic, key, message_id, value, accepted_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      insertEvent: db.prepare<[string, string, number, string, string, string, number, number | bigint, string | null]>(
-        'INSERT INTO events (id, root, sequence, subject, type, time, superseded, outbox_pos, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      insertEvent: db.prepare<[string, string, number, string, string, string, number, number | bigint, string | null, string, string | null]>(
+        'INSERT INTO events (id, root, sequence, subject, type, time, superseded, outbox_pos, request_id, action, actor_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       eventForRequest: db.prepare<[string, string], { id: string; root: string; sequence: number; superseded: number }>(
         'SELECT id, root, sequence, superseded FROM events WHERE request_id = ? AND subject = ? ORDER BY sequence LIMIT 1',
@@ -104,11 +108,10 @@ export class OutboxStore {
       probeClear: db.prepare('DELETE FROM store_probe'),
       depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE pos > (SELECT pos FROM relay_cursor)'),
       timeline: db.prepare<[string, number, number], TimelineRow>(
-        `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, o.pos <= (SELECT pos FROM relay_cursor) AS published,
-                json_extract(o.value, '$.data.action') AS action, json_extract(o.value, '$.data.actor.user') AS user
-           FROM events e JOIN outbox o ON o.pos = e.outbox_pos
-          WHERE e.root = ? AND e.sequence < ?
-          ORDER BY e.sequence DESC LIMIT ?`,
+        `SELECT id, sequence, type, subject, time, superseded, outbox_pos <= (SELECT pos FROM relay_cursor) AS published, action, actor_user AS user
+           FROM events
+          WHERE root = ? AND sequence < ?
+          ORDER BY sequence DESC LIMIT ?`,
       ),
     };
   }
@@ -155,7 +158,7 @@ export class OutboxStore {
   /** Inserts one event with its outbox row and the sequencer's new state. Call inside a transaction. */
   insertEvent(e: EventRecord, now: number): void {
     const pos = this.q.insertOutbox.run('events', e.root, e.id, e.value, now).lastInsertRowid;
-    this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId);
+    this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId, e.action, e.actorUser);
     this.q.upsertRoot.run(e.root, e.rootSequence);
     if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
   }

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js';
-import type { Db } from './database.js';
+import type { Db } from '../../database.js';
 
 /**
  * Tables retention prunes, in the order of a pass: `events` and `rejects` before `outbox` (their
@@ -53,7 +53,7 @@ type Counts = Record<RetentionTable, number>;
  * - By row cap: the oldest eligible rows beyond the cap, except `events`: it is the webhook dedupe
  *   index, so an event younger than the retention stays even over the cap (warned and counted:
  *   the dedupe horizon is never shortened silently). Outbox rows stay while an event or reject
- *   references them, which keeps the timeline (events ⋈ outbox) whole.
+ *   references them (foreign keys).
  */
 export class Retention {
   private timer: NodeJS.Timeout | null = null;

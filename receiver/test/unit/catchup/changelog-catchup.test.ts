@@ -9,7 +9,8 @@ import type { ObjectChangeRow } from '../../../src/model/netbox-changelog.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { normalizeChangelog } from '../../../src/pipeline/normalize/normalize-changelog.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
@@ -68,7 +69,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
     outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
   });

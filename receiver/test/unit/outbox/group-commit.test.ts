@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
@@ -32,7 +33,7 @@ describe('outbox group commit (real SQLite)', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-outbox-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
     commits = [];
     outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 1 << 20 });
@@ -91,7 +92,7 @@ describe('outbox group commit (real SQLite)', () => {
   it('keeps sequences and pending rows across a reopen (durable state)', async () => {
     await outbox.appendEvent(draft('a'));
     db.close();
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
     outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
     const r = await outbox.appendEvent(draft('b'));

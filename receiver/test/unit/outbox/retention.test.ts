@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/log.js';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { Retention, type RetentionTable } from '../../../src/pipeline/outbox/retention.js';
 import { ReconcileStore } from '../../../src/reconcile/reconcile-store.js';
@@ -29,7 +30,7 @@ describe('retention (real SQLite, injected clock)', () => {
   const event = (id: string, at: number): void => {
     seq++;
     store.insertEvent(
-      { id, root: ROOT, rootSequence: seq, subject: `dcim.interface:${seq}`, type: 'unicop.object.updated', time: new Date(at).toISOString(), superseded: false, versionMark: `v${seq}`, requestId: null, value: JSON.stringify({ data: { action: 'updated', actor: { user: 'alice' } } }) },
+      { id, root: ROOT, rootSequence: seq, subject: `dcim.interface:${seq}`, type: 'unicop.object.updated', time: new Date(at).toISOString(), superseded: false, versionMark: `v${seq}`, requestId: null, action: 'updated', actorUser: 'alice', value: JSON.stringify({ data: { action: 'updated', actor: { user: 'alice' } } }) },
       at,
     );
   };
@@ -48,7 +49,7 @@ describe('retention (real SQLite, injected clock)', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-retention-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
     reconcile = new ReconcileStore(db);
     lines = [];

@@ -8,7 +8,8 @@ import { createMetrics } from '../../../src/metrics.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { createWebhookPipeline, type PipelineDeps } from '../../../src/pipeline/pipeline.js';
@@ -28,7 +29,7 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-admission-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
   });
   afterEach(() => {

@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { MAX_MESSAGE_BYTES } from '../../../src/pipeline/publish/topics.js';
 import { EVENT_SAMPLE_EDGE } from '../../../src/reconcile/event-sample.js';
 import type { ReconcileRule } from '../../../src/reconcile/reconcile-policy.js';
@@ -31,7 +32,7 @@ describe('reconciler under a change storm (real SQLite)', function () {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-storm-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
     // The test's own throwaway database: an fsync per transaction would only make it slow.
     db.pragma('synchronous = OFF');
   });

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { unitReconciler } from '../../helpers/reconciler.js';
 
 
@@ -11,7 +12,7 @@ describe('orphan notifications (real SQLite)', () => {
   let db: Db;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-orphans-'));
-    db = openDatabase(dir);
+    db = openReceiverDatabase(dir);
   });
   afterEach(() => {
     db.close();

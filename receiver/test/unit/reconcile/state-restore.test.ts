@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { createLogger } from '../../../src/log.js';
-import { openDatabase, type Db } from '../../../src/pipeline/outbox/database.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import type { ReconcileRule } from '../../../src/reconcile/reconcile-policy.js';
 import { ReconcileStore } from '../../../src/reconcile/reconcile-store.js';
 import { Reconciler, stateData } from '../../../src/reconcile/reconciler.js';
@@ -109,7 +110,7 @@ describe('reconcile state restore (pure)', () => {
     };
 
     assert.deepEqual(skipped(ROOT, '{"truncated'), ['not_json', 'the value is not JSON']);
-    // A message of a receiver from before the restore fields (rootView only).
+    // A message of a receiver from before the restore fields (the API view fields only).
     const legacy = JSON.parse(message(requested)) as { data: Record<string, unknown> };
     delete legacy.data.rule;
     const [reason, detail] = skipped(ROOT, JSON.stringify(legacy));
@@ -127,7 +128,7 @@ describe('reconcile state rebuild (real SQLite)', () => {
   const open = (dir?: string): { db: Db; dir: string } => {
     const d = dir ?? mkdtempSync(join(tmpdir(), 'unicop-rebuild-'));
     if (!dir) dirs.push(d);
-    return { db: openDatabase(d), dir: d };
+    return { db: openReceiverDatabase(d), dir: d };
   };
   const silent = createLogger('silent');
   afterEach(() => {

@@ -1,16 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Db } from '../../src/database.js';
 
-export type Db = Database.Database;
-
-/**
- * The outbox schema. `outbox` holds every message for Kafka in commit order (its `pos` is the
- * relay's order, so per-root order holds); `events` indexes domain events for duplicates and the
- * root APIs; `roots` and `object_versions` carry the sequencer's state; `rejects` keeps
- * authenticated inputs that failed validation.
+/*
+ * FROZEN: the receiver's migrations as they were before each part had its own (one list for the
+ * outbox and the reconciler, counted in SQLite's user_version), copied verbatim from commit
+ * c53c674 `receiver/src/pipeline/outbox/database.ts`. Never edit: tests open databases made by
+ * this list with the current code, as an upgraded receiver opens its existing data directory.
  */
-const MIGRATIONS: readonly string[] = [
+export const SINGLE_LIST_MIGRATIONS: readonly string[] = [
   `CREATE TABLE outbox (
      pos INTEGER PRIMARY KEY AUTOINCREMENT,
      topic TEXT NOT NULL,
@@ -106,28 +105,21 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE store_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);`,
 ];
 
+
 /**
- * Opens (and migrates) `<dataDir>/unicop.sqlite`. WAL lets the relay read while ingest writes;
- * `synchronous=FULL` makes every commit durable before a 202 leaves, group commit pays the fsync
- * once per batch of requests.
+ * Makes `<dir>/unicop.sqlite` as that receiver's openDatabase did, up to `version` (default all):
+ * pending migrations in one transaction, user_version set, and a new file marked for a reconcile
+ * rebuild once the list has the reconcile_rebuild table.
  */
-export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'unicop.sqlite'));
+export function singleListDatabase(dir: string, version = SINGLE_LIST_MIGRATIONS.length): Db {
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(join(dir, 'unicop.sqlite'));
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  // All pending migrations in one transaction: user_version 0 then means "nothing was ever
-  // committed here", even after a crash during the first start — the honest sign of a new file.
-  if (applied >= MIGRATIONS.length) return db;
   db.transaction(() => {
-    for (let v = applied; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] ?? '');
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-    // A new database holds no reconcile state: on a first start the state topic is empty or
-    // missing, after a lost data directory it holds the state to restore. Either way, read it.
-    if (applied === 0) db.exec('UPDATE reconcile_rebuild SET needed = 1 WHERE id = 1');
+    for (let v = 0; v < version; v++) db.exec(SINGLE_LIST_MIGRATIONS[v] ?? '');
+    db.pragma(`user_version = ${version}`);
+    if (version >= 5) db.exec('UPDATE reconcile_rebuild SET needed = 1 WHERE id = 1');
   })();
   return db;
 }
