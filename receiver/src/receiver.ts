@@ -8,9 +8,10 @@ import { NetboxClient } from './clients/netbox-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { DEFAULT_ROOT_POLICY } from './pipeline/normalize/default-root-policy.js';
+import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
 import { normalizeChangelog } from './pipeline/normalize/normalize-changelog.js';
+import { createRootDisagreementReporter } from './pipeline/normalize/root-disagreements.js';
 import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-policy.js';
 import { openDatabase, type Db } from './pipeline/outbox/database.js';
 import { GroupCommit } from './pipeline/outbox/group-commit.js';
@@ -53,7 +54,7 @@ export interface Receiver {
 export function createReceiver(config: Config, log: Logger): Receiver {
   const registry = new SchemaRegistry();
   const metrics = createMetrics();
-  const policy = config.rootPolicyFile ? loadRootPolicy(config.rootPolicyFile, registry) : DEFAULT_ROOT_POLICY;
+  const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   const db: Db = openDatabase(config.dataDir);
   const store = new OutboxStore(db);
 
@@ -104,7 +105,11 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     );
   }
 
-  const normalizeDeps: NormalizeDeps = { source: config.source, resolveRoot: createRootResolver(policy) };
+  const normalizeDeps: NormalizeDeps = {
+    source: config.source,
+    resolveRoot: createRootResolver(policy),
+    onRootDisagreement: createRootDisagreementReporter(metrics.registry, log),
+  };
   const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
   const catchup = netbox
       ? new ChangelogCatchup({
