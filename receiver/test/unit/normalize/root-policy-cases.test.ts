@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ROOT_POLICY, DEFAULT_ROOT_POLICY_FILE } from '../../../src/pipeline/normalize/default-root-policy.js';
-import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
-import { SCHEMAS_DIR } from '../../../src/schema-registry.js';
+import { createRootResolver, loadRootPolicy } from '../../../src/pipeline/normalize/root-policy.js';
+import { SCHEMAS_DIR, SchemaRegistry } from '../../../src/schema-registry.js';
 
 /** `schemas/root-policy.cases.json`: the plugin's NetBox tests run the same table (tests/test_root_policy.py). */
 interface RootPolicyCase {
@@ -40,7 +40,8 @@ describe('shared root policy cases (schemas/root-policy.cases.json)', () => {
     }
   });
 
-  it('DEFAULT_ROOT_POLICY is the content of schemas/root-policy.default.json', () => {
+  it('DEFAULT_ROOT_POLICY is schemas/root-policy.default.json, which start-up loads and validates like any policy file', () => {
     assert.deepEqual(DEFAULT_ROOT_POLICY, JSON.parse(readFileSync(DEFAULT_ROOT_POLICY_FILE, 'utf8')));
+    assert.deepEqual(loadRootPolicy(DEFAULT_ROOT_POLICY_FILE, new SchemaRegistry()), DEFAULT_ROOT_POLICY);
   });
 });
