@@ -1,11 +1,12 @@
 """The plugin's settings (PLUGINS_CONFIG['unicop_netbox']): defaults and the start-up check."""
 
+import os
 from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
-from .roots import DEVICE_COMPONENTS
+from .root_policy import DEFAULT_ROOT_POLICY, DEFAULT_ROOT_POLICY_PATH, RootPolicyError, load_root_policy
 
 __all__ = (
     'DEFAULT_OBJECT_TYPES',
@@ -19,18 +20,19 @@ __all__ = (
 
 PLUGIN_NAME = 'unicop_netbox'
 
-# Object types whose changes become UNICOP events: the roots policy of ARCHITECTURE.md ("Roots": device
-# components, IP addresses, VM interfaces) plus the common root objects themselves.
-DEFAULT_OBJECT_TYPES = (
-    'dcim.site',
-    'dcim.device',
-    *sorted(DEVICE_COMPONENTS),
-    'dcim.cable',
-    'ipam.prefix',
-    'ipam.vlan',
-    'ipam.ipaddress',
-    'virtualization.virtualmachine',
-    'virtualization.vminterface',
+# Object types whose changes become UNICOP events: every type the default root policy names (device components, IP
+# addresses, VM interfaces, cables: schemas/root-policy.default.json) plus the common root objects themselves.
+DEFAULT_OBJECT_TYPES = tuple(
+    dict.fromkeys(
+        (
+            'dcim.site',
+            'dcim.device',
+            *(rule['objectType'] for rule in DEFAULT_ROOT_POLICY['rules']),
+            'ipam.prefix',
+            'ipam.vlan',
+            'virtualization.virtualmachine',
+        )
+    )
 )
 
 # Pages that get the UNICOP panel and the Reconcile button: the common root objects.
@@ -53,6 +55,9 @@ DEFAULT_SETTINGS = {
     'object_types': list(DEFAULT_OBJECT_TYPES),
     # app_label.model of every page with the UNICOP panel and Reconcile button (read once at start-up).
     'panel_models': list(DEFAULT_PANEL_MODELS),
+    # Path of the root policy JSON (schemas/root-policy.schema.json); None = the default shipped in the package, a
+    # copy of schemas/root-policy.default.json. Give the receiver the same file (UNICOP_ROOT_POLICY). Read once.
+    'root_policy': None,
 }
 
 _WHERE = f"PLUGINS_CONFIG['{PLUGIN_NAME}']"
@@ -110,12 +115,30 @@ def check_settings(config):
     else:
         errors.extend(f"{_WHERE}['panel_models']: {e}" for e in map(_check_object_type, panel_models) if e)
 
+    policy_path, policy = _check_root_policy(merged['root_policy'], errors)
+
     if errors:
         raise ImproperlyConfigured('unicop_netbox is not configured correctly:\n  - ' + '\n  - '.join(errors))
     merged['receiver_url'] = url.rstrip('/')
     merged['object_types'] = list(dict.fromkeys(types))
     merged['panel_models'] = [m.lower() for m in dict.fromkeys(panel_models)]
+    merged['root_policy'] = policy_path
+    merged['root_policy_document'] = policy
     return merged
+
+
+def _check_root_policy(path, errors):
+    """(path, loaded document) of the configured root policy, or (None, None) with the problem added to `errors`."""
+    if path is None:
+        path = str(DEFAULT_ROOT_POLICY_PATH)
+    elif not isinstance(path, str | os.PathLike) or not str(path).strip():
+        errors.append(f"{_WHERE}['root_policy'] must be the path of a root policy JSON file (or None for the default)")
+        return None, None
+    try:
+        return str(path), load_root_policy(path)
+    except RootPolicyError as e:
+        errors.append(f"{_WHERE}['root_policy']: {e}")
+        return None, None
 
 
 def plugin_settings():

@@ -1,24 +1,32 @@
-"""Root and scope of a NetBox object (ARCHITECTURE.md "Roots"), from the ORM or, for deleted objects, from
-the webhook's REST data."""
+"""Root and scope of a NetBox object. The root comes from the root policy document (root_policy.py; the default is
+schemas/root-policy.default.json, the same document the receiver evaluates): over the ORM for a live object, over
+the webhook's REST data for a deleted one."""
 
-__all__ = ('DEVICE_COMPONENTS', 'object_key', 'resolve_root', 'root_from_data', 'scope_from_data', 'scope_of')
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model
 
-# Device components: their root is their device.
-DEVICE_COMPONENTS = frozenset(
-    {
-        'dcim.interface',
-        'dcim.consoleport',
-        'dcim.consoleserverport',
-        'dcim.powerport',
-        'dcim.poweroutlet',
-        'dcim.frontport',
-        'dcim.rearport',
-        'dcim.modulebay',
-        'dcim.module',
-        'dcim.inventoryitem',
-        'dcim.devicebay',
-    }
+from .conf import PLUGIN_NAME
+from .root_policy import as_id, root_key_from_data, rule_for
+
+__all__ = (
+    'active_root_policy',
+    'label_of',
+    'object_key',
+    'orm_values_at',
+    'resolve_root',
+    'root_from_data',
+    'scope_from_data',
+    'scope_of',
 )
+
+_MISSING = object()
+
+
+def active_root_policy():
+    """The policy document ready() loaded (PLUGINS_CONFIG['unicop_netbox']['root_policy'], else the default)."""
+    return apps.get_app_config(PLUGIN_NAME).settings['root_policy_document']
 
 
 def label_of(model_or_obj):
@@ -30,23 +38,81 @@ def object_key(obj):
     return f'{label_of(obj)}:{obj.pk}'
 
 
-def resolve_root(obj):
-    """The root object of `obj`: device components -> device, IP on an interface -> its device or VM,
-    VM interface -> VM, anything else -> itself."""
-    label = label_of(obj)
-    if label in DEVICE_COMPONENTS and getattr(obj, 'device_id', None):
-        return obj.device
-    if label == 'virtualization.vminterface' and getattr(obj, 'virtual_machine_id', None):
-        return obj.virtual_machine
-    if label == 'ipam.ipaddress':
-        assigned = obj.assigned_object
-        if assigned is not None:
-            assigned_label = label_of(assigned)
-            if assigned_label == 'dcim.interface' and assigned.device_id:
-                return assigned.device
-            if assigned_label == 'virtualization.vminterface' and assigned.virtual_machine_id:
-                return assigned.virtual_machine
-    return obj
+def _attribute(obj, name):
+    """A model instance's field or property `name` (a generic foreign key too), _MISSING for anything else."""
+    try:
+        value = getattr(obj, name)
+    except (AttributeError, ObjectDoesNotExist):
+        return _MISSING
+    if callable(value) and not hasattr(value, 'all'):  # a method, not a field (related managers are callable)
+        return _MISSING
+    return value
+
+
+def _plain(value):
+    """An ORM value as the REST data shows it where the two differ for policy paths: a content type as app_label.model
+    (e.g. `assigned_object_type`)."""
+    if isinstance(value, ContentType):
+        return f'{value.app_label}.{value.model}'
+    return value
+
+
+def orm_values_at(obj, path):
+    """Every value a policy path reaches from a live object, following the model attributes of the same names as the
+    REST fields (`device`, `virtual_machine`, `assigned_object`, ...); `id` is the primary key; `[]` walks a list or a
+    related manager. A path the ORM does not have reaches nothing, as a missing REST field does."""
+    current = [obj]
+    for segment in path.split('.'):
+        walk = segment.endswith('[]')
+        name = segment[:-2] if walk else segment
+        reached = []
+        for value in current:
+            if isinstance(value, Model):
+                inner = value.pk if name == 'id' and not walk else _attribute(value, name)
+            elif isinstance(value, dict):
+                inner = value.get(name, _MISSING)
+            else:
+                continue
+            if inner is _MISSING:
+                continue
+            if not walk:
+                reached.append(_plain(inner))
+            elif hasattr(inner, 'all') and not isinstance(inner, dict):
+                reached.extend(map(_plain, inner.all()))
+            elif isinstance(inner, list | tuple):
+                reached.extend(map(_plain, inner))
+        current = reached
+    return current
+
+
+def resolve_root(obj, policy=None):
+    """The root object of a live `obj` under the root policy (the active one unless given): the first matching rule's
+    root when its path leads to one, else `obj` itself."""
+    if policy is None:
+        policy = active_root_policy()
+    rule = rule_for(policy, label_of(obj), lambda path: orm_values_at(obj, path))
+    if rule is None or 'root' not in rule:
+        return obj
+    ref = rule['root']
+    parent_path, _, last = ref['idPath'].rpartition('.')
+    if last == 'id' and parent_path:
+        # `device.id`: the device the path walks through is the root; no second query
+        for parent in orm_values_at(obj, parent_path):
+            if isinstance(parent, Model) and label_of(parent) == ref['type'] and as_id(parent.pk) is not None:
+                return parent
+    root_id = next((i for i in map(as_id, orm_values_at(obj, ref['idPath'])) if i is not None), None)
+    if root_id is None:
+        return obj
+    try:
+        model = apps.get_model(*ref['type'].split('.'))
+    except LookupError:
+        return obj
+    return model.objects.filter(pk=root_id).first() or obj
+
+
+def root_from_data(object_type, data, policy=None):
+    """Root key from the webhook's REST representation, for objects the ORM no longer has (deleted)."""
+    return root_key_from_data(active_root_policy() if policy is None else policy, object_type, data)
 
 
 def _fk(obj, name):
@@ -93,30 +159,6 @@ def scope_of(obj, root):
         'site': site.slug if site is not None else None,
         'region': region.slug if region is not None else None,
     }
-
-
-def _nested_id(data, field):
-    value = data.get(field)
-    if isinstance(value, dict) and isinstance(value.get('id'), int):
-        return value['id']
-    return None
-
-
-def root_from_data(object_type, data):
-    """Root key from the webhook's REST representation, for objects the ORM no longer has (deleted)."""
-    if object_type in DEVICE_COMPONENTS and (device_id := _nested_id(data, 'device')):
-        return f'dcim.device:{device_id}'
-    if object_type == 'virtualization.vminterface' and (vm_id := _nested_id(data, 'virtual_machine')):
-        return f'virtualization.virtualmachine:{vm_id}'
-    if object_type == 'ipam.ipaddress' and isinstance(data.get('assigned_object'), dict):
-        assigned = data['assigned_object']
-        if data.get('assigned_object_type') == 'dcim.interface' and (device_id := _nested_id(assigned, 'device')):
-            return f'dcim.device:{device_id}'
-        if data.get('assigned_object_type') == 'virtualization.vminterface' and (
-            vm_id := _nested_id(assigned, 'virtual_machine')
-        ):
-            return f'virtualization.virtualmachine:{vm_id}'
-    return f'{object_type}:{data["id"]}'
 
 
 def _nested_slug(data, field):

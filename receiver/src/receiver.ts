@@ -9,9 +9,10 @@ import type { Config } from './config.js';
 import type { Db } from './database.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { DEFAULT_ROOT_POLICY } from './pipeline/normalize/default-root-policy.js';
+import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
 import { normalizeChangelog } from './pipeline/normalize/normalize-changelog.js';
+import { createRootDisagreementReporter } from './pipeline/normalize/root-disagreements.js';
 import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-policy.js';
 import { GroupCommit } from './pipeline/outbox/group-commit.js';
 import { OutboxStore } from './pipeline/outbox/outbox-store.js';
@@ -54,7 +55,7 @@ export interface Receiver {
 export function createReceiver(config: Config, log: Logger): Receiver {
   const registry = new SchemaRegistry();
   const metrics = createMetrics();
-  const policy = config.rootPolicyFile ? loadRootPolicy(config.rootPolicyFile, registry) : DEFAULT_ROOT_POLICY;
+  const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   const db: Db = openReceiverDatabase(config.dataDir);
   const store = new OutboxStore(db);
 
@@ -105,7 +106,11 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     );
   }
 
-  const normalizeDeps: NormalizeDeps = { source: config.source, resolveRoot: createRootResolver(policy) };
+  const normalizeDeps: NormalizeDeps = {
+    source: config.source,
+    resolveRoot: createRootResolver(policy),
+    onRootDisagreement: createRootDisagreementReporter(metrics.registry, log),
+  };
   const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
   const catchup = netbox
       ? new ChangelogCatchup({

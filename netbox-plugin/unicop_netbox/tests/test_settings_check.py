@@ -1,3 +1,7 @@
+import json
+import tempfile
+from pathlib import Path
+
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
@@ -60,3 +64,22 @@ class SettingsCheckTests(SimpleTestCase):
     def test_check_defaults_panel_models_to_five_roots_when_not_given(self):
         self.assertEqual(check_settings(GOOD)['panel_models'], list(DEFAULT_PANEL_MODELS))
         self.assertEqual(len(DEFAULT_PANEL_MODELS), 5)
+
+    def test_check_lists_root_policy_problem_when_file_unusable(self):
+        with tempfile.TemporaryDirectory() as directory:
+            not_json = Path(directory) / 'not-json.json'
+            not_json.write_text('{nope')
+            wrong_version = Path(directory) / 'v2.json'
+            wrong_version.write_text(json.dumps({'version': 2, 'rules': []}))
+            no_root = Path(directory) / 'no-root.json'
+            no_root.write_text(json.dumps({'version': 1, 'rules': [{'objectType': 'dcim.rack'}]}))
+            for path, expected in (
+                (str(Path(directory) / 'missing.json'), 'is not readable JSON'),
+                (str(not_json), 'is not readable JSON'),
+                (str(wrong_version), 'does not match root-policy.schema.json: /version:'),
+                (str(no_root), 'does not match root-policy.schema.json: /rules/0:'),
+                (42, "['root_policy'] must be the path of a root policy JSON file"),
+            ):
+                with self.subTest(path=path), self.assertRaisesMessage(ImproperlyConfigured, expected) as caught:
+                    check_settings({**GOOD, 'root_policy': path})
+                self.assertIn("PLUGINS_CONFIG['unicop_netbox']['root_policy']", str(caught.exception))

@@ -359,7 +359,7 @@ export interface components {
         } | null;
         /**
          * unicop_netbox webhook context
-         * @description What the unicop_netbox plugin's webhook callback adds to every NetBox webhook as `context.unicop`. When present the receiver prefers its root and scope over its own resolution (the plugin reads the ORM; the body carries only brief nested objects).
+         * @description What the unicop_netbox plugin's webhook callback adds to every NetBox webhook as `context.unicop`. When present the receiver prefers its scope over its own (the plugin reads the ORM; the body carries only brief nested objects). Its root is only compared: the receiver's own root policy decides the event's root, and a different answer is counted (unicop_root_disagreements_total) and logged with both roots.
          */
         "unicop-context.schema": {
             root?: string;

@@ -44,6 +44,8 @@ PLUGINS_CONFIG = {{
         'receiver_url': {receiver_url!r},
         'receiver_token': {receiver_token!r},
         'webhook_secret': {webhook_secret!r},
+        # the receiver's UNICOP_ROOT_POLICY when set: both sides must evaluate the same root policy
+        'root_policy': {root_policy!r},
     }},
 }}
 
@@ -62,6 +64,7 @@ def render(env):
         receiver_url=env['UNICOP_CONF_RECEIVER_URL'].rstrip('/'),
         receiver_token=env.get('UNICOP_CONF_RECEIVER_TOKEN', ''),
         webhook_secret=env['UNICOP_CONF_WEBHOOK_SECRET'],
+        root_policy=os.path.abspath(env['UNICOP_CONF_ROOT_POLICY']) if env.get('UNICOP_CONF_ROOT_POLICY') else None,
     )
 
 

@@ -1,48 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SCHEMAS_DIR } from '../../schema-registry.js';
 import type { RootPolicy } from './root-policy.js';
 
-/** Device components whose REST body nests their device as `device` (ARCHITECTURE.md "Roots"). */
-const DEVICE_COMPONENTS = [
-  'interface',
-  'consoleport',
-  'consoleserverport',
-  'powerport',
-  'poweroutlet',
-  'frontport',
-  'rearport',
-  'modulebay',
-  'module',
-  'inventoryitem',
-  'devicebay',
-] as const;
+/**
+ * `schemas/root-policy.default.json`: the one default root policy, which the unicop_netbox plugin
+ * evaluates too (a byte-identical copy ships inside the plugin package). Change roots there, not here.
+ */
+export const DEFAULT_ROOT_POLICY_FILE = fileURLToPath(new URL('root-policy.default.json', SCHEMAS_DIR));
 
-/** The built-in policy; `UNICOP_ROOT_POLICY` replaces it with a file of the same schema. */
-export const DEFAULT_ROOT_POLICY: RootPolicy = {
-  version: 1,
-  rules: [
-    ...DEVICE_COMPONENTS.map((model) => ({
-      objectType: `dcim.${model}`,
-      root: { type: 'dcim.device', idPath: 'device.id' },
-    })),
-    {
-      objectType: 'ipam.ipaddress',
-      when: { path: 'assigned_object_type', equals: 'dcim.interface' },
-      root: { type: 'dcim.device', idPath: 'assigned_object.device.id' },
-    },
-    {
-      objectType: 'ipam.ipaddress',
-      when: { path: 'assigned_object_type', equals: 'virtualization.vminterface' },
-      root: { type: 'virtualization.virtualmachine', idPath: 'assigned_object.virtual_machine.id' },
-    },
-    {
-      objectType: 'virtualization.vminterface',
-      root: { type: 'virtualization.virtualmachine', idPath: 'virtual_machine.id' },
-    },
-    {
-      objectType: 'dcim.cable',
-      related: [
-        { type: 'dcim.device', idPath: 'a_terminations[].object.device.id' },
-        { type: 'dcim.device', idPath: 'b_terminations[].object.device.id' },
-      ],
-    },
-  ],
-};
+/**
+ * The default policy as read from its file. Start-up loads the file again through `loadRootPolicy`,
+ * which validates it; tests and benchmarks use this constant, and a unit test validates it.
+ */
+export const DEFAULT_ROOT_POLICY: RootPolicy = deepFreeze(JSON.parse(readFileSync(DEFAULT_ROOT_POLICY_FILE, 'utf8')) as RootPolicy);
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

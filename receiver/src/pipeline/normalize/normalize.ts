@@ -2,21 +2,34 @@ import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent } from '../../model/even
 import type { ValidWebhook } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
-import { rootRef, type RootResolution } from './root-policy.js';
+import type { RootResolution } from './root-policy.js';
 import { scopeOf } from './scope.js';
-import { mergeScope, parseRootKey, unicopContextOf } from './unicop-context.js';
+import { mergeScope, unicopContextOf } from './unicop-context.js';
 import { versionKey } from './version-key.js';
 
 export interface NormalizeDeps {
   source: string;
   resolveRoot: (objectType: string, id: number, data: unknown) => RootResolution;
+  /** Told when the plugin's `context.unicop.root` names another root than the policy (whose answer is used). */
+  onRootDisagreement?: (disagreement: RootDisagreement) => void;
+}
+
+/** The plugin and the receiver's root policy answered differently for one webhook's object. */
+export interface RootDisagreement {
+  objectType: string;
+  subject: string;
+  /** `context.unicop.root`, as the plugin sent it. */
+  plugin: string;
+  /** The receiver's root policy over the body's `data`: the root the event gets. */
+  policy: string;
 }
 
 export type Normalizer = (webhook: ValidWebhook) => DraftEvent;
 
 /**
- * One NetBox webhook → one domain event without its sequence. Pure: the same body always gives
- * the same event, whatever the version of NetBox that sent it.
+ * One NetBox webhook → one domain event without its sequence. Pure but for telling
+ * `onRootDisagreement`: the same body always gives the same event, whatever the version of NetBox
+ * that sent it.
  */
 export function createNormalizer(deps: NormalizeDeps): Normalizer {
   return ({ shape, body }) => {
@@ -29,10 +42,14 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
     const after = body.snapshots?.postchange ?? null;
 
     const context = unicopContextOf(body.context);
-    const resolved = deps.resolveRoot(objectType, objectId, body.data);
-    const fromContext = context?.root ? parseRootKey(context.root) : null;
-    const root = fromContext ? rootRef(fromContext.type, fromContext.id) : resolved.root;
+    // The receiver's own policy decides the root even when the plugin's context names one: a recovered
+    // (changelog) event of the same object can only be rooted by the receiver, and both must land on one
+    // partition key. A different answer from the plugin means the two sides run different policies.
+    const { root, related } = deps.resolveRoot(objectType, objectId, body.data);
     const subject = `${objectType}:${objectId}`;
+    if (context?.root && context.root !== root.key) {
+      deps.onRootDisagreement?.({ objectType, subject, plugin: context.root, policy: root.key });
+    }
 
     return {
       versionKey: versionKey(version),
@@ -57,7 +74,7 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
           action: body.event,
           object: { type: objectType, id: objectId, display: body.data.display ?? null },
           root,
-          related: resolved.related.filter((r) => r.key !== root.key),
+          related,
           scope: mergeScope(scopeOf(objectType, body.data), context?.scope),
           actor: { user, requestId },
           version,

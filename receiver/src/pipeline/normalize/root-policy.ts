@@ -5,6 +5,7 @@ import type { SchemaRegistry } from '../../schema-registry.js';
 
 /** `schemas/root-policy.schema.json`. */
 export interface RootPolicy {
+  description?: string;
   version: 1;
   rules: RootRule[];
 }

@@ -1,26 +1,21 @@
 import type { Scope } from '../../model/event.js';
 import type { JsonObject } from '../../model/netbox-webhook.js';
 
-/** What the unicop_netbox plugin's webhook callback adds as `context.unicop` (schemas/unicop-context.schema.json). */
+/**
+ * What the unicop_netbox plugin's webhook callback adds as `context.unicop` (schemas/unicop-context.schema.json).
+ * Its scope fills what the body's brief objects lack; its root is only compared with the receiver's own
+ * (`NormalizeDeps.onRootDisagreement`), never used.
+ */
 export interface UnicopContext {
   root?: string;
   scope?: Partial<Scope>;
   changelog_id?: number | null;
 }
 
-const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
-
 /** The plugin's context, when the body has one; the schema already checked its shape. */
 export function unicopContextOf(context: JsonObject | undefined): UnicopContext | null {
   const unicop = context?.unicop;
   return unicop !== null && typeof unicop === 'object' ? (unicop as UnicopContext) : null;
-}
-
-export function parseRootKey(key: string): { type: string; id: number } | null {
-  const m = ROOT_KEY.exec(key);
-  if (!m?.[1] || !m[2]) return null;
-  const id = Number(m[2]);
-  return Number.isSafeInteger(id) ? { type: m[1], id } : null;
 }
 
 /** Context values win where they are set: the plugin reads the ORM, the body only brief objects. */

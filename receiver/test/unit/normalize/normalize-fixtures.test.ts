@@ -78,7 +78,7 @@ describe('normalize every fixture', () => {
     assert.notEqual(a.id, c.id);
   });
 
-  it('prefers the plugin context (root, scope, changelog id) over its own resolution', () => {
+  it('takes scope and changelog id from the plugin context; its root agrees with the receiver policy (which decides it)', () => {
     const f = fixture('4.7', 'dcim.interface', 'updated-with-context');
     const event = normalized(f);
     assert.equal(event.partitionkey, WORLD_47.roots['dcim.interface']);
