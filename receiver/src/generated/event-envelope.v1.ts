@@ -24,7 +24,7 @@ export type EventEnvelopeSchema = {
    * objectEventData for unicop.object.*, reconcileRequestData for unicop.reconcile.requested
    */
   data: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   };
 };
 /**
@@ -37,7 +37,7 @@ export type ObjectKey = string;
  * via the `definition` "snapshot".
  */
 export type Snapshot = {
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 } | null;
 
 /**
@@ -80,12 +80,10 @@ export interface ObjectEventData {
   version: string | null;
   superseded: boolean;
   changes: {
-    [k: string]:
-      | {
-          before: unknown;
-          after: unknown;
-        }
-      | undefined;
+    [k: string]: {
+      before: unknown;
+      after: unknown;
+    };
   };
   snapshots: {
     before: Snapshot;
@@ -95,7 +93,7 @@ export interface ObjectEventData {
    * NetBox's REST representation of the object
    */
   current: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   };
   netbox: {
     /**

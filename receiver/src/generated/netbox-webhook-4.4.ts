@@ -40,7 +40,7 @@ export type RequestId = string | null;
  * via the `definition` "snapshot".
  */
 export type Snapshot = {
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 } | null;
 /**
  * This interface was referenced by `NetboxWebhook44`'s JSON-Schema
@@ -86,7 +86,7 @@ export interface Data {
    * The object's version: REST DateTimeField (UTC, 'Z'), or null for objects that have never been saved with change logging.
    */
   last_updated?: string | null;
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 }
 /**
  * get_snapshots() in netbox/extras/events.py: prechange is null on create, postchange is null on delete.
@@ -106,7 +106,7 @@ export interface Snapshots {
  */
 export interface Context {
   unicop?: UnicopNetboxWebhookContext;
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 }
 /**
  * What the unicop_netbox plugin's webhook callback adds to every NetBox webhook as `context.unicop`. When present the receiver prefers its root and scope over its own resolution (the plugin reads the ORM; the body carries only brief nested objects).

@@ -50,7 +50,7 @@ export type Path = string;
  * via the `definition` "snapshot".
  */
 export type Snapshot = {
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 } | null;
 
 /**
@@ -83,7 +83,7 @@ export interface Data {
    * The object's version: REST DateTimeField (UTC, 'Z'), or null for objects that have never been saved with change logging.
    */
   last_updated?: string | null;
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 }
 /**
  * 4.6+ (#21702), present only when the event had a request: {id, method, path, user} built in send_webhook(); user is str(request.user), i.e. the username.
@@ -115,7 +115,7 @@ export interface Snapshots {
  */
 export interface Context {
   unicop?: UnicopNetboxWebhookContext;
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 }
 /**
  * What the unicop_netbox plugin's webhook callback adds to every NetBox webhook as `context.unicop`. When present the receiver prefers its root and scope over its own resolution (the plugin reads the ORM; the body carries only brief nested objects).

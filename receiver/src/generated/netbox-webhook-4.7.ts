@@ -38,7 +38,7 @@ export type HttpMethod = string;
  * via the `definition` "snapshot".
  */
 export type Snapshot = {
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 } | null;
 /**
  * This interface was referenced by `NetboxWebhook47`'s JSON-Schema
@@ -81,7 +81,7 @@ export interface Data {
    * The object's version: REST DateTimeField (UTC, 'Z'), or null for objects that have never been saved with change logging.
    */
   last_updated?: string | null;
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 }
 /**
  * get_safe_request_context() in netbox/utilities/request.py: {id, path, path_info, method, GET, user}; user is str(request.user), i.e. the username; GET is the request's query parameters (a QueryDict, serialized as an object). Absent when the event had no request.
@@ -95,7 +95,7 @@ export interface Request {
   path_info: Path;
   method: HttpMethod;
   GET: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   };
   user: string;
 }
@@ -117,7 +117,7 @@ export interface Snapshots {
  */
 export interface Context {
   unicop?: UnicopNetboxWebhookContext;
-  [k: string]: unknown | undefined;
+  [k: string]: unknown;
 }
 /**
  * What the unicop_netbox plugin's webhook callback adds to every NetBox webhook as `context.unicop`. When present the receiver prefers its root and scope over its own resolution (the plugin reads the ORM; the body carries only brief nested objects).

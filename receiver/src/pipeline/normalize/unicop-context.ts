@@ -1,12 +1,9 @@
+import type { UnicopContext } from '../../generated/unicop-context.js';
 import type { Scope } from '../../model/event.js';
 import type { JsonObject } from '../../model/netbox-webhook.js';
 
 /** What the unicop_netbox plugin's webhook callback adds as `context.unicop` (schemas/unicop-context.schema.json). */
-export interface UnicopContext {
-  root?: string;
-  scope?: Partial<Scope>;
-  changelog_id?: number | null;
-}
+export type { UnicopContext } from '../../generated/unicop-context.js';
 
 const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
 
