@@ -18,6 +18,12 @@ export interface SchemaRegistryOptions {
 export interface ValidatorOptions {
   /** Fill in the schema's defaults (policy files): the defaults live in the schema, nowhere else. */
   defaults?: boolean;
+  /**
+   * Drop properties the schema does not know instead of refusing them: how a consumer reads a v1
+   * message from a newer producer (ARCHITECTURE.md: within v1 fields are only added, and consumers
+   * ignore fields they do not know). The value is changed in place.
+   */
+  ignoreUnknownFields?: boolean;
 }
 
 /**
@@ -26,17 +32,17 @@ export interface ValidatorOptions {
  */
 export class SchemaRegistry {
   private readonly ajv: Ajv2020;
-  /** A second instance that fills defaults, made when a validator asks for them (ajv sets that per instance). */
-  private defaulting: Ajv2020 | null = null;
+  /** Instances for the validator options, made when first asked for (ajv sets these per instance). */
+  private readonly variants = new Map<string, Ajv2020>();
   private readonly compiled = new Map<string, ValidateFunction>();
   /** The validator each name ran last, whose errors `lastErrors` reports. */
   private readonly lastRun = new Map<string, ValidateFunction>();
 
   constructor(private readonly options: SchemaRegistryOptions = {}) {
-    this.ajv = this.newAjv(options.coerce ?? false);
+    this.ajv = this.newAjv(options.coerce ?? false, false);
   }
 
-  private newAjv(defaults: boolean): Ajv2020 {
+  private newAjv(defaults: boolean, removeAdditional: boolean): Ajv2020 {
     const ajv = new Ajv2020({
       allErrors: true,
       strict: true,
@@ -45,6 +51,7 @@ export class SchemaRegistry {
       allowUnionTypes: true,
       coerceTypes: this.options.coerce ? 'array' : false,
       useDefaults: defaults,
+      removeAdditional,
     });
     addFormats(ajv);
     for (const file of readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
@@ -56,10 +63,16 @@ export class SchemaRegistry {
   /** `name` is the file name, e.g. `event-envelope.v1.schema.json`. */
   validator<T>(name: string, options: ValidatorOptions = {}): (value: unknown) => value is T {
     const defaults = options.defaults === true && !this.options.coerce;
-    const cacheKey = defaults ? `${name}+defaults` : name;
+    const tolerant = options.ignoreUnknownFields === true;
+    const variant = `${defaults ? '+defaults' : ''}${tolerant ? '+tolerant' : ''}`;
+    const cacheKey = name + variant;
     let fn = this.compiled.get(cacheKey);
     if (!fn) {
-      const ajv = defaults ? (this.defaulting ??= this.newAjv(true)) : this.ajv;
+      let ajv = variant === '' ? this.ajv : this.variants.get(variant);
+      if (!ajv) {
+        ajv = this.newAjv(defaults || (this.options.coerce ?? false), tolerant);
+        this.variants.set(variant, ajv);
+      }
       fn = ajv.getSchema(SCHEMA_BASE_URI + name);
       if (!fn) throw new Error(`schema ${name} is not in ${SCHEMAS_DIR.pathname}`);
       this.compiled.set(cacheKey, fn);

@@ -21,12 +21,12 @@ const DETAILS_KEPT = 5;
 /**
  * Reads one record's bytes with the webhook pipeline's parser (strict UTF-8, nesting bounded
  * before parsing, so a deeply nested record is refused the same way every time), then validates it
- * against `schemas/event-envelope.v1.schema.json`, the schema its producer wrote it by. A type it
- * does not know is ignored before validation, not poison: compatibility within v1 is additive
- * (ARCHITECTURE.md "Domain event envelope").
+ * against `schemas/event-envelope.v1.schema.json`, the schema its producer wrote it by. Compatibility
+ * within v1 is additive (ARCHITECTURE.md "Domain event envelope"): a type it does not know is ignored
+ * before validation, and fields it does not know are dropped, not poison.
  */
 export function createEventReader(registry: SchemaRegistry): EventReader {
-  const isEnvelope = registry.validator<EventEnvelope>(ENVELOPE_SCHEMA);
+  const isEnvelope = registry.validator<EventEnvelope>(ENVELOPE_SCHEMA, { ignoreUnknownFields: true });
   return (raw) => {
     let parsed: unknown;
     try {

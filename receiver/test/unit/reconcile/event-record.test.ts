@@ -19,6 +19,11 @@ describe('event record (what the reconciler reads from the events topic)', () =>
     assert.deepEqual(read(bytes({ ...envelope(), type: 'unicop.root.released', data: { anything: 1 } })), { kind: 'ignored' });
   });
 
+  it('reads an envelope with fields its schema does not know yet, as a newer v1 producer may add them', () => {
+    const newer = { ...envelope(), desiredVersion: 'sha256:00', data: { ...envelope().data, source: 'nb-eu', root: { type: 'dcim.device', id: 1, key: 'dcim.device:1', cell: 'eu' } } };
+    assert.deepEqual(read(bytes(newer)), { kind: 'change', id: ID, rootKey: 'dcim.device:1', rootType: 'dcim.device', objectType: 'dcim.interface' });
+  });
+
   it('keeps an envelope its schema refuses as poison, naming where, where it used to read only the fields it needed', () => {
     const cases: Array<[string, unknown]> = [
       ['/data/root', { ...envelope(), data: { ...envelope().data, root: { key: 'dcim.device:1', type: 'dcim.device' } } }],
