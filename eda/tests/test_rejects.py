@@ -29,6 +29,7 @@ def test_notice_is_a_cloudevent_naming_the_group_the_coordinates_and_why() -> No
     assert notice["source"] == "urn:unicop:eda:g-1"
     assert notice["subject"] == f"{TOPIC}:0:4"
     assert notice["datacontenttype"] == "application/json"
+    assert notice["dataschema"] == "https://unicop.dev/schemas/source-rejected.v1.schema.json"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", notice["time"])
     data = notice["data"]
     assert data["code"] == "not_json"

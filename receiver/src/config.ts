@@ -1,43 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { UnicopError, type ErrorDetail } from './errors.js';
+import type { ConfigSchema } from './generated/config.js';
 import { SchemaRegistry } from './schema-registry.js';
 
-/** The receiver's configuration: `schemas/config.schema.json`, validated and frozen. */
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  readonly kafkaBrokers: readonly string[];
-  readonly webhookSecrets: readonly string[];
-  readonly insecureNoSignature: boolean;
-  readonly dataDir: string;
-  readonly source: string;
-  readonly topicPrefix: string;
-  readonly topicPartitions: number;
-  readonly topicReplication: number;
-  readonly maxBodyBytes: number;
-  readonly outboxLimit: number;
-  readonly rootPolicyFile?: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly netboxUrl?: string;
-  readonly netboxToken?: string;
-  readonly apiTokens: readonly string[];
-  readonly reconcilePolicyFile?: string;
-  readonly awxNotifyToken?: string;
-  readonly awxNotifyUser?: string;
-  readonly awxUrl?: string;
-  readonly awxToken?: string;
-  readonly catchupIntervalMs: number;
-  readonly catchupGraceMs: number;
-  readonly catchupOverlap: number;
-  readonly catchupObjectTypes: readonly string[];
-  readonly catchupEventRule: string;
-  readonly catchupFrom: 'latest' | 'earliest';
-  readonly awxPollIntervalMs: number;
-  readonly replayWindowS: number;
-  readonly retentionDays: number;
-  readonly retentionMaxRows: number;
-  readonly retentionMaxRejects: number;
-}
+/**
+ * The receiver's configuration: the type generated from `schemas/config.schema.json` (where the
+ * defaults live), validated and frozen, so its lists are read-only too.
+ */
+export type Config = {
+  readonly [K in keyof ConfigSchema]: ConfigSchema[K] extends ReadonlyArray<infer T> ? readonly T[] : ConfigSchema[K];
+};
 
 type Kind = 'string' | 'list' | 'flag';
 interface EnvVar {

@@ -23,6 +23,7 @@ __all__ = [
     "REJECT_BACKOFF_INITIAL_S",
     "REJECT_BACKOFF_MAX_S",
     "REJECT_EXCERPT_BYTES",
+    "REJECT_NOTICE_SCHEMA",
     "REJECT_NOTICE_TYPE",
     "publish_reject",
     "reject_notice",
@@ -31,6 +32,8 @@ __all__ = [
 logger = logging.getLogger("unicop_kafka")
 
 REJECT_NOTICE_TYPE = "unicop.source.rejected"
+#: the notice's schema (schemas/source-rejected.v1.schema.json), named in every notice like the receiver's
+REJECT_NOTICE_SCHEMA = "https://unicop.dev/schemas/source-rejected.v1.schema.json"
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 # like the receiver's unicop.webhook.rejected notices (64 KiB), still far below Kafka's default 1 MB message limit
 # once base64'd; the error event itself carries only events.RAW_PREVIEW_BYTES
@@ -73,6 +76,7 @@ def reject_notice(
         "subject": kafka["source_offset"],
         "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "datacontenttype": "application/json",
+        "dataschema": REJECT_NOTICE_SCHEMA,
         "data": {
             "code": event["body"]["code"],
             "reason": event["body"]["error"],

@@ -4,6 +4,7 @@ import type { RejectRecord } from '../pipeline/outbox/outbox-store.js';
 
 /** How much of the row travels in its `unicop.rejected.v1` notice (the rejects table keeps it whole). */
 const ROW_EXCERPT = 16 * 1024;
+export const CHANGELOG_REJECTED_DATASCHEMA = 'https://unicop.dev/schemas/changelog-rejected.v1.schema.json';
 
 /**
  * A changelog row that cannot become an event (too large, unreadable, its object never fetched) as a
@@ -21,6 +22,7 @@ export function changelogReject(source: string, row: ObjectChangeRow, reason: { 
     subject: `${row.changed_object_type}:${row.changed_object_id}`,
     time: new Date().toISOString(),
     datacontenttype: 'application/json',
+    dataschema: CHANGELOG_REJECTED_DATASCHEMA,
     data: {
       code: reason.code,
       message: reason.message,

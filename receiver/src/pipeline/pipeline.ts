@@ -11,6 +11,7 @@ import type { Verifier } from './verify/verify-signature.js';
 
 /** How much of a rejected body travels in its `unicop.rejected.v1` notice (the rejects table keeps all). */
 const REJECT_BODY_EXCERPT = 64 * 1024;
+export const WEBHOOK_REJECTED_DATASCHEMA = 'https://unicop.dev/schemas/webhook-rejected.v1.schema.json';
 /** Seconds a client should wait after a 503 (NetBox's RQ retry interval decides in practice). */
 export const RETRY_AFTER_SECONDS = 5;
 
@@ -105,6 +106,7 @@ async function keepReject(deps: PipelineDeps, raw: Buffer, error: UnicopError): 
     subject: 'netbox-webhook',
     time: new Date().toISOString(),
     datacontenttype: 'application/json',
+    dataschema: WEBHOOK_REJECTED_DATASCHEMA,
     data: {
       code: error.code,
       message: error.message,

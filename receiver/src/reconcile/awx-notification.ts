@@ -1,37 +1,21 @@
 import { UnicopError } from '../errors.js';
+import type { AwxNotification } from '../generated/awx-notification.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import type { FailureClass } from './reconcile-policy.js';
 
 /**
  * AWX's default webhook notification body (`job_metadata`: awx/main/models/notifications.py,
- * UnifiedJob.notification_data + Job.notification_data). `extra_vars` is a JSON-encoded string.
- * `schemas/awx-notification.schema.json` checks these types at the HTTP boundary.
+ * UnifiedJob.notification_data + Job.notification_data), typed from `schemas/awx-notification.schema.json`,
+ * which checks it at the HTTP boundary. `extra_vars` is a JSON-encoded string.
  */
-export interface AwxNotification {
-  /** null from the local executor, which has no job id */
-  id?: number | null;
-  name?: string;
-  url?: string;
-  status?: string;
-  started?: string | null;
-  finished?: string | null;
-  traceback?: string | null;
-  extra_vars?: string | Record<string, unknown>;
-  hosts?: Record<string, { dark?: number; failures?: number; failed?: boolean }>;
-  /** UNICOP's additive extension: only the local executor sends it (eda/executor/unicop_local_run.py). */
-  unicop?: LocalExecutorReport;
-}
+export type { AwxNotification } from '../generated/awx-notification.js';
 
 /**
- * What the local executor adds to AWX's body: it knows more than AWX's status says (which task
+ * What the local executor adds to AWX's body (`unicop`): it knows more than AWX's status says (which task
  * failed, that the playbook is missing), so it names the failure class and the message itself.
  * Bounded by the schema (message ≤ 2000 characters) and again here (≤ 1000 in the outcome).
  */
-export interface LocalExecutorReport {
-  executor: 'local';
-  failureClass?: 'config' | 'execution' | 'unreachable';
-  message?: string;
-}
+export type LocalExecutorReport = NonNullable<AwxNotification['unicop']>;
 
 /** How much of a local executor's message goes into the outcome. */
 export const LOCAL_MESSAGE_MAX = 1000;

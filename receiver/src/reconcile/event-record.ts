@@ -1,6 +1,7 @@
 import { UnicopError, isUnicopError } from '../errors.js';
-import { EVENT_TYPES } from '../model/event.js';
+import { EVENT_TYPES, type EventEnvelope } from '../model/event.js';
 import { parseJson } from '../pipeline/validate/parse-json.js';
+import type { SchemaRegistry } from '../schema-registry.js';
 
 /** What the reconciler needs of one record of `<prefix>.events.v1`. */
 export type EventReading =
@@ -10,39 +11,47 @@ export type EventReading =
   /** Cannot be read at all: kept as a reject and skipped, never retried (it would block its partition). */
   | { kind: 'poison'; error: UnicopError };
 
+export type EventReader = (raw: Buffer) => EventReading;
+
 const HANDLED: ReadonlySet<string> = new Set(Object.values(EVENT_TYPES));
+const ENVELOPE_SCHEMA = 'event-envelope.v1.schema.json';
+/** Schema errors a poison reject names (the first ones say enough; the record's excerpt is kept beside them). */
+const DETAILS_KEPT = 5;
 
 /**
  * Reads one record's bytes with the webhook pipeline's parser (strict UTF-8, nesting bounded
- * before parsing, so a deeply nested record is refused the same way every time), then checks only
- * the fields the reconciler uses. A type it does not know is ignored, not poison: compatibility
- * within v1 is additive (ARCHITECTURE.md "Domain event envelope").
+ * before parsing, so a deeply nested record is refused the same way every time), then validates it
+ * against `schemas/event-envelope.v1.schema.json`, the schema its producer wrote it by. Compatibility
+ * within v1 is additive (ARCHITECTURE.md "Domain event envelope"): a type it does not know is ignored
+ * before validation, and fields it does not know are dropped, not poison.
  */
-export function readEventRecord(raw: Buffer): EventReading {
-  let parsed: unknown;
-  try {
-    parsed = parseJson(raw);
-  } catch (error) {
-    if (isUnicopError(error)) return { kind: 'poison', error };
-    throw error;
-  }
-  if (!isObject(parsed)) return invalid('/', 'the record is not a JSON object');
-  if (typeof parsed.id !== 'string' || parsed.id === '') return invalid('/id', 'missing or not a string');
-  if (typeof parsed.type !== 'string') return invalid('/type', 'missing or not a string');
-  if (!HANDLED.has(parsed.type)) return { kind: 'ignored' };
-  const data = parsed.data;
-  if (!isObject(data)) return invalid('/data', 'missing or not an object');
-  if (data.superseded === true) return { kind: 'ignored' };
-  const root = data.root;
-  if (!isObject(root) || typeof root.key !== 'string' || typeof root.type !== 'string') return invalid('/data/root', 'needs string key and type');
-  if (data.action === 'reconcile') return { kind: 'change', id: parsed.id, rootKey: root.key, rootType: root.type, objectType: null };
-  const object = data.object;
-  if (!isObject(object) || typeof object.type !== 'string') return invalid('/data/object/type', 'missing or not a string');
-  return { kind: 'change', id: parsed.id, rootKey: root.key, rootType: root.type, objectType: object.type };
-}
-
-function invalid(pointer: string, message: string): EventReading {
-  return { kind: 'poison', error: new UnicopError('UNICOP_RECONCILE_RECORD_INVALID', 'the record is not an event envelope the reconciler can read', { details: [{ pointer, message }] }) };
+export function createEventReader(registry: SchemaRegistry): EventReader {
+  const isEnvelope = registry.validator<EventEnvelope>(ENVELOPE_SCHEMA, { ignoreUnknownFields: true });
+  return (raw) => {
+    let parsed: unknown;
+    try {
+      parsed = parseJson(raw);
+    } catch (error) {
+      if (isUnicopError(error)) return { kind: 'poison', error };
+      throw error;
+    }
+    // As before validation existed: an object with an id and a type nobody handles here is a newer type, not poison.
+    if (isObject(parsed) && typeof parsed.id === 'string' && parsed.id !== '' && typeof parsed.type === 'string' && !HANDLED.has(parsed.type)) {
+      return { kind: 'ignored' };
+    }
+    if (!isEnvelope(parsed)) {
+      return {
+        kind: 'poison',
+        error: new UnicopError('UNICOP_RECONCILE_RECORD_INVALID', 'the record is not a valid event envelope', {
+          details: registry.lastErrors(ENVELOPE_SCHEMA, DETAILS_KEPT),
+        }),
+      };
+    }
+    const { data } = parsed;
+    if (data.superseded) return { kind: 'ignored' };
+    const objectType = data.action === 'reconcile' ? null : data.object.type;
+    return { kind: 'change', id: parsed.id, rootKey: data.root.key, rootType: data.root.type, objectType };
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

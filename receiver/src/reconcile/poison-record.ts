@@ -4,6 +4,7 @@ import type { RejectRecord } from '../pipeline/outbox/outbox-store.js';
 import { boundedExcerpt } from './bounded-excerpt.js';
 
 const POISON_ID_NAMESPACE = '6f0e4c2a-3b1d-4e5f-8a7b-9c0d1e2f3a4b';
+export const RECORD_REJECTED_DATASCHEMA = 'https://unicop.dev/schemas/record-rejected.v1.schema.json';
 
 /** Where a record sits in Kafka: what an operator needs to find it again. */
 export interface KafkaCoordinates {
@@ -33,6 +34,7 @@ export function poisonReject(source: string, at: KafkaCoordinates, raw: Buffer, 
     subject: at.topic,
     time: new Date(now).toISOString(),
     datacontenttype: 'application/json',
+    dataschema: RECORD_REJECTED_DATASCHEMA,
     data: { code: error.code, message: error.message, details: error.details, kafka: at, body: boundedExcerpt(raw) },
   };
   return { id, source, code: error.code, message: error.message, details: JSON.stringify(error.details), body: raw, value: JSON.stringify(notice) };

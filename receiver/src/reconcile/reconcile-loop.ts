@@ -59,6 +59,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
     outbox: d.outbox,
     onCommit: d.onCommit,
     source: config.source,
+    registry: d.registry,
     metrics: metrics.reconcile,
     log: log.child({ stage: 'reconcile' }),
   });

@@ -1,25 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { UnicopError } from '../errors.js';
+import type { ReconcilePolicySchema } from '../generated/reconcile-policy.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 
-export const FAILURE_CLASSES = ['transient', 'config', 'execution', 'unreachable', 'timeout', 'rejected'] as const;
-export type FailureClass = (typeof FAILURE_CLASSES)[number];
+/** A rule as the policy file may write it (`schemas/reconcile-policy.schema.json`, type generated from it). */
+type PolicyRule = ReconcilePolicySchema['rules'][number];
 
-/** `schemas/reconcile-policy.schema.json` after defaults. */
-export interface ReconcileRule {
-  match: { rootType?: string; objectTypes?: string[] };
-  jobTemplate: { name: string; organization: string };
-  debounceMs: number;
-  deadlineMs: number;
-  retry: Partial<Record<FailureClass, number>>;
-}
+/** The failure classes a rule can give retries to (the schema's `retry` keys). */
+export type FailureClass = keyof NonNullable<PolicyRule['retry']>;
 
-export interface ReconcilePolicy {
-  version: 1;
+/** A rule after validation: the schema filled in its defaults. */
+export type ReconcileRule = PolicyRule & Required<Pick<PolicyRule, 'debounceMs' | 'deadlineMs' | 'retry'>>;
+
+export interface ReconcilePolicy extends ReconcilePolicySchema {
   rules: ReconcileRule[];
 }
 
-/** Reads and validates the policy file (defaults filled in); any problem stops start-up. */
+const SCHEMA = 'reconcile-policy.schema.json';
+
+/** Reads and validates the policy file; the schema's defaults are filled in; any problem stops start-up. */
 export function loadReconcilePolicy(path: string, registry: SchemaRegistry): ReconcilePolicy {
   let parsed: unknown;
   try {
@@ -27,17 +26,13 @@ export function loadReconcilePolicy(path: string, registry: SchemaRegistry): Rec
   } catch (cause) {
     throw new UnicopError('UNICOP_POLICY_INVALID', `reconcile policy ${path} is not readable JSON`, { cause });
   }
-  type RawRule = Omit<ReconcileRule, 'debounceMs' | 'deadlineMs' | 'retry'> & Partial<Pick<ReconcileRule, 'debounceMs' | 'deadlineMs' | 'retry'>>;
-  const isPolicy = registry.validator<{ version: 1; rules: RawRule[] }>('reconcile-policy.schema.json');
+  const isPolicy = registry.validator<ReconcilePolicy>(SCHEMA, { defaults: true });
   if (!isPolicy(parsed)) {
     throw new UnicopError('UNICOP_POLICY_INVALID', `reconcile policy ${path} does not match its schema`, {
-      details: registry.lastErrors('reconcile-policy.schema.json'),
+      details: registry.lastErrors(SCHEMA),
     });
   }
-  return {
-    version: 1,
-    rules: parsed.rules.map((r) => ({ ...r, debounceMs: r.debounceMs ?? 2000, deadlineMs: r.deadlineMs ?? 600_000, retry: r.retry ?? {} })),
-  };
+  return parsed;
 }
 
 /** The first rule for a root and (for a change) the changed object's type; null = never reconciled. */

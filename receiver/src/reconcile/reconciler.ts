@@ -5,15 +5,17 @@ import type { Logger } from '../log.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
 import { ORPHAN_REASONS, awxStatusOf, readNotification, type AwxNotification, type AwxStatus, type OrphanReason } from './awx-notification.js';
 import { boundedExcerpt } from './bounded-excerpt.js';
-import { readEventRecord } from './event-record.js';
+import { createEventReader, type EventReader } from './event-record.js';
 import { poisonReject, poisonSeenKey, type KafkaCoordinates } from './poison-record.js';
 import { matchRule, type ReconcilePolicy } from './reconcile-policy.js';
 import type { ReconcileStore } from './reconcile-store.js';
+import type { SchemaRegistry } from '../schema-registry.js';
 import { step, type Command, type Input, type Outcome, type RootRecord } from './state-machine.js';
 
 const OUTCOME_ID_NAMESPACE = 'b3c1d1e2-7f4a-4b8e-9a51-0d6f2c3e4a10';
 export const COMMAND_DATASCHEMA = 'https://unicop.dev/schemas/reconcile-command.v1.schema.json';
 export const ROOT_STATE_DATASCHEMA = 'https://unicop.dev/schemas/root-state.v1.schema.json';
+export const OUTCOME_DATASCHEMA = 'https://unicop.dev/schemas/reconcile-outcome.v1.schema.json';
 
 /** Orphans kept at most (oldest deleted first): AWX notifications are not signed, only a static credential guards them. */
 export const ORPHAN_ROW_LIMIT = 10_000;
@@ -40,6 +42,8 @@ export interface ReconcilerOptions {
   /** Rows were committed to the outbox (wake the relay, count depth). */
   onCommit: (rows: number) => void;
   source: string;
+  /** Validates what the reconciler reads against the schemas it was written by. */
+  registry: SchemaRegistry;
   metrics: ReconcilerMetrics;
   log: Logger;
   now?: () => number;
@@ -59,20 +63,22 @@ export type NotificationResult = 'applied' | 'stale' | 'orphan';
 export class Reconciler {
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly readEvent: EventReader;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? Date.now;
     this.newId = o.newId ?? randomUUID;
+    this.readEvent = createEventReader(o.registry);
   }
 
   /**
    * One record of the events topic. Superseded events, types it does not act on and roots no rule
-   * matches start nothing. A record it cannot read (not JSON, too deep, not an envelope) is poison:
+   * matches start nothing. A record it cannot read (not JSON, too deep, not a valid envelope) is poison:
    * kept as a reject and skipped, because throwing would make Kafka redeliver it forever and block
    * every later record of its partition.
    */
   handleEvent(record: EventRecord): void {
-    const reading = readEventRecord(record.raw);
+    const reading = this.readEvent(record.raw);
     if (reading.kind === 'poison') return this.keepPoison(record, reading.error);
     if (reading.kind === 'ignored') return;
     const rule = matchRule(this.o.policy, reading.rootType, reading.objectType);
@@ -163,7 +169,8 @@ export class Reconciler {
         } else {
           this.o.store.setOutcome(effect.outcome);
           const id = uuidv5(effect.outcome.reconcileId, OUTCOME_ID_NAMESPACE);
-          this.o.outbox.insertMessage('reconcileOutcomes', root, id, JSON.stringify(this.envelope(id, 'unicop.reconcile.outcome', root, effect.outcome, input.now)), input.now);
+          const message = { ...this.envelope(id, 'unicop.reconcile.outcome', root, effect.outcome, input.now), dataschema: OUTCOME_DATASCHEMA };
+          this.o.outbox.insertMessage('reconcileOutcomes', root, id, JSON.stringify(message), input.now);
           outcomes.push(effect.outcome);
         }
         rows++;

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { createReceiver, type Receiver } from '../../src/receiver.js';
 import { BROKERS, randomPrefix } from './kafka.js';
 import { FIXTURE_REPLAY_ENV, NEXT_SECRET, TEST_SECRET } from './fixtures.js';
+import { assertDataDirMessagesValid } from './message-schemas.js';
 
 export interface TestReceiver {
   receiver: Receiver;
@@ -53,9 +54,14 @@ export function startTestReceiver(env: Record<string, string> = {}): TestReceive
     config,
     http: supertest(receiver.app),
     topics: { events: `${prefix}.events.v1`, rejected: `${prefix}.rejected.v1` },
+    /** Stops the receiver and checks every message it queued for Kafka against its schema (`dataschema`). */
     async close() {
       await receiver.stop(2000);
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        assertDataDirMessagesValid(dataDir);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

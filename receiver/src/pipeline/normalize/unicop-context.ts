@@ -1,3 +1,4 @@
+import type { UnicopContext } from '../../generated/unicop-context.js';
 import type { Scope } from '../../model/event.js';
 import type { JsonObject } from '../../model/netbox-webhook.js';
 
@@ -6,11 +7,7 @@ import type { JsonObject } from '../../model/netbox-webhook.js';
  * Its scope fills what the body's brief objects lack; its root is only compared with the receiver's own
  * (`NormalizeDeps.onRootDisagreement`), never used.
  */
-export interface UnicopContext {
-  root?: string;
-  scope?: Partial<Scope>;
-  changelog_id?: number | null;
-}
+export type { UnicopContext } from '../../generated/unicop-context.js';
 
 /** The plugin's context, when the body has one; the schema already checked its shape. */
 export function unicopContextOf(context: JsonObject | undefined): UnicopContext | null {

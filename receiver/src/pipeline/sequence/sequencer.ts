@@ -34,7 +34,8 @@ export function sequenceEvent(state: SequenceState, draft: DraftEvent): Sequence
     envelope: {
       ...envelope,
       sequence: formatSequence(rootSequence),
-      data: { ...envelope.data, superseded },
+      // A reconcile request is never superseded: its data says so already (`superseded: false`).
+      data: envelope.data.action === 'reconcile' ? envelope.data : { ...envelope.data, superseded },
     },
     rootSequence,
     versionMark: newest !== null && (mark === null || mark < newest) ? newest : mark,

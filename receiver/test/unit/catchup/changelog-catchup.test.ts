@@ -18,6 +18,7 @@ import { fixture } from '../../helpers/fixtures.js';
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
+import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const deps = { source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) };
@@ -74,8 +75,12 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
   });
   afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      assertOutboxMessagesValid(db); // every message these tests wrote matches the schema it names
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   function catchup(rows: ObjectChangeRow[], over: Partial<CatchupOptions> = {}) {

@@ -18,6 +18,7 @@ import { createWebhookValidator } from '../../../src/pipeline/validate/validate-
 import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
+import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
 
 const DAY_MS = 86_400_000;
 
@@ -33,8 +34,12 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
     store = new OutboxStore(db);
   });
   afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      assertOutboxMessagesValid(db); // every message these tests wrote matches the schema it names
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** The pipeline as the receiver wires it; the clock, stopping and depth are the test's. */

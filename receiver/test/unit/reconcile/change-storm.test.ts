@@ -13,7 +13,8 @@ import { EVENT_SAMPLE_EDGE } from '../../../src/reconcile/event-sample.js';
 import type { ReconcileRule } from '../../../src/reconcile/reconcile-policy.js';
 import { restoreRoot, type StateMessage } from '../../../src/reconcile/state-restore.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
-import { unitReconciler } from '../../helpers/reconciler.js';
+import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
+import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
 
 const ROOT = 'dcim.device:42';
 const STORM = 5000;
@@ -37,8 +38,12 @@ describe('reconciler under a change storm (real SQLite)', function () {
     db.pragma('synchronous = OFF');
   });
   afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      assertOutboxMessagesValid(db); // every message these tests wrote matches the schema it names
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   function setUp() {
@@ -51,7 +56,7 @@ describe('reconciler under a change storm (real SQLite)', function () {
         topic: 't.events.v1',
         partition: 0,
         offset: String(offset++),
-        raw: Buffer.from(JSON.stringify({ id: eventId, type: 'unicop.object.updated', data: { action: 'updated', object: { type: 'dcim.interface' }, root: { type: 'dcim.device', key: ROOT }, superseded: false } })),
+        raw: objectEventRecord(eventId, ROOT),
       });
     const advance = (ms: number) => {
       now += ms;

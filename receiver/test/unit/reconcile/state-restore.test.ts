@@ -13,6 +13,7 @@ import { rebuildUntilDone, type RebuildMetrics } from '../../../src/reconcile/st
 import { keepLatest, restoreRoot, type StateMessage, type StateTopicMessage } from '../../../src/reconcile/state-restore.js';
 import { restingRecord, step, type Input, type RootRecord } from '../../../src/reconcile/state-machine.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
+import { objectEventRecord } from '../../helpers/reconciler.js';
 
 const SCHEMA = 'root-state.v1.schema.json';
 const registry = new SchemaRegistry();
@@ -161,6 +162,7 @@ describe('reconcile state rebuild (real SQLite)', () => {
       outbox: { insertMessage: (topic, key, _id, value) => void (topic === 'rootsState' && published.push({ key, value })), insertReject: () => assert.fail('no record here is poison') },
       onCommit: () => undefined,
       source: 'netbox://test',
+      registry,
       metrics: { command: () => undefined, outcome: () => undefined, orphan: () => undefined, notification: () => undefined, poison: () => undefined },
       log: silent,
       now: () => now,
@@ -171,7 +173,7 @@ describe('reconcile state rebuild (real SQLite)', () => {
         topic: 't.events.v1',
         partition: 0,
         offset: String(ids),
-        raw: Buffer.from(JSON.stringify({ id: uuid(5000 + ++ids), type: 'unicop.object.updated', data: { action: 'updated', object: { type: 'dcim.interface' }, root: { type: 'dcim.device', key: `dcim.device:${device}` }, superseded: false } })),
+        raw: objectEventRecord(uuid(5000 + ++ids), `dcim.device:${device}`),
       });
     const awx = (device: number, status: string) => {
       const id = source.record(`dcim.device:${device}`).inFlight!.reconcileId;

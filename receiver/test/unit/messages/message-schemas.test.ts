@@ -1,0 +1,133 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRootsApi } from '../../../src/api/roots-api.js';
+import { changelogReject } from '../../../src/catchup/changelog-reject.js';
+import type { UnicopError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/log.js';
+import { createMetrics } from '../../../src/metrics.js';
+import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
+import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
+import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
+import type { Db } from '../../../src/database.js';
+import { openReceiverDatabase } from '../../../src/receiver-database.js';
+import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
+import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import { createWebhookPipeline } from '../../../src/pipeline/pipeline.js';
+import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
+import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
+import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
+import { SchemaRegistry } from '../../../src/schema-registry.js';
+import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
+import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
+import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
+
+const SCHEMAS = new URL('../../../../schemas/', import.meta.url);
+const ROOT = 'dcim.device:1';
+
+/** Every message type a schema of schemas/ describes: its `type` const, or the values of its `type` enum. */
+function typesWithSchemas(): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const file of readdirSync(SCHEMAS).filter((f) => f.endsWith('.schema.json'))) {
+    const schema = JSON.parse(readFileSync(new URL(file, SCHEMAS), 'utf8')) as { properties?: { specversion?: unknown; type?: { const?: string; enum?: string[] } } };
+    if (schema.properties?.specversion === undefined) continue; // not a CloudEvents message
+    for (const type of [schema.properties.type?.const ?? [], schema.properties.type?.enum ?? []].flat()) types.set(type, file);
+  }
+  return types;
+}
+
+/**
+ * The message types the EDA source plugin publishes (eda/sources/, Python): no TypeScript emit site
+ * writes them, so they are listed here and their schema is checked by name.
+ */
+const WRITTEN_ELSEWHERE = new Set(['unicop.source.rejected']);
+
+describe('message schemas: every message the receiver writes names its schema and matches it', () => {
+  let dir: string;
+  let db: Db;
+  let store: OutboxStore;
+  let outbox: GroupCommit;
+  const registry = new SchemaRegistry();
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'unicop-messages-'));
+    db = openReceiverDatabase(dir);
+    db.pragma('synchronous = OFF');
+    store = new OutboxStore(db);
+    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs every emit site once: the webhook pipeline (event + reject), the API, the catch-up, the reconciler (command, outcome, state, poison). */
+  async function emitEverything(): Promise<void> {
+    const accept = createWebhookPipeline({
+      source: 'netbox://test',
+      verify: createVerifier([TEST_SECRET]),
+      validate: createWebhookValidator(registry),
+      normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
+      outbox,
+      depth: () => store.depth(),
+      outboxLimit: 1000,
+      stopping: () => false,
+      known: (id) => store.event(id) !== undefined,
+      replayWindowMs: 10 * 365 * 86_400_000,
+      metrics: createMetrics(),
+      log: createLogger('silent'),
+    });
+    for (const action of ['created', 'updated', 'deleted']) {
+      const { raw, signature } = signed(fixture('4.7', 'dcim.device', action).body);
+      assert.equal((await accept(raw, signature)).status, 202);
+    }
+    const invalid = signed({ event: 'created' });
+    await assert.rejects(accept(invalid.raw, invalid.signature), (e: UnicopError) => e.code === 'UNICOP_VALIDATE_SCHEMA');
+
+    const device = fixture('4.7', 'dcim.device', 'created').body as { data: { id: number } };
+    const api = createRootsApi({ source: 'netbox://test', index: store, append: (draft) => outbox.appendEvent(draft), reconcile: null, existsInNetbox: null });
+    assert.equal((await api.requestReconcile(`dcim.device:${device.data.id}`, { reason: 'check' }, 'token:abc', undefined, 'alice')).status, 202);
+
+    const row = { id: 9, time: '2026-01-01T00:00:00Z', user_name: 'admin', request_id: null, action: 'update' as const, changed_object_type: 'dcim.device', changed_object_id: 3, changed_object: null, object_repr: 'sw1', prechange_data: {}, postchange_data: {} };
+    db.transaction(() => store.insertReject(changelogReject('netbox://test', row, { code: 'UNICOP_CATCHUP_OBJECT_GONE', message: 'gone', attempts: 3 }), 0))();
+
+    let now = Date.UTC(2026, 0, 1);
+    let ids = 0;
+    const { reconciler } = unitReconciler(db, {
+      policy: { version: 1, rules: [{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 10, deadlineMs: 1000, retry: {} }] },
+      now: () => now,
+      newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+    });
+    reconciler.handleEvent({ topic: 't.events.v1', partition: 0, offset: '0', raw: objectEventRecord('10000000-0000-4000-8000-000000000001', ROOT) });
+    now += 10;
+    reconciler.tick();
+    now += 1000;
+    reconciler.tick(); // the deadline passed: a timed_out outcome
+    reconciler.handleEvent({ topic: 't.events.v1', partition: 0, offset: '1', raw: Buffer.from('{"hello": "world"}') });
+  }
+
+  it('writes every type that has a schema, each with a dataschema it matches, and no type without one', async () => {
+    await emitEverything();
+    const written = assertOutboxMessagesValid(db);
+    const schemas = typesWithSchemas();
+    const expected = [...schemas.keys()].filter((t) => !WRITTEN_ELSEWHERE.has(t)).sort();
+    assert.deepEqual([...written.keys()].sort(), expected, 'the types written are exactly those with a schema');
+    for (const type of WRITTEN_ELSEWHERE) assert.ok(schemas.has(type), `${type} has a schema`);
+  });
+
+  it('finds a message without dataschema, naming an unknown schema or breaking its schema', async () => {
+    await emitEverything();
+    const outcome = db.prepare<[], { value: string }>("SELECT value FROM outbox WHERE topic = 'reconcileOutcomes'").get();
+    assert.ok(outcome);
+    const message = JSON.parse(outcome.value) as Record<string, unknown>;
+    assert.equal(messageProblem(outcome.value), null);
+    const without = { ...message };
+    delete without.dataschema;
+    assert.match(messageProblem(JSON.stringify(without)) ?? '', /dataschema undefined/);
+    assert.match(messageProblem(JSON.stringify({ ...message, dataschema: 'https://unicop.dev/schemas/nope.schema.json' })) ?? '', /names no file/);
+    assert.match(messageProblem(JSON.stringify({ ...message, data: { ...(message.data as object), result: 'maybe' } })) ?? '', /\/data\/result/);
+    db.prepare('UPDATE outbox SET value = ? WHERE topic = ?').run(JSON.stringify(without), 'reconcileOutcomes');
+    assert.throws(() => assertOutboxMessagesValid(db), /outbox messages do not match their schema/);
+  });
+});
