@@ -7,7 +7,13 @@ import { ChangelogCatchup } from './catchup/changelog-catchup.js';
 import { NetboxClient } from './clients/netbox-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import type { Registry } from 'prom-client';
+import { createCatchupMetrics } from './catchup/catchup-metrics.js';
+import { createRegistry } from './metrics.js';
+import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
+import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
+import { createRelayMetrics } from './pipeline/publish/relay-metrics.js';
+import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
 import { normalizeChangelog } from './pipeline/normalize/normalize-changelog.js';
@@ -31,6 +37,25 @@ import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signatu
 import { SchemaRegistry } from './schema-registry.js';
 import { UnicopError } from './errors.js';
 
+/**
+ * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
+ * this registers (`npm run generate:metrics`), so a metric added here shows up there.
+ */
+export function registerMetrics(registry: Registry) {
+  return {
+    registry,
+    ...createIngestMetrics(registry),
+    ...createOutboxMetrics(registry),
+    relay: createRelayMetrics(registry),
+    catchup: createCatchupMetrics(registry),
+    ...createReconcileMetrics(registry),
+    retention: createRetentionMetrics(registry),
+    store: createStoreHealthMetrics(registry),
+  };
+}
+
+export type Metrics = ReturnType<typeof registerMetrics>;
+
 export interface Receiver {
   app: express.Express;
   relay: Relay;
@@ -52,7 +77,7 @@ export interface Receiver {
 /** Builds every part from the config and wires the stages together. Starts the relay; never listens. */
 export function createReceiver(config: Config, log: Logger): Receiver {
   const registry = new SchemaRegistry();
-  const metrics = createMetrics();
+  const metrics = registerMetrics(createRegistry());
   const policy = config.rootPolicyFile ? loadRootPolicy(config.rootPolicyFile, registry) : DEFAULT_ROOT_POLICY;
   const db: Db = openDatabase(config.dataDir);
   const store = new OutboxStore(db);

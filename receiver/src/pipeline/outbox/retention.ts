@@ -1,4 +1,5 @@
 import type { Logger } from '../../log.js';
+import { every, type Schedule } from '../../retry/schedule.js';
 import type { Db } from './database.js';
 
 /**
@@ -56,7 +57,7 @@ type Counts = Record<RetentionTable, number>;
  *   references them, which keeps the timeline (events ⋈ outbox) whole.
  */
 export class Retention {
-  private timer: NodeJS.Timeout | null = null;
+  private schedule: Schedule | null = null;
   private running: Promise<Counts> | null = null;
   private stopped = false;
   private readonly batchRows: number;
@@ -68,17 +69,12 @@ export class Retention {
   }
 
   start(): void {
-    const every = this.o.intervalMs ?? 60_000;
-    const tick = (): void => {
-      this.timer = setTimeout(() => void this.pass().finally(tick), every);
-      this.timer.unref();
-    };
-    tick();
+    this.schedule = every({ everyMs: this.o.intervalMs ?? 60_000, unref: true, round: () => this.pass() });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    await this.schedule?.stop();
     await this.running?.catch(() => undefined);
   }
 
