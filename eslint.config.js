@@ -40,6 +40,23 @@ const stageBoundaries = STAGES.map((stage) => ({
   },
 }));
 
+const NO_ENUM = { selector: 'TSEnumDeclaration', message: 'use an `as const` object and a derived union (STYLE.md)' };
+
+/**
+ * Retry timing lives in `receiver/src/retry/` only (named policies, `docs/retries.md`): no timers and
+ * no backoff arithmetic anywhere else in the receiver. Use `Backoff`, `every` or `sleep` from there.
+ */
+const RETRY_ONLY = 'retry timing lives in receiver/src/retry/ (a named policy in policies.ts; Backoff, every, sleep)';
+const NO_HAND_ROLLED_TIMING = [
+  { selector: "CallExpression[callee.name=/^(setTimeout|setInterval)$/]", message: RETRY_ONLY },
+  { selector: "MemberExpression[property.name=/^(setTimeout|setInterval)$/]", message: RETRY_ONLY },
+  { selector: "ImportDeclaration[source.value=/^(node:)?timers(\\/promises)?$/]", message: RETRY_ONLY },
+  { selector: "CallExpression[callee.object.name='Math'][callee.property.name=/^(min|max)$/] > BinaryExpression[operator=/^[*]{1,2}$/]", message: `${RETRY_ONLY}: no Math.min(delay * factor, max)` },
+  { selector: "CallExpression[callee.object.name='Math'][callee.property.name='pow']", message: `${RETRY_ONLY}: no exponential delays` },
+  { selector: "BinaryExpression[operator='**']", message: `${RETRY_ONLY}: no exponential delays` },
+  { selector: "AssignmentExpression[operator=/^[*]{1,2}=$/]", message: `${RETRY_ONLY}: no growing delays` },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'receiver/dist/', 'receiver/src/generated/', 'var/', 'netbox-plugin/', 'eda/'] },
   js.configs.recommended,
@@ -49,8 +66,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'use an `as const` object and a derived union (STYLE.md)' }],
+      'no-restricted-syntax': ['error', NO_ENUM],
     },
+  },
+  {
+    files: ['receiver/src/**/*.ts'],
+    ignores: ['receiver/src/retry/**', 'receiver/src/generated/**'],
+    rules: { 'no-restricted-syntax': ['error', NO_ENUM, ...NO_HAND_ROLLED_TIMING] },
   },
   {
     files: ['receiver/src/**/*.ts'],

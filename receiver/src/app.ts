@@ -6,7 +6,8 @@ import type { NotificationResult } from './reconcile/reconciler.js';
 import { UnicopError, isUnicopError, type ErrorCode } from './errors.js';
 import type { components } from './generated/openapi.js';
 import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
+import type { Registry } from 'prom-client';
+import type { IngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { rawBodyOf, readBody } from './pipeline/ingest/read-body.js';
 import { RETRY_AFTER_SECONDS, type AcceptWebhook } from './pipeline/pipeline.js';
 import { SIGNATURE_HEADER } from './pipeline/verify/verify-signature.js';
@@ -28,7 +29,8 @@ export interface AppDeps {
   checkNotify: (authorization: string | undefined) => void;
   readiness: () => Readiness;
   maxBodyBytes: number;
-  metrics: Metrics;
+  /** What `GET /metrics` serves, and the request metrics this app counts. */
+  metrics: Pick<IngestMetrics, 'webhookRequests' | 'acceptSeconds'> & { registry: Registry };
   log: Logger;
 }
 

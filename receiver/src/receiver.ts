@@ -8,11 +8,17 @@ import { NetboxClient } from './clients/netbox-client.js';
 import type { Config } from './config.js';
 import type { Db } from './database.js';
 import type { Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import type { Registry } from 'prom-client';
+import { createCatchupMetrics } from './catchup/catchup-metrics.js';
+import { createRegistry } from './metrics.js';
+import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
+import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
+import { createRelayMetrics } from './pipeline/publish/relay-metrics.js';
+import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
 import { normalizeChangelog } from './pipeline/normalize/normalize-changelog.js';
-import { createRootDisagreementReporter } from './pipeline/normalize/root-disagreements.js';
+import { createRootDisagreementMetrics, createRootDisagreementReporter } from './pipeline/normalize/root-disagreements.js';
 import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-policy.js';
 import { GroupCommit } from './pipeline/outbox/group-commit.js';
 import { OutboxStore } from './pipeline/outbox/outbox-store.js';
@@ -32,6 +38,26 @@ import { createWebhookValidator } from './pipeline/validate/validate-webhook.js'
 import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from './schema-registry.js';
 import { UnicopError } from './errors.js';
+
+/**
+ * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
+ * this registers (`npm run generate:metrics`), so a metric added here shows up there.
+ */
+export function registerMetrics(registry: Registry) {
+  return {
+    registry,
+    ...createIngestMetrics(registry),
+    ...createRootDisagreementMetrics(registry),
+    ...createOutboxMetrics(registry),
+    relay: createRelayMetrics(registry),
+    catchup: createCatchupMetrics(registry),
+    ...createReconcileMetrics(registry),
+    retention: createRetentionMetrics(registry),
+    store: createStoreHealthMetrics(registry),
+  };
+}
+
+export type Metrics = ReturnType<typeof registerMetrics>;
 
 export interface Receiver {
   app: express.Express;
@@ -54,7 +80,7 @@ export interface Receiver {
 /** Builds every part from the config and wires the stages together. Starts the relay; never listens. */
 export function createReceiver(config: Config, log: Logger): Receiver {
   const registry = new SchemaRegistry();
-  const metrics = createMetrics();
+  const metrics = registerMetrics(createRegistry());
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   const db: Db = openReceiverDatabase(config.dataDir);
   const store = new OutboxStore(db);
@@ -109,7 +135,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   const normalizeDeps: NormalizeDeps = {
     source: config.source,
     resolveRoot: createRootResolver(policy),
-    onRootDisagreement: createRootDisagreementReporter(metrics.registry, log),
+    onRootDisagreement: createRootDisagreementReporter(metrics.rootDisagreements, log),
   };
   const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
   const catchup = netbox

@@ -6,6 +6,8 @@ import type { DraftEvent } from '../model/event.js';
 import type { ObjectChangeRow } from '../model/netbox-changelog.js';
 import type { JsonObject } from '../model/netbox-webhook.js';
 import type { RejectRecord } from '../pipeline/outbox/outbox-store.js';
+import { isRetriable, retriesOf, shouldRetry } from '../retry/backoff.js';
+import { every, type Schedule } from '../retry/schedule.js';
 import { changelogReject } from './changelog-reject.js';
 
 /** The catch-up's view of the outbox store. */
@@ -51,8 +53,8 @@ const HWM = 'changelog.hwm';
 const FLOOR = 'changelog.floor';
 const PAGE = 500;
 const MAX_ROWS_PER_POLL = 10_000;
-/** Polls in a row a row's object fetch may fail (NetBox 5xx, timeout) before the row becomes a reject. */
-export const MAX_ROW_ATTEMPTS = 3;
+/** Polls in a row a row's object fetch may fail (NetBox 5xx, timeout) before the row becomes a reject (`catchup-row` policy). */
+export const MAX_ROW_ATTEMPTS = retriesOf('catchup-row') + 1;
 
 export interface PollResult {
   scanned: number;
@@ -77,8 +79,7 @@ type RowOutcome = 'recovered' | 'covered' | 'rejected' | 'retrying';
  * and appends the rest as events with `data.netbox.via = "changelog"`.
  */
 export class ChangelogCatchup {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<PollResult | null> | null = null;
+  private schedule: Schedule | null = null;
   private version: string | null = null;
   private stopping = false;
   private readonly now: () => number;
@@ -89,22 +90,15 @@ export class ChangelogCatchup {
     this.now = o.now ?? Date.now;
   }
 
+  /** Polls now, then `intervalMs` after each poll ended; a failed poll is retried by the next (`catchup` policy). */
   start(): void {
-    const tick = (): void => {
-      this.running = this.pollSafely();
-      void this.running.then(() => {
-        if (this.timer !== null) this.timer = setTimeout(tick, this.o.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.schedule = every({ firstMs: 0, everyMs: this.o.intervalMs, round: () => this.pollSafely() });
   }
 
   /** Ends a poll in progress after its current row (a first poll after a long outage can take minutes). */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.schedule?.stop();
   }
 
   private async pollSafely(): Promise<PollResult | null> {
@@ -187,7 +181,7 @@ export class ChangelogCatchup {
       if (!(error instanceof ClientRequestError)) throw error;
       const attempts = (this.attempts.get(row.id) ?? 0) + 1;
       this.attempts.set(row.id, attempts);
-      if (attempts < MAX_ROW_ATTEMPTS) {
+      if (shouldRetry('catchup-row', error, attempts - 1)) {
         this.o.log.warn({ changelogId: row.id, attempts, request: error.request }, 'changelog row: object fetch failed; retrying at the next poll');
         return 'retrying';
       }
@@ -198,7 +192,7 @@ export class ChangelogCatchup {
       appended = await this.o.append(this.o.normalize(row, rest, version));
     } catch (error) {
       // A local fault (the outbox cannot write, the receiver stops) ends the poll; the row waits.
-      if (isUnicopError(error) && error.retriable) throw error;
+      if (isRetriable(error)) throw error;
       const code = isUnicopError(error) ? error.code : 'UNICOP_CATCHUP_ROW_UNUSABLE';
       return this.keepReject(row, { code, message: error instanceof Error ? error.message : String(error), attempts: 1 });
     }

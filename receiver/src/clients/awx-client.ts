@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { RETRY_POLICIES } from '../retry/policies.js';
 import got, { type Got, type OptionsOfJSONResponseBody } from 'got';
 import { requestFailure } from './request-error.js';
 
@@ -31,7 +32,7 @@ export class AwxClient {
       prefixUrl: this.prefixUrl,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       timeout: { request: 10_000 },
-      retry: { limit: 0 },
+      retry: { limit: RETRY_POLICIES['http-client'].retries },
       // Polls are seconds apart; a kept-alive socket the server (gunicorn, nginx) already closed fails
       // as "socket hang up". A fresh connection per poll costs nothing at this rate.
       agent: { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) },

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { RETRY_POLICIES } from '../retry/policies.js';
 import got, { type Got, type OptionsOfJSONResponseBody } from 'got';
 import type { ObjectChangeRow } from '../model/netbox-changelog.js';
 import { requestFailure, statusFailure } from './request-error.js';
@@ -41,7 +42,7 @@ export class NetboxClient {
         accept: 'application/json',
       },
       timeout: { request: 15_000 },
-      retry: { limit: 0 },
+      retry: { limit: RETRY_POLICIES['http-client'].retries },
       // Polls are seconds apart; a kept-alive socket the server (gunicorn, nginx) already closed fails
       // as "socket hang up". A fresh connection per poll costs nothing at this rate.
       agent: { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) },

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { UnicopError, isUnicopError } from '../errors.js';
 import type { components } from '../generated/openapi.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { IngestMetrics } from './ingest/ingest-metrics.js';
 import type { Normalizer } from './normalize/normalize.js';
 import type { AppendResult, GroupCommit } from './outbox/group-commit.js';
 import type { WebhookValidator } from './validate/validate-webhook.js';
@@ -29,7 +29,7 @@ export interface PipelineDeps {
   known: (eventId: string) => boolean;
   /** Bodies dated further back than this are refused unless already known (`UNICOP_REPLAY_WINDOW_S`). */
   replayWindowMs: number;
-  metrics: Metrics;
+  metrics: Pick<IngestMetrics, 'rejected'>;
   log: Logger;
   now?: () => number;
 }

@@ -1,5 +1,6 @@
 import type { AwxJob } from '../clients/awx-client.js';
 import type { Logger } from '../log.js';
+import { every, type Schedule } from '../retry/schedule.js';
 import type { AwxNotification } from './awx-notification.js';
 import type { AttemptRow } from './reconcile-store.js';
 
@@ -22,31 +23,24 @@ export interface OutcomePollerOptions {
  * `timed_out`.
  */
 export class OutcomePoller {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private schedule: Schedule | null = null;
 
   constructor(private readonly o: OutcomePollerOptions) {}
 
+  /** Polls every `intervalMs` (after each poll ended); a failed poll is retried by the next (`awx-poll` policy). */
   start(): void {
-    const tick = (): void => {
-      this.running = this.poll().then(
-        () => undefined,
-        (error: unknown) => {
+    this.schedule = every({
+      everyMs: this.o.intervalMs,
+      round: () =>
+        this.poll().catch((error: unknown) => {
           this.o.failed();
           this.o.log.warn({ err: error }, 'AWX outcome poll failed; the next round tries again');
-        },
-      );
-      void this.running.then(() => {
-        if (this.timer !== null) this.timer = setTimeout(tick, this.o.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.o.intervalMs);
+        }),
+    });
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.schedule?.stop();
   }
 
   async poll(): Promise<number> {

@@ -3,15 +3,16 @@ import type { Kafka } from 'kafkajs';
 import { AwxClient } from '../clients/awx-client.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import type { Db } from '../database.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
 import { readTopicToEnd } from '../pipeline/publish/read-topic.js';
 import { TopicConsumer } from '../pipeline/publish/topic-consumer.js';
 import { topicNames } from '../pipeline/publish/topics.js';
+import { every, type Schedule } from '../retry/schedule.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { OutcomePoller } from './outcome-poller.js';
 import { loadReconcilePolicy, type ReconcilePolicy } from './reconcile-policy.js';
+import type { ReconcileLoopMetrics } from './reconcile-metrics.js';
 import { ReconcileStore } from './reconcile-store.js';
 import { Reconciler } from './reconciler.js';
 import { rebuildUntilDone } from './state-rebuild.js';
@@ -38,7 +39,7 @@ export interface ReconcileLoopDeps {
   kafka: Kafka;
   eventsTopic: string;
   registry: SchemaRegistry;
-  metrics: Metrics;
+  metrics: ReconcileLoopMetrics;
   log: Logger;
 }
 
@@ -82,7 +83,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
           log: log.child({ stage: 'awx-poller' }),
         })
       : null;
-  let ticker: NodeJS.Timeout | null = null;
+  let ticker: Schedule | null = null;
   let stopped = false;
   let starting: Promise<unknown> = Promise.resolve();
   const stateTopic = topicNames(config.topicPrefix).rootsState;
@@ -115,7 +116,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
         if (stopped) return;
         consumer.start();
         poller?.start();
-        ticker = setInterval(tick, TICK_MS);
+        ticker = every({ everyMs: TICK_MS, round: tick });
       };
       // Nothing may consume, tick or poll before the state is complete; the store refuses reads (503) until then.
       if (!store.rebuildNeeded()) return run();
@@ -124,7 +125,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
     async stop() {
       stopped = true;
       await starting;
-      if (ticker) clearInterval(ticker);
+      await ticker?.stop();
       await poller?.stop();
       await consumer.stop();
     },

@@ -1,4 +1,6 @@
+import { UnicopError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { Backoff } from '../retry/backoff.js';
 import type { ReconcileStore } from './reconcile-store.js';
 import { keepLatest, restoreRoot, type RestoredRoot, type StateMessage, type StateTopicMessage } from './state-restore.js';
 
@@ -45,7 +47,8 @@ export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildS
   const now = o.now ?? Date.now;
   o.metrics.rebuilding(true);
   try {
-    for (let delay = 200; !o.stopped(); delay = Math.min(delay * 2, 5000)) {
+    const backoff = new Backoff('state-rebuild');
+    while (!o.stopped()) {
       const started = now();
       const latest = new Map<string, string>();
       let read: Awaited<ReturnType<StateRebuildOptions['read']>>;
@@ -53,9 +56,11 @@ export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildS
         read = await o.read((m) => keepLatest(latest, m));
       } catch (error) {
         if (o.stopped()) return null;
+        // Whatever `read` threw (kafkajs, a crashed consumer), the topic could not be read: retriable.
+        const failure = new UnicopError('UNICOP_RECONCILE_STATE_UNREADABLE', 'the state topic could not be read', { cause: error });
         o.metrics.failed();
-        o.log.warn({ err: error, topic: o.topic, retryInMs: delay }, 'state topic could not be read; the reconciler waits and retries');
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        o.log.warn({ err: error, code: failure.code, topic: o.topic, retryInMs: backoff.nextDelayMs }, 'state topic could not be read; the reconciler waits and retries');
+        if (!(await backoff.wait(failure))) return null;
         continue;
       }
       if (o.stopped()) return null;

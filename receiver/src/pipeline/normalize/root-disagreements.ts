@@ -11,13 +11,19 @@ export const ROOT_DISAGREEMENTS_METRIC = 'unicop_root_disagreements_total';
  * were given different root policies (PLUGINS_CONFIG['unicop_netbox']['root_policy'] vs UNICOP_ROOT_POLICY),
  * or a policy path the plugin reads differently from the ORM than the receiver from the REST body.
  */
-export function createRootDisagreementReporter(registry: Registry, log: Logger): (disagreement: RootDisagreement) => void {
-  const counter = new Counter({
-    name: ROOT_DISAGREEMENTS_METRIC,
-    help: "Webhooks whose plugin context (context.unicop.root) named another root than the receiver's root policy, by object type; the policy's root was used.",
-    labelNames: ['object_type'] as const,
-    registers: [registry],
-  });
+/** The normalize stage's metric, registered with the others (`registerMetrics` in receiver.ts, `docs/metrics.md`). */
+export function createRootDisagreementMetrics(registry: Registry): { rootDisagreements: Counter<'object_type'> } {
+  return {
+    rootDisagreements: new Counter({
+      name: ROOT_DISAGREEMENTS_METRIC,
+      help: "Webhooks whose plugin context (context.unicop.root) named another root than the receiver's root policy, by object type; the policy's root was used.",
+      labelNames: ['object_type'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export function createRootDisagreementReporter(counter: Counter<'object_type'>, log: Logger): (disagreement: RootDisagreement) => void {
   const normalizeLog = log.child({ stage: 'normalize' });
   return ({ objectType, subject, plugin, policy }) => {
     counter.inc({ object_type: objectType });

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log.js';
 import type { Db } from '../../database.js';
+import { every, type Schedule } from '../../retry/schedule.js';
 
 /**
  * Tables retention prunes, in the order of a pass: `events` and `rejects` before `outbox` (their
@@ -56,7 +57,7 @@ type Counts = Record<RetentionTable, number>;
  *   references them (foreign keys).
  */
 export class Retention {
-  private timer: NodeJS.Timeout | null = null;
+  private schedule: Schedule | null = null;
   private running: Promise<Counts> | null = null;
   private stopped = false;
   private readonly batchRows: number;
@@ -68,17 +69,12 @@ export class Retention {
   }
 
   start(): void {
-    const every = this.o.intervalMs ?? 60_000;
-    const tick = (): void => {
-      this.timer = setTimeout(() => void this.pass().finally(tick), every);
-      this.timer.unref();
-    };
-    tick();
+    this.schedule = every({ everyMs: this.o.intervalMs ?? 60_000, unref: true, round: () => this.pass() });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    await this.schedule?.stop();
     await this.running?.catch(() => undefined);
   }
 

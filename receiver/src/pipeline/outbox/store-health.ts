@@ -1,4 +1,5 @@
 import type { Logger } from '../../log.js';
+import { every, type Schedule } from '../../retry/schedule.js';
 
 /** SQLite result codes that blame the disk, not the statement (https://sqlite.org/rescode.html). */
 const STORAGE_FAULT = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/;
@@ -45,7 +46,7 @@ export class StoreHealth {
   private current: StoreFault | null = null;
   private lastLogAt = 0;
   private unlogged = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private schedule: Schedule | null = null;
   private readonly now: () => number;
 
   constructor(private readonly o: StoreHealthOptions) {
@@ -84,20 +85,23 @@ export class StoreHealth {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (!this.current) return;
-      try {
-        this.o.probe();
-        this.succeeded('probe');
-      } catch (error) {
-        this.failed('probe', error);
-      }
-    }, this.o.probeIntervalMs ?? 5000);
-    this.timer.unref();
+    this.schedule = every({
+      everyMs: this.o.probeIntervalMs ?? 5000,
+      unref: true,
+      round: () => {
+        if (!this.current) return;
+        try {
+          this.o.probe();
+          this.succeeded('probe');
+        } catch (error) {
+          this.failed('probe', error);
+        }
+      },
+    });
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    void this.schedule?.stop();
+    this.schedule = null;
   }
 }

@@ -1,5 +1,11 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
 import type { Logger } from '../../log.js';
+import { RETRY_POLICIES, type BackoffPolicy } from '../../retry/policies.js';
+
+/** A `kafkajs` retry policy in kafkajs' terms (its `factor` is the jitter, `multiplier` the growth). */
+export function kafkajsRetry(policy: BackoffPolicy & { kind: 'kafkajs'; retries: number }): RetryOptions {
+  return { retries: policy.retries, initialRetryTime: policy.initialMs, maxRetryTime: policy.maxMs, multiplier: policy.factor, factor: policy.jitter };
+}
 
 /** kafkajs' own logs, at warning and above, through our logger (never its console logger). */
 function logCreator(log: Logger) {
@@ -19,7 +25,7 @@ export function createKafka(brokers: readonly string[], log: Logger): Kafka {
     connectionTimeout: 3000,
     requestTimeout: 30000,
     // One short retry inside kafkajs; the relay owns the visible, metered backoff beyond it.
-    retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
+    retry: kafkajsRetry(RETRY_POLICIES['kafka-request']),
     logLevel: logLevel.WARN,
     logCreator: logCreator(log.child({ stage: 'kafkajs' })),
   });

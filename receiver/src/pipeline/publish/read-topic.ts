@@ -1,4 +1,6 @@
 import type { Kafka } from 'kafkajs';
+import { RETRY_POLICIES } from '../../retry/policies.js';
+import { kafkajsRetry } from './kafka-client.js';
 
 export interface TopicRecord {
   key: string;
@@ -51,7 +53,7 @@ export async function readTopicToEnd(o: ReadTopicOptions): Promise<TopicReadResu
   let messages = 0;
   if (ends.size === 0) return { exists: true, partitions, messages };
 
-  const consumer = o.kafka.consumer({ groupId: o.groupId, retry: { retries: 5, restartOnFailure: async () => false } });
+  const consumer = o.kafka.consumer({ groupId: o.groupId, retry: { ...kafkajsRetry(RETRY_POLICIES['kafka-consumer']), restartOnFailure: async () => false } });
   try {
     await consumer.connect();
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });

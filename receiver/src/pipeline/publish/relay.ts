@@ -2,8 +2,15 @@ import { Partitioners, type Admin, type Kafka, type Message, type Producer } fro
 import { UnicopError, type ErrorCode } from '../../errors.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
 import type { Logger } from '../../log.js';
+import { Backoff } from '../../retry/backoff.js';
+import { Pause, sleep } from '../../retry/pause.js';
+import { RETRY_POLICIES } from '../../retry/policies.js';
+import { kafkajsRetry } from './kafka-client.js';
 import { classifyPublishError, type PublishFailure } from './producer-errors.js';
 import { ensureTopics, type TopicNames } from './topics.js';
+
+/** Between looks for new rows when nothing woke the relay. */
+const IDLE_MS = 1000;
 
 const FAILURE_CODES = {
   fatal_sequence: 'UNICOP_PUBLISH_PRODUCER_FENCED',
@@ -38,7 +45,7 @@ export interface RelayOptions {
   /** Told when recording the relay cursor fails or succeeds (store health: log, metric, readiness). */
   writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
   batchSize?: number;
-  /** Backoff while Kafka is away: doubles from `minBackoffMs` to `maxBackoffMs`. */
+  /** Overrides of the `relay` and `cursor-write` retry policies' first and longest delays (tests). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** How often an idle relay asks the broker whether it is there (readiness). */
@@ -60,7 +67,8 @@ export class Relay {
   private topicsReady = false;
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  /** Idle waits and backoffs sleep in it; `wake()` ends them. */
+  private readonly pause = new Pause();
   private brokerUp = false;
   private lastProbe = 0;
   /**
@@ -70,8 +78,9 @@ export class Relay {
    */
   private unrecorded: { toPos: number; rows: number } | null = null;
   private readonly batchSize: number;
-  private readonly minBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  /** Kafka failures (`relay` policy) and local cursor-write failures (`cursor-write`), counted apart. */
+  private readonly publishBackoff: Backoff;
+  private readonly cursorBackoff: Backoff;
   private readonly probeIntervalMs: number;
   /** Halved after a too-large refusal (down to one row per batch), restored after a success. */
   private batchBytes: number;
@@ -79,8 +88,9 @@ export class Relay {
 
   constructor(private readonly o: RelayOptions) {
     this.batchSize = o.batchSize ?? 500;
-    this.minBackoffMs = o.minBackoffMs ?? 100;
-    this.maxBackoffMs = o.maxBackoffMs ?? 5000;
+    const overrides = { initialMs: o.minBackoffMs, maxMs: o.maxBackoffMs, pause: this.pause };
+    this.publishBackoff = new Backoff('relay', overrides);
+    this.cursorBackoff = new Backoff('cursor-write', overrides);
     this.probeIntervalMs = o.probeIntervalMs ?? 5000;
     this.maxBatchBytes = o.maxBatchBytes ?? 4 * 1024 * 1024;
     this.batchBytes = this.maxBatchBytes;
@@ -99,7 +109,7 @@ export class Relay {
 
   /** New rows were committed: publish now rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.pause.wake();
   }
 
   /**
@@ -123,29 +133,32 @@ export class Relay {
   }
 
   private async run(): Promise<void> {
-    let backoff = this.minBackoffMs;
     while (this.running) {
       if (this.unrecorded) {
-        backoff = (await this.recordAcknowledged()) ? this.minBackoffMs : await this.backOff(backoff);
+        const failure = this.recordAcknowledged();
+        if (failure) await this.cursorBackoff.wait(failure);
+        else this.cursorBackoff.reset();
         continue;
       }
       const rows = this.withinBudget(this.o.source.pending(this.batchSize));
       try {
         if (rows.length === 0) {
           await this.probeWhenDue();
-          await this.idle(1000);
+          await this.pause.for(IDLE_MS);
           continue;
         }
-        await this.publish(rows);
+        const unrecorded = await this.publish(rows);
         this.batchBytes = this.maxBatchBytes;
+        this.publishBackoff.reset();
+        this.cursorBackoff.reset();
         // Sent and acknowledged, but not recorded: back off on the local fault before recording again.
-        backoff = this.unrecorded ? await this.backOff(this.minBackoffMs) : this.minBackoffMs;
+        if (unrecorded) await this.cursorBackoff.wait(unrecorded);
       } catch (error) {
         const kind = classifyPublishError(error);
         this.setReachable(false);
         this.o.metrics.failed(kind);
         const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
-        this.o.log.warn({ err: failure, code: failure.code, pending: rows.length, backoffMs: backoff }, 'publish failed; backing off');
+        this.o.log.warn({ err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs }, 'publish failed; backing off');
         if (kind === 'fatal_sequence') await this.replaceProducer();
         if (kind === 'too_large') {
           // Never dropped: smaller batches first; a single message the topic refuses stays here,
@@ -153,23 +166,19 @@ export class Relay {
           this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
           this.o.log.error({ code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos }, 'Kafka refused the batch as too large; retrying with smaller batches');
         }
-        backoff = await this.backOff(backoff);
+        await this.publishBackoff.wait(failure);
       }
     }
-  }
-
-  private async backOff(backoff: number): Promise<number> {
-    await this.idle(backoff);
-    return Math.min(backoff * 2, this.maxBackoffMs);
   }
 
   /**
    * Records the position of the batch Kafka acknowledged. A failure here is local (SQLite: disk
    * full, I/O error), not Kafka's: Kafka stays reachable, nothing is resent, the caller backs off.
+   * Returns the failure, or null once recorded.
    */
-  private async recordAcknowledged(): Promise<boolean> {
+  private recordAcknowledged(): UnicopError | null {
     const pending = this.unrecorded;
-    if (!pending) return true;
+    if (!pending) return null;
     try {
       this.o.source.markPublished(pending.toPos);
     } catch (cause) {
@@ -177,15 +186,16 @@ export class Relay {
       this.o.writes?.failed('relay_cursor', cause);
       const failure = new UnicopError('UNICOP_PUBLISH_CURSOR_WRITE_FAILED', 'Kafka acknowledged the batch but its position could not be recorded', { cause });
       this.o.log.error({ err: failure, code: failure.code, toPos: pending.toPos, rows: pending.rows }, 'relay cursor not recorded; retrying without resending the batch');
-      return false;
+      return failure;
     }
     this.unrecorded = null;
     this.o.writes?.succeeded('relay_cursor');
     this.o.metrics.acknowledged(pending.rows);
-    return true;
+    return null;
   }
 
-  private async publish(rows: ReturnType<RelaySource['pending']>): Promise<void> {
+  /** Sends and records one batch; resolves with the cursor-write failure when Kafka acknowledged it but SQLite did not record it. */
+  private async publish(rows: ReturnType<RelaySource['pending']>): Promise<UnicopError | null> {
     const producer = await this.connectedProducer();
     const byTopic = new Map<string, Message[]>();
     for (const row of rows) {
@@ -205,11 +215,11 @@ export class Relay {
     });
     const first = rows[0];
     const last = rows[rows.length - 1];
-    if (!first || !last) return;
+    if (!first || !last) return null;
     this.setReachable(true);
     for (const [topic, messages] of byTopic) this.o.metrics.published(topic, messages.length, first.acceptedAt);
     this.unrecorded = { toPos: last.pos, rows: rows.length };
-    await this.recordAcknowledged();
+    return this.recordAcknowledged();
   }
 
   /** The longest prefix of `rows` within the batch byte budget, never fewer than one row. */
@@ -242,7 +252,7 @@ export class Relay {
         createPartitioner: Partitioners.DefaultPartitioner,
         // Enough for a new topic's leaders to settle (NOT_LEADER right after creation): a batch resent
         // by the relay after kafkajs gave up can duplicate partitions that had already succeeded.
-        retry: { retries: 5, initialRetryTime: 250, maxRetryTime: 3000 },
+        retry: kafkajsRetry(RETRY_POLICIES['kafka-producer']),
       });
       await producer.connect();
       this.producer = producer;
@@ -270,20 +280,4 @@ export class Relay {
     this.brokerUp = up;
     this.o.metrics.reachable(up);
   }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,9 @@
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { UnicopError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { Backoff } from '../../retry/backoff.js';
+import { RETRY_POLICIES } from '../../retry/policies.js';
+import { kafkajsRetry } from './kafka-client.js';
 
 export interface ConsumedMessage {
   key: string;
@@ -46,8 +50,9 @@ export class TopicConsumer {
   }
 
   private async connectUntilReady(): Promise<void> {
-    for (let delay = 200; !this.stopped; delay = Math.min(delay * 2, 5000)) {
-      const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, retry: { retries: 5 } });
+    const backoff = new Backoff('consumer-start');
+    while (!this.stopped) {
+      const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']) });
       try {
         await consumer.connect();
         await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
@@ -56,10 +61,11 @@ export class TopicConsumer {
         this.o.log.info({ topic: this.o.topic, groupId: this.o.groupId }, 'consumer running');
         return;
       } catch (error) {
+        const failure = new UnicopError('UNICOP_PUBLISH_CONSUMER_START_FAILED', 'the consumer could not join its group and subscribe', { cause: error });
         this.o.onError();
-        this.o.log.warn({ err: error, topic: this.o.topic, retryInMs: delay }, 'consumer could not start; retrying');
+        this.o.log.warn({ err: error, code: failure.code, topic: this.o.topic, retryInMs: backoff.nextDelayMs }, 'consumer could not start; retrying');
         await consumer.disconnect().catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (!(await backoff.wait(failure))) return;
       }
     }
   }

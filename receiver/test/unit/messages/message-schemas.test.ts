@@ -6,7 +6,8 @@ import { createRootsApi } from '../../../src/api/roots-api.js';
 import { changelogReject } from '../../../src/catchup/changelog-reject.js';
 import type { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
+import { Registry } from 'prom-client';
+import { createIngestMetrics } from '../../../src/pipeline/ingest/ingest-metrics.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
@@ -75,7 +76,7 @@ describe('message schemas: every message the receiver writes names its schema an
       stopping: () => false,
       known: (id) => store.event(id) !== undefined,
       replayWindowMs: 10 * 365 * 86_400_000,
-      metrics: createMetrics(),
+      metrics: createIngestMetrics(new Registry()),
       log: createLogger('silent'),
     });
     for (const action of ['created', 'updated', 'deleted']) {

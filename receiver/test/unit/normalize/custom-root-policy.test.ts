@@ -11,7 +11,7 @@ import type { JsonObject } from '../../../src/model/netbox-webhook.js';
 import { DEFAULT_ROOT_POLICY_FILE } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps, type RootDisagreement } from '../../../src/pipeline/normalize/normalize.js';
 import { normalizeChangelog } from '../../../src/pipeline/normalize/normalize-changelog.js';
-import { createRootDisagreementReporter, ROOT_DISAGREEMENTS_METRIC } from '../../../src/pipeline/normalize/root-disagreements.js';
+import { createRootDisagreementMetrics, createRootDisagreementReporter, ROOT_DISAGREEMENTS_METRIC } from '../../../src/pipeline/normalize/root-disagreements.js';
 import { createRootResolver, loadRootPolicy } from '../../../src/pipeline/normalize/root-policy.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
@@ -114,7 +114,7 @@ describe('root disagreement reporter', () => {
       },
     });
     const metrics = new Registry();
-    const report = createRootDisagreementReporter(metrics, createLogger('info', sink));
+    const report = createRootDisagreementReporter(createRootDisagreementMetrics(metrics).rootDisagreements, createLogger('info', sink));
     report({ objectType: 'dcim.interface', subject: 'dcim.interface:11', plugin: 'dcim.device:42', policy: 'dcim.cable:9' });
     report({ objectType: 'dcim.interface', subject: 'dcim.interface:12', plugin: 'dcim.device:42', policy: 'dcim.cable:10' });
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics.js';
+import { Registry } from 'prom-client';
+import { createIngestMetrics } from '../../../src/pipeline/ingest/ingest-metrics.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
@@ -44,7 +45,7 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
 
   /** The pipeline as the receiver wires it; the clock, stopping and depth are the test's. */
   function pipeline(over: Partial<PipelineDeps> = {}) {
-    const metrics = createMetrics();
+    const metrics = createIngestMetrics(new Registry());
     const deps: PipelineDeps = {
       source: 'netbox://test',
       verify: createVerifier([TEST_SECRET]),

@@ -1,0 +1,37 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RelayMetrics } from './relay.js';
+
+/** The relay's metrics; `acknowledged` (the outbox depth) is the receiver's to wire. */
+export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'acknowledged'> {
+  const published = new Counter({
+    name: 'unicop_published_total',
+    help: 'Messages acknowledged by Kafka, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+  const publishSeconds = new Histogram({
+    name: 'unicop_publish_latency_seconds',
+    help: 'Time from outbox commit to Kafka acknowledgement, for the oldest message of each batch.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const publishErrors = new Counter({
+    name: 'unicop_publish_errors_total',
+    help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but SQLite could not record the position, nothing is resent). Each is followed by a backoff.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const kafkaUp = new Gauge({
+    name: 'unicop_kafka_reachable',
+    help: '1 while the last contact with Kafka succeeded.',
+    registers: [registry],
+  });
+  return {
+    published: (topic, count, oldestAcceptedAt) => {
+      published.inc({ topic }, count);
+      publishSeconds.observe(Math.max(0, Date.now() - oldestAcceptedAt) / 1000);
+    },
+    failed: (kind) => publishErrors.inc({ kind }),
+    reachable: (up) => kafkaUp.set(up ? 1 : 0),
+  };
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ReconcilerMetrics } from './reconciler.js';
+import type { RebuildMetrics } from './state-rebuild.js';
+
+/**
+ * The reconcile loop's metrics: the reconciler's, the state rebuild's, and `consumerErrors`, which
+ * the events consumer, the rebuild and the AWX poller share.
+ */
+export function createReconcileMetrics(registry: Registry) {
+  const commands = new Counter({
+    name: 'unicop_reconcile_commands_total',
+    help: 'Reconcile commands published, by attempt kind (first or retry).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const outcomes = new Counter({
+    name: 'unicop_reconcile_outcomes_total',
+    help: 'Reconcile outcomes, by result and failure class.',
+    labelNames: ['result', 'class'] as const,
+    registers: [registry],
+  });
+  const orphans = new Counter({
+    name: 'unicop_reconcile_orphans_total',
+    help: 'AWX notifications that matched no reconcile attempt (kept in reconcile_orphans), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const awxNotifications = new Counter({
+    name: 'unicop_awx_notifications_total',
+    help: 'AWX notifications (and poll results) by job status: AWX\'s documented statuses, anything else as other.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const poisonRecords = new Counter({
+    name: 'unicop_reconcile_poison_records_total',
+    help: 'Records of the events topic the reconciler could not read (not JSON, too deep, not an envelope), kept as rejects and skipped, by error code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const consumerErrors = new Counter({
+    name: 'unicop_consumer_errors_total',
+    help: 'Consumer start failures, failed reads of the state topic during a rebuild, and messages whose handling failed (redelivered by Kafka).',
+    registers: [registry],
+  });
+  const reconcile: ReconcilerMetrics = {
+    command: (attempt) => commands.inc({ kind: attempt === 1 ? 'first' : 'retry' }),
+    outcome: (result, failureClass) => outcomes.inc({ result, class: failureClass ?? 'none' }),
+    orphan: (reason) => orphans.inc({ reason }),
+    notification: (status) => awxNotifications.inc({ status }),
+    poison: (code) => poisonRecords.inc({ code }),
+  };
+
+  const rebuilding = new Gauge({
+    name: 'unicop_reconcile_rebuilding',
+    help: '1 while the reconciler, started on a new database, waits for or reads <prefix>.roots.state.v1 (it neither consumes nor answers until done).',
+    registers: [registry],
+  });
+  const rebuiltRoots = new Counter({
+    name: 'unicop_reconcile_rebuilt_roots_total',
+    help: 'Roots restored from <prefix>.roots.state.v1 after the data directory was lost, by their restored reconcile state (requested and running are in flight).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  const rebuildSkipped = new Counter({
+    name: 'unicop_reconcile_rebuild_skipped_total',
+    help: 'Roots whose latest state message could not be restored (not_json, schema, inconsistent); the log names each.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const rebuild: RebuildMetrics = {
+    rebuilding: (on) => rebuilding.set(on ? 1 : 0),
+    restored: (state) => rebuiltRoots.inc({ state }),
+    skipped: (reason) => rebuildSkipped.inc({ reason }),
+    failed: () => consumerErrors.inc(),
+  };
+  return { reconcile, rebuild, consumerErrors };
+}
+
+export type ReconcileLoopMetrics = ReturnType<typeof createReconcileMetrics>;
