@@ -61,7 +61,12 @@ describe('no secret reaches a log line (receiver process, debug level)', functio
         assert.equal((await post(signature)).status, 202);
         assert.equal((await post('0'.repeat(128))).status, 401);
         const api = (token: string) => fetch(`${receiver.url}/v1/roots/dcim.device:42`, { headers: { authorization: `Bearer ${token}` } });
-        assert.equal((await api(SECRETS.UNICOP_API_TOKENS)).status, 200);
+        // a new data dir: the reconciler reads its state topic first and answers 503 until then
+        const first = await waitFor(async () => {
+          const res = await api(SECRETS.UNICOP_API_TOKENS);
+          return res.status === 503 ? null : res;
+        }, 60_000, 'the reconcile state rebuilt');
+        assert.equal(first.status, 200);
         assert.equal((await api(`${SECRETS.UNICOP_API_TOKENS}x`)).status, 401);
         const notify = (authorization: string) =>
           fetch(`${receiver.url}/v1/awx/notifications`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, status: 'successful', extra_vars: '{}' }) });
