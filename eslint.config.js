@@ -48,13 +48,16 @@ const NO_ENUM = { selector: 'TSEnumDeclaration', message: 'use an `as const` obj
  */
 const RETRY_ONLY = 'retry timing lives in receiver/src/retry/ (a named policy in policies.ts; Backoff, every, sleep)';
 const NO_HAND_ROLLED_TIMING = [
-  { selector: "CallExpression[callee.name=/^(setTimeout|setInterval)$/]", message: RETRY_ONLY },
-  { selector: "MemberExpression[property.name=/^(setTimeout|setInterval)$/]", message: RETRY_ONLY },
-  { selector: "ImportDeclaration[source.value=/^(node:)?timers(\\/promises)?$/]", message: RETRY_ONLY },
-  { selector: "CallExpression[callee.object.name='Math'][callee.property.name=/^(min|max)$/] > BinaryExpression[operator=/^[*]{1,2}$/]", message: `${RETRY_ONLY}: no Math.min(delay * factor, max)` },
+  { selector: 'CallExpression[callee.name=/^(setTimeout|setInterval)$/]', message: RETRY_ONLY },
+  { selector: 'MemberExpression[property.name=/^(setTimeout|setInterval)$/]', message: RETRY_ONLY },
+  { selector: 'ImportDeclaration[source.value=/^(node:)?timers(\\/promises)?$/]', message: RETRY_ONLY },
+  {
+    selector: "CallExpression[callee.object.name='Math'][callee.property.name=/^(min|max)$/] > BinaryExpression[operator=/^[*]{1,2}$/]",
+    message: `${RETRY_ONLY}: no Math.min(delay * factor, max)`,
+  },
   { selector: "CallExpression[callee.object.name='Math'][callee.property.name='pow']", message: `${RETRY_ONLY}: no exponential delays` },
   { selector: "BinaryExpression[operator='**']", message: `${RETRY_ONLY}: no exponential delays` },
-  { selector: "AssignmentExpression[operator=/^[*]{1,2}=$/]", message: `${RETRY_ONLY}: no growing delays` },
+  { selector: 'AssignmentExpression[operator=/^[*]{1,2}=$/]', message: `${RETRY_ONLY}: no growing delays` },
 ];
 
 export default tseslint.config(
@@ -62,7 +65,20 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', TextDecoder: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setImmediate: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        TextDecoder: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],

@@ -80,7 +80,11 @@ export function post(url: string, body: Body, timeoutMs = 60_000): Promise<Answe
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const retryAfter = res.headers['retry-after'];
-          resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, body: Buffer.concat(chunks).toString('utf8') });
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
         });
         res.on('error', reject);
       },

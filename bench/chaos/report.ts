@@ -100,7 +100,10 @@ export function faultsTable(reports: ScenarioReport[], command: string, settings
       `| ${r.scenario} | ${r.what} | ${n(r.client.stored.size)} (${n(r.client.accepted)} + ${n(r.client.duplicates)}) | ${n(r.client.backpressure)} (${r.client.backpressureWithoutRetryAfter}) | ${n(r.client.connectionErrors)} | ${n(c.messages)} | **${n(c.lost)}** | ${n(c.duplicatedIds)} (${n(c.extraCopies)}; ${c.duplicatesDiffer}) | **${n(c.orderViolations)}** | ${scenarioPassed(r) ? 'pass' : 'FAIL'} |`,
     );
   }
-  lines.push('', 'Targets: lost 0; duplicates only as repeated copies of the same id (same key, same sequence); order violations 0; every 503 carries Retry-After.');
+  lines.push(
+    '',
+    'Targets: lost 0; duplicates only as repeated copies of the same id (same key, same sequence); order violations 0; every 503 carries Retry-After.',
+  );
   for (const r of reports) {
     lines.push('', `${r.scenario} timeline (seconds since the first post):`, '', ...r.timeline.map((t) => `    ${t}`));
     const c = r.check;
@@ -108,7 +111,8 @@ export function faultsTable(reports: ScenarioReport[], command: string, settings
     if (c.violationSample.length) lines.push('', '    order violations (first ones):', ...c.violationSample.map((v) => `    - ${v}`));
     if (r.client.unexpectedSample.length) lines.push('', '    unexpected answers:', ...r.client.unexpectedSample.map((v) => `    - ${v}`));
     if (r.client.gaveUp) lines.push('', `    the client gave up on ${r.client.gaveUp} events`);
-    if (c.unexpected || c.sequenceMismatches) lines.push('', `    ids published but never answered 2xx: ${c.unexpected}; sequence mismatches: ${c.sequenceMismatches}`);
+    if (c.unexpected || c.sequenceMismatches)
+      lines.push('', `    ids published but never answered 2xx: ${c.unexpected}; sequence mismatches: ${c.sequenceMismatches}`);
   }
   return lines.join('\n');
 }

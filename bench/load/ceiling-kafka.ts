@@ -72,12 +72,11 @@ async function main(): Promise<void> {
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
   });
   await producer.connect();
-  const send = (batch: Message[]) =>
-    producer.sendBatch({ acks: -1, timeout: 30000, topicMessages: [{ topic: topics.events, messages: batch }] });
+  const send = (batch: Message[]) => producer.sendBatch({ acks: -1, timeout: 30000, topicMessages: [{ topic: topics.events, messages: batch }] });
 
   // warm-up: connections, metadata, producer id, JIT; a topic just created may still be electing leaders
   const warmUntil = Date.now() + 60_000;
-  for (let ok = 0; ok < 4; ) {
+  for (let ok = 0; ok < 4;) {
     try {
       await send(messages.slice(ok * RELAY_BATCH, (ok + 1) * RELAY_BATCH));
       ok++;

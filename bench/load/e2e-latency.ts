@@ -45,13 +45,7 @@ function post(url: URL, agent: Agent, body: SignedBody): Promise<number> {
   });
 }
 
-export async function measureE2e(o: {
-  kafka: Kafka;
-  watch: TopicWatch;
-  url: string;
-  bodies: SignedBody[];
-  rate: number;
-}): Promise<E2eResult> {
+export async function measureE2e(o: { kafka: Kafka; watch: TopicWatch; url: string; bodies: SignedBody[]; rate: number }): Promise<E2eResult> {
   const posted = new Map<string, number>();
   const e2e: number[] = [];
   const accept: number[] = [];

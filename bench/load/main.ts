@@ -80,10 +80,14 @@ async function ceilingExpress(payloads: Payloads): Promise<Record<number, Ceilin
   ourPids.add(s.pid);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => {
-      if (exited(s.child)) throw new Error(`ceiling-express exited; see ${s.log}`);
-      return (await fetch(`${url}/healthz`)).ok;
-    }, 30_000, 'ceiling-express to listen');
+    await waitFor(
+      async () => {
+        if (exited(s.child)) throw new Error(`ceiling-express exited; see ${s.log}`);
+        return (await fetch(`${url}/healthz`)).ok;
+      },
+      30_000,
+      'ceiling-express to listen',
+    );
     // duplicates do not matter to a server that stores nothing: a cyclic pool of real bodies
     const pool = new Pool(payloads.take(5000), null);
     await runLoad({ url, pool, connections: 32, durationS: settings.warmupS });
@@ -103,11 +107,16 @@ async function ceilingExpress(payloads: Payloads): Promise<Record<number, Ceilin
 }
 
 async function ceilingKafka(): Promise<KafkaCeilingResult> {
-  const s = startChild('ceiling-kafka', ['--import', 'tsx', 'bench/load/ceiling-kafka.ts'], {
-    KAFKA_BROKERS: brokers as string,
-    BENCH_CEILING_SECONDS: String(settings.durationS),
-    BENCH_CEILING_PREFIX: `${PREFIX}-ceiling`,
-  }, { ipc: true });
+  const s = startChild(
+    'ceiling-kafka',
+    ['--import', 'tsx', 'bench/load/ceiling-kafka.ts'],
+    {
+      KAFKA_BROKERS: brokers as string,
+      BENCH_CEILING_SECONDS: String(settings.durationS),
+      BENCH_CEILING_PREFIX: `${PREFIX}-ceiling`,
+    },
+    { ipc: true },
+  );
   ourPids.add(s.pid);
   const result = new Promise<KafkaCeilingResult>((resolve, reject) => {
     s.child.once('message', (m) => resolve(m as KafkaCeilingResult));
@@ -153,7 +162,13 @@ async function unicopLoad(
   await eventLoopDelay(r.url); // resets the receiver's event-loop delay histogram
   const meter = new CpuMeter(meterPids);
   const cpu0 = await cpuSecondsOf(r.pid);
-  const res = await runLoad({ url: r.url, pool, connections: load.connections, durationS: settings.durationS, ...(load.overallRate ? { overallRate: load.overallRate } : {}) });
+  const res = await runLoad({
+    url: r.url,
+    pool,
+    connections: load.connections,
+    durationS: settings.durationS,
+    ...(load.overallRate ? { overallRate: load.overallRate } : {}),
+  });
   const cpu1 = await cpuSecondsOf(r.pid);
   const machine = meter.stop();
   const loopDelay = await eventLoopDelay(r.url);
@@ -198,7 +213,9 @@ async function unicopRun(payloads: Payloads, watch: TopicWatch, expectedRate: nu
     }
     const halfRate = Math.max(1, Math.floor(best / 2));
     const half = await unicopLoad(r, watch, payloads, { connections: settings.halfRateConnections, overallRate: halfRate, expectedRate: halfRate });
-    say(`  UNICOP at half max (${halfRate}/s): p50 ${half.load.latencyMs.p50.toFixed(1)} ms, p99 ${half.load.latencyMs.p99.toFixed(1)} ms (autocannon corrected p99 ${half.load.autocannonP99Ms} ms)`);
+    say(
+      `  UNICOP at half max (${halfRate}/s): p50 ${half.load.latencyMs.p50.toFixed(1)} ms, p99 ${half.load.latencyMs.p99.toFixed(1)} ms (autocannon corrected p99 ${half.load.autocannonP99Ms} ms)`,
+    );
 
     await drained(r.url, 120_000);
     const e2e: E2eResult = await measureE2e({ kafka, watch, url: r.url, bodies: payloads.take(settings.e2eEvents), rate: settings.e2eRate });
@@ -236,7 +253,12 @@ async function profileReceiver(payloads: Payloads, watch: TopicWatch, connection
   const kept = join(outDir, `receiver-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
   copyFileSync(join(profDir, file), kept);
   // keep the five newest profiles (about 1 MB each)
-  for (const old of readdirSync(outDir).filter((f) => f.endsWith('.cpuprofile')).sort().reverse().slice(5)) rmSync(join(outDir, old));
+  for (const old of readdirSync(outDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()
+    .reverse()
+    .slice(5))
+    rmSync(join(outDir, old));
   return { ...summarizeProfile(kept, 15, window), window };
 }
 

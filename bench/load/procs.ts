@@ -17,12 +17,7 @@ export interface Started {
   log: string;
 }
 
-export function startChild(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  options: { ipc?: boolean } = {},
-): Started {
+export function startChild(name: string, args: string[], env: Record<string, string>, options: { ipc?: boolean } = {}): Started {
   const log = join(TMP, `${name}.log`);
   const fd = openSync(log, 'a');
   const child = spawn(process.execPath, args, {

@@ -149,8 +149,7 @@ export function summarizeProfile(file: string, top = 15, window?: { fromUs: numb
 }
 
 export function formatProfile(s: ProfileSummary): string {
-  const line = (h: Hotspot): string =>
-    `  ${h.pct.toFixed(1).padStart(5)} %  ${h.ms.toFixed(0).padStart(7)} ms  ${h.name}${h.where ? `  ${h.where}` : ''}`;
+  const line = (h: Hotspot): string => `  ${h.pct.toFixed(1).padStart(5)} %  ${h.ms.toFixed(0).padStart(7)} ms  ${h.name}${h.where ? `  ${h.where}` : ''}`;
   return [
     `${s.file}: wall ${(s.wallMs / 1000).toFixed(1)} s, busy ${(s.busyMs / 1000).toFixed(1)} s, idle ${(s.idleMs / 1000).toFixed(1)} s`,
     'top self time (share of busy time):',

@@ -111,10 +111,7 @@ export function buildReport(r: BenchResults): Report {
   const aBest = runs.map((x) => best(x.ceilingA, (l) => l.okPerSecond).value);
   const bRate = runs.map((x) => x.ceilingB.eventsPerSecond);
   const uBest = runs.map((x) => best(x.unicop, (l) => l.load.acceptedPerSecond).value);
-  const bestC = best(
-    Object.fromEntries(cs.map((c) => [c, median(runs.map((x) => x.unicop[c]?.load.acceptedPerSecond ?? NaN))])),
-    (v) => v,
-  ).c;
+  const bestC = best(Object.fromEntries(cs.map((c) => [c, median(runs.map((x) => x.unicop[c]?.load.acceptedPerSecond ?? NaN))])), (v) => v).c;
   const uEventsAtBest = runs.map((x) => x.unicop[bestC]?.eventsPerSecond ?? NaN);
   const theRatio = median(uBest) / Math.min(median(aBest), median(bRate));
   const halfP99s = runs.map((x) => halfP99(x.half.level));
@@ -164,9 +161,7 @@ export function buildReport(r: BenchResults): Report {
     {
       label: 'CPU-cost ratio: ceiling A ms ÷ UNICOP ms per request',
       values: runs.map(
-        (x) =>
-          median(Object.values(x.ceilingA).map((l) => l.serverCpuMsPerRequest)) /
-          median(Object.values(x.unicop).map((l) => l.receiverCpuMsPerRequest)),
+        (x) => median(Object.values(x.ceilingA).map((l) => l.serverCpuMsPerRequest)) / median(Object.values(x.unicop).map((l) => l.receiverCpuMsPerRequest)),
       ),
       format: ratio,
       note: 'supplementary: less sensitive to other load than the throughput ratio',
@@ -313,7 +308,11 @@ export function buildReport(r: BenchResults): Report {
       '',
       ...targetTable,
       '',
-      ...(r.profile ? profileMarkdown(r.profile, r.settings.durationS, targetsMet) : targetsMet ? ['Both targets met: no profile taken (`scripts/bench --profile` takes one anyway).', ''] : []),
+      ...(r.profile
+        ? profileMarkdown(r.profile, r.settings.durationS, targetsMet)
+        : targetsMet
+          ? ['Both targets met: no profile taken (`scripts/bench --profile` takes one anyway).', '']
+          : []),
       handWritten(existingPath),
     ].join('\n');
   };

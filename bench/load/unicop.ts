@@ -24,10 +24,7 @@ export async function startReceiver(o: { brokers: string; prefix: string; cpuPro
   const dataDir = join(TMP, `receiver-${process.pid}-${n}`);
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
-  const args = [
-    ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
-    RECEIVER_MAIN,
-  ];
+  const args = [...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), RECEIVER_MAIN];
   const started = startChild(`receiver-${process.pid}-${n}`, args, {
     NODE_ENV: 'production',
     PORT: String(port),
@@ -39,11 +36,15 @@ export async function startReceiver(o: { brokers: string; prefix: string; cpuPro
     UNICOP_TOPIC_PREFIX: o.prefix,
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (exited(started.child)) throw new Error(`receiver exited (${started.child.exitCode}); see ${started.log}`);
-    const ready = await readiness(url);
-    return ready?.checks.kafka.reachable === true;
-  }, 60_000, 'the receiver to answer /readyz with Kafka reachable');
+  await waitFor(
+    async () => {
+      if (exited(started.child)) throw new Error(`receiver exited (${started.child.exitCode}); see ${started.log}`);
+      const ready = await readiness(url);
+      return ready?.checks.kafka.reachable === true;
+    },
+    60_000,
+    'the receiver to answer /readyz with Kafka reachable',
+  );
   return { ...started, url, dataDir };
 }
 
@@ -85,7 +86,8 @@ export interface EventLoopDelay {
 export async function eventLoopDelay(url: string): Promise<EventLoopDelay | null> {
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const read = (name: string): number => Number(new RegExp(`^unicop_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+    const read = (name: string): number =>
+      Number(new RegExp(`^unicop_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
     const out = { p50: read('p50'), p99: read('p99'), max: read('max') };
     return Number.isFinite(out.max) ? out : null;
   } catch {

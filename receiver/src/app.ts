@@ -102,9 +102,7 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = isUnicopError(error)
-      ? error
-      : new UnicopError('UNICOP_HTTP_INTERNAL', 'internal error', { cause: error });
+    const known = isUnicopError(error) ? error : new UnicopError('UNICOP_HTTP_INTERNAL', 'internal error', { cause: error });
     if (!isUnicopError(error)) deps.log.error({ err: error, path: req.path }, 'unexpected error');
     if (req.path === '/v1/netbox/webhooks') {
       metrics.webhookRequests.inc({ status: String(known.httpStatus), code: known.code });
@@ -147,7 +145,13 @@ function rootsRouter(deps: AppDeps): express.Router {
       const key = req.headers['idempotency-key'];
       // headersDistinct: a header sent twice stays two values (and is refused) instead of being joined with ", ".
       const onBehalfOf = readOnBehalfOf(req.headersDistinct['x-unicop-on-behalf-of']);
-      const r = await deps.roots.requestReconcile(req.params.root as string, req.body, String(res.locals.caller), Array.isArray(key) ? key[0] : key, onBehalfOf);
+      const r = await deps.roots.requestReconcile(
+        req.params.root as string,
+        req.body,
+        String(res.locals.caller),
+        Array.isArray(key) ? key[0] : key,
+        onBehalfOf,
+      );
       res.status(r.status).json(r.body);
     } catch (error) {
       next(error);

@@ -152,11 +152,18 @@ function readVariable(env: NodeJS.ProcessEnv, name: string, spec: EnvVar, proble
 function convert(value: string, spec: EnvVar, name: string, problems: ErrorDetail[]): unknown {
   switch (spec.kind) {
     case 'list': {
-      if (!spec.secret) return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      if (!spec.secret)
+        return value
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '');
       const items = value.split(',');
       items.forEach((item, i) => {
         if (item !== item.trim()) {
-          problems.push({ pointer: name, message: `item ${i + 1} has whitespace around it: remove it (the value is used exactly as written; commas separate items)` });
+          problems.push({
+            pointer: name,
+            message: `item ${i + 1} has whitespace around it: remove it (the value is used exactly as written; commas separate items)`,
+          });
         }
       });
       return items.filter((v) => v !== '');

@@ -20,14 +20,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
       level,
       base: { service: 'unicop-receiver' },
       redact: {
-        paths: [
-          'headers["x-hook-signature"]',
-          'headers.authorization',
-          'req.headers["x-hook-signature"]',
-          'req.headers.authorization',
-          '*.secret',
-          '*.token',
-        ],
+        paths: ['headers["x-hook-signature"]', 'headers.authorization', 'req.headers["x-hook-signature"]', 'req.headers.authorization', '*.secret', '*.token'],
         censor: CENSOR,
       },
       timestamp: pino.stdTimeFunctions.isoTime,
@@ -53,7 +46,13 @@ export function secretScrubber(secrets: readonly string[]): ((line: string) => s
     }
   }
   if (forms.size === 0) return null;
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  const pattern = new RegExp(
+    [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join('|'),
+    'g',
+  );
   return (line) => line.replace(pattern, CENSOR);
 }
 

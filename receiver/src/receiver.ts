@@ -126,10 +126,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 
   if (config.webhookSecrets.length === 0) {
-    log.warn(
-      { setting: 'UNICOP_INSECURE_NO_SIGNATURE' },
-      'INSECURE: webhook signatures are NOT verified; anyone who can reach this port can inject events',
-    );
+    log.warn({ setting: 'UNICOP_INSECURE_NO_SIGNATURE' }, 'INSECURE: webhook signatures are NOT verified; anyone who can reach this port can inject events');
   }
 
   const normalizeDeps: NormalizeDeps = {
@@ -139,23 +136,23 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   };
   const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
   const catchup = netbox
-      ? new ChangelogCatchup({
-          client: netbox,
-          store,
-          append: (draft) => outbox.appendEvent(draft),
-          reject: (record) => outbox.appendReject(record),
-          source: config.source,
-          normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
-          intervalMs: config.catchupIntervalMs,
-          graceMs: config.catchupGraceMs,
-          overlap: config.catchupOverlap,
-          objectTypes: config.catchupObjectTypes,
-          eventRule: config.catchupEventRule,
-          from: config.catchupFrom,
-          metrics: metrics.catchup,
-          log: log.child({ stage: 'catchup' }),
-        })
-      : null;
+    ? new ChangelogCatchup({
+        client: netbox,
+        store,
+        append: (draft) => outbox.appendEvent(draft),
+        reject: (record) => outbox.appendReject(record),
+        source: config.source,
+        normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
+        intervalMs: config.catchupIntervalMs,
+        graceMs: config.catchupGraceMs,
+        overlap: config.catchupOverlap,
+        objectTypes: config.catchupObjectTypes,
+        eventRule: config.catchupEventRule,
+        from: config.catchupFrom,
+        metrics: metrics.catchup,
+        log: log.child({ stage: 'catchup' }),
+      })
+    : null;
 
   const acceptWebhook = createWebhookPipeline({
     source: config.source,
@@ -228,4 +225,3 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     },
   };
 }
-

@@ -54,7 +54,9 @@ export class SchemaRegistry {
       removeAdditional,
     });
     addFormats(ajv);
-    for (const file of readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+    for (const file of readdirSync(SCHEMAS_DIR)
+      .filter((f) => f.endsWith('.schema.json'))
+      .sort()) {
       ajv.addSchema(JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), 'utf8')) as object);
     }
     return ajv;

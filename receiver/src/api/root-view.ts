@@ -11,7 +11,13 @@ export function rootView(r: RootRecord): components['schemas']['RootReconcile'] 
     root: r.root,
     state: r.state,
     attempt: r.attempt,
-    inFlight: r.inFlight && { reconcileId: r.inFlight.reconcileId, attempt: r.inFlight.attempt, requestedAt: r.inFlight.requestedAt, deadline: r.inFlight.deadline, awxJobId: r.inFlight.awxJobId },
+    inFlight: r.inFlight && {
+      reconcileId: r.inFlight.reconcileId,
+      attempt: r.inFlight.attempt,
+      requestedAt: r.inFlight.requestedAt,
+      deadline: r.inFlight.deadline,
+      awxJobId: r.inFlight.awxJobId,
+    },
     lastOutcome: r.lastOutcome,
     pendingFollowUp: r.followUpEventCount > 0,
   };

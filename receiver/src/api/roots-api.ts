@@ -114,7 +114,13 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
     listRoots(query: { state?: unknown; limit?: unknown }): Schemas['RootList'] {
       if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
       const limit = query.limit === undefined ? 100 : Number(query.limit);
-      if (typeof query.state !== 'string' || !(RECONCILE_STATES as readonly string[]).includes(query.state) || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      if (
+        typeof query.state !== 'string' ||
+        !(RECONCILE_STATES as readonly string[]).includes(query.state) ||
+        !Number.isInteger(limit) ||
+        limit < 1 ||
+        limit > 1000
+      ) {
         throw new UnicopError('UNICOP_API_QUERY_INVALID', `state must be one of ${RECONCILE_STATES.join(', ')}; limit 1..1000`);
       }
       return { state: query.state as ReconcileState, items: reconcile.inState(query.state as ReconcileState, limit).map(rootView) };

@@ -209,7 +209,10 @@ export class ChangelogCatchup {
     this.attempts.delete(row.id);
     this.o.store.markChangelogSeen(row.id, null, this.now());
     this.o.metrics.rejected(1);
-    this.o.log.warn({ changelogId: row.id, subject: `${row.changed_object_type}:${row.changed_object_id}`, code: reason.code, rejectId: record.id }, 'changelog row cannot become an event; kept as a reject and passed');
+    this.o.log.warn(
+      { changelogId: row.id, subject: `${row.changed_object_type}:${row.changed_object_id}`, code: reason.code, rejectId: record.id },
+      'changelog row cannot become an event; kept as a reject and passed',
+    );
     return 'rejected';
   }
 

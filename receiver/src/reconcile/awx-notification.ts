@@ -53,7 +53,9 @@ export function createNotificationCheck(registry: SchemaRegistry): (body: unknow
   const isNotification = registry.validator<AwxNotification>(NOTIFICATION_SCHEMA);
   return (body) => {
     if (isNotification(body)) return body;
-    throw new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification does not match the AWX notification body', { details: registry.lastErrors(NOTIFICATION_SCHEMA, 5) });
+    throw new UnicopError('UNICOP_AWX_BODY_INVALID', 'the notification does not match the AWX notification body', {
+      details: registry.lastErrors(NOTIFICATION_SCHEMA, 5),
+    });
   };
 }
 
@@ -92,7 +94,8 @@ export function readNotification(body: AwxNotification): NotificationReading {
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'succeeded', class: null, message: summary };
     case 'failed':
     case 'error':
-      if (local?.failureClass) return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: local.failureClass, message: localMessage(summary, local) };
+      if (local?.failureClass)
+        return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: local.failureClass, message: localMessage(summary, local) };
       return failedAsAwx(body, id, awxJobId, status, summary);
     case 'canceled':
       return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'rejected', message: summary };
@@ -114,7 +117,14 @@ function failedAsAwx(body: AwxNotification, id: string, awxJobId: number | null,
     }
     case 'error': {
       const traceback = typeof body.traceback === 'string' ? body.traceback : '';
-      return { kind: 'finished', reconcileId: id, awxJobId, result: 'failed', class: 'transient', message: traceback ? `${summary}: ${traceback.slice(0, 500)}` : summary };
+      return {
+        kind: 'finished',
+        reconcileId: id,
+        awxJobId,
+        result: 'failed',
+        class: 'transient',
+        message: traceback ? `${summary}: ${traceback.slice(0, 500)}` : summary,
+      };
     }
   }
 }

@@ -90,11 +90,22 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
   const isStateMessage = d.registry.validator<StateMessage>(STATE_SCHEMA);
   const rebuild = () =>
     rebuildUntilDone({
-      read: (onMessage) => readTopicToEnd({ kafka: d.kafka, topic: stateTopic, groupId: `${config.topicPrefix}.state-rebuild.${randomUUID()}`, onMessage, stopped: () => stopped }),
+      read: (onMessage) =>
+        readTopicToEnd({
+          kafka: d.kafka,
+          topic: stateTopic,
+          groupId: `${config.topicPrefix}.state-rebuild.${randomUUID()}`,
+          onMessage,
+          stopped: () => stopped,
+        }),
       topic: stateTopic,
       store,
       isStateMessage,
-      schemaErrors: () => d.registry.lastErrors(STATE_SCHEMA, 3).map((e) => `${e.pointer}: ${e.message}`).join('; '),
+      schemaErrors: () =>
+        d.registry
+          .lastErrors(STATE_SCHEMA, 3)
+          .map((e) => `${e.pointer}: ${e.message}`)
+          .join('; '),
       stopped: () => stopped,
       metrics: metrics.rebuild,
       log: log.child({ stage: 'reconcile-rebuild' }),

@@ -27,7 +27,7 @@ export function createReconcileMetrics(registry: Registry) {
   });
   const awxNotifications = new Counter({
     name: 'unicop_awx_notifications_total',
-    help: 'AWX notifications (and poll results) by job status: AWX\'s documented statuses, anything else as other.',
+    help: "AWX notifications (and poll results) by job status: AWX's documented statuses, anything else as other.",
     labelNames: ['status'] as const,
     registers: [registry],
   });

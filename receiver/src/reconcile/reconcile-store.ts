@@ -34,20 +34,25 @@ export class ReconcileStore {
       addAttempt: db.prepare<[string, string, number, number, number]>(
         'INSERT OR IGNORE INTO reconcile_attempts (reconcile_id, root, attempt, requested_at, deadline_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      attempt: db.prepare<[string], { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }>(
-        'SELECT * FROM reconcile_attempts WHERE reconcile_id = ?',
-      ),
-      recentAttempts: db.prepare<[string, number], { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }>(
-        'SELECT * FROM reconcile_attempts WHERE root = ? ORDER BY requested_at DESC, attempt DESC LIMIT ?',
-      ),
-      inFlightPastHalf: db.prepare<[number, number], { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }>(
-        'SELECT * FROM reconcile_attempts WHERE outcome IS NULL AND requested_at + (deadline_at - requested_at) / 2 <= ? LIMIT ?',
-      ),
+      attempt: db.prepare<
+        [string],
+        { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }
+      >('SELECT * FROM reconcile_attempts WHERE reconcile_id = ?'),
+      recentAttempts: db.prepare<
+        [string, number],
+        { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }
+      >('SELECT * FROM reconcile_attempts WHERE root = ? ORDER BY requested_at DESC, attempt DESC LIMIT ?'),
+      inFlightPastHalf: db.prepare<
+        [number, number],
+        { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }
+      >('SELECT * FROM reconcile_attempts WHERE outcome IS NULL AND requested_at + (deadline_at - requested_at) / 2 <= ? LIMIT ?'),
       setJob: db.prepare<[number, string]>('UPDATE reconcile_attempts SET awx_job_id = ? WHERE reconcile_id = ?'),
       setOutcome: db.prepare<[string, string]>('UPDATE reconcile_attempts SET outcome = ? WHERE reconcile_id = ?'),
       seen: db.prepare<[string], { event_id: string }>('SELECT event_id FROM reconcile_events_seen WHERE event_id = ?'),
       markSeen: db.prepare<[string, number]>('INSERT OR IGNORE INTO reconcile_events_seen (event_id, seen_at) VALUES (?, ?)'),
-      orphan: db.prepare<[number, string | null, string, string]>('INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?)'),
+      orphan: db.prepare<[number, string | null, string, string]>(
+        'INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?)',
+      ),
       // ids only grow (AUTOINCREMENT): everything at or below newest - limit is the oldest beyond the cap.
       trimOrphans: db.prepare<[number | bigint]>('DELETE FROM reconcile_orphans WHERE id <= ?'),
     };
@@ -171,7 +176,8 @@ export class ReconcileStore {
 function fromStored(json: string): RootRecord {
   type Legacy = Partial<Pick<RootRecord, 'pendingEventCount' | 'followUpEventCount'>> & Omit<RootRecord, 'pendingEventCount' | 'followUpEventCount'>;
   const r = JSON.parse(json) as Legacy;
-  if (r.pendingEventCount !== undefined && r.followUpEventCount !== undefined && (r.inFlight === null || r.inFlight.eventCount !== undefined)) return r as RootRecord;
+  if (r.pendingEventCount !== undefined && r.followUpEventCount !== undefined && (r.inFlight === null || r.inFlight.eventCount !== undefined))
+    return r as RootRecord;
   const pending = sampleOf(r.pendingEvents);
   const followUp = sampleOf(r.followUpEvents);
   const inFlight = r.inFlight && sampleOf(r.inFlight.events);
@@ -185,7 +191,15 @@ function fromStored(json: string): RootRecord {
   };
 }
 
-function toAttempt(row: { reconcile_id: string; root: string; attempt: number; requested_at: number; deadline_at: number; awx_job_id: number | null; outcome: string | null }): AttemptRow {
+function toAttempt(row: {
+  reconcile_id: string;
+  root: string;
+  attempt: number;
+  requested_at: number;
+  deadline_at: number;
+  awx_job_id: number | null;
+  outcome: string | null;
+}): AttemptRow {
   return {
     reconcileId: row.reconcile_id,
     root: row.root,

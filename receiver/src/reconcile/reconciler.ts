@@ -104,7 +104,15 @@ export class Reconciler {
     const input: Input =
       reading.kind === 'started'
         ? { kind: 'started', reconcileId: reading.reconcileId, awxJobId: reading.awxJobId, now }
-        : { kind: 'finished', reconcileId: reading.reconcileId, result: reading.result, class: reading.class, message: reading.message, awxJobId: reading.awxJobId, now };
+        : {
+            kind: 'finished',
+            reconcileId: reading.reconcileId,
+            result: reading.result,
+            class: reading.class,
+            message: reading.message,
+            awxJobId: reading.awxJobId,
+            now,
+          };
     // The job id is stored with the transition it came with, in its transaction: a stale notification changes nothing.
     const awxJob = reading.awxJobId === null ? undefined : { reconcileId: reading.reconcileId, id: reading.awxJobId };
     return this.transact(attempt.root, input, undefined, awxJob) ? 'applied' : 'stale';
@@ -143,7 +151,10 @@ export class Reconciler {
     if (!kept) return;
     this.o.onCommit(1);
     this.o.metrics.poison(error.code);
-    this.o.log.warn({ ...at, code: error.code, details: error.details, bytes: record.raw.length }, 'unreadable record on the events topic kept as a reject and skipped');
+    this.o.log.warn(
+      { ...at, code: error.code, details: error.details, bytes: record.raw.length },
+      'unreadable record on the events topic kept as a reject and skipped',
+    );
   }
 
   /** Applies one input to one root and stores everything it caused; returns whether it applied. */
@@ -176,7 +187,11 @@ export class Reconciler {
         rows++;
       }
       const stateId = this.newId();
-      const state = { ...this.envelope(stateId, 'unicop.root.state', root, undefined, input.now), dataschema: ROOT_STATE_DATASCHEMA, data: stateData(s.record) };
+      const state = {
+        ...this.envelope(stateId, 'unicop.root.state', root, undefined, input.now),
+        dataschema: ROOT_STATE_DATASCHEMA,
+        data: stateData(s.record),
+      };
       this.o.outbox.insertMessage('rootsState', root, stateId, JSON.stringify(state), input.now);
       rows++;
       return true;

@@ -64,7 +64,15 @@ export type Input =
   | { kind: 'change'; eventId: string; rule: ReconcileRule; now: number }
   | { kind: 'tick'; now: number }
   | { kind: 'started'; reconcileId: string; awxJobId: number | null; now: number }
-  | { kind: 'finished'; reconcileId: string; result: 'succeeded' | 'failed'; class: FailureClass | null; message: string | null; awxJobId: number | null; now: number };
+  | {
+      kind: 'finished';
+      reconcileId: string;
+      result: 'succeeded' | 'failed';
+      class: FailureClass | null;
+      message: string | null;
+      awxJobId: number | null;
+      now: number;
+    };
 
 export type Effect = { kind: 'command'; command: Command } | { kind: 'outcome'; outcome: Outcome };
 
@@ -76,7 +84,19 @@ export interface Step {
 }
 
 export function restingRecord(root: string): RootRecord {
-  return { root, state: 'idle', rule: null, attempt: 0, inFlight: null, lastOutcome: null, pendingEvents: [], pendingEventCount: 0, followUpEvents: [], followUpEventCount: 0, dueAt: null };
+  return {
+    root,
+    state: 'idle',
+    rule: null,
+    attempt: 0,
+    inFlight: null,
+    lastOutcome: null,
+    pendingEvents: [],
+    pendingEventCount: 0,
+    followUpEvents: [],
+    followUpEventCount: 0,
+    dueAt: null,
+  };
 }
 
 /**
@@ -91,7 +111,14 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
   switch (input.kind) {
     case 'change': {
       if (AT_REST.has(r.state)) {
-        Object.assign(r, { state: 'pending', rule: input.rule, attempt: 0, pendingEvents: [input.eventId], pendingEventCount: 1, dueAt: input.now + input.rule.debounceMs });
+        Object.assign(r, {
+          state: 'pending',
+          rule: input.rule,
+          attempt: 0,
+          pendingEvents: [input.eventId],
+          pendingEventCount: 1,
+          dueAt: input.now + input.rule.debounceMs,
+        });
       } else if (r.state === 'pending') {
         r.pendingEvents = appendToSample(r.pendingEvents, input.eventId);
         r.pendingEventCount += 1;
@@ -107,7 +134,13 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
         return { record: r, effects, applied: true };
       }
       if ((r.state === 'requested' || r.state === 'running') && r.inFlight && input.now >= Date.parse(r.inFlight.deadline)) {
-        conclude(r, effects, { result: 'timed_out', class: 'timeout', message: 'no outcome before the deadline', awxJobId: r.inFlight.awxJobId }, input.now, newId);
+        conclude(
+          r,
+          effects,
+          { result: 'timed_out', class: 'timeout', message: 'no outcome before the deadline', awxJobId: r.inFlight.awxJobId },
+          input.now,
+          newId,
+        );
         return { record: r, effects, applied: true };
       }
       return { record, effects, applied: false };
@@ -122,7 +155,13 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
     }
     case 'finished': {
       if (!r.inFlight || r.inFlight.reconcileId !== input.reconcileId) return { record, effects, applied: false };
-      conclude(r, effects, { result: input.result, class: input.class, message: input.message, awxJobId: input.awxJobId ?? r.inFlight.awxJobId }, input.now, newId);
+      conclude(
+        r,
+        effects,
+        { result: input.result, class: input.class, message: input.message, awxJobId: input.awxJobId ?? r.inFlight.awxJobId },
+        input.now,
+        newId,
+      );
       return { record: r, effects, applied: true };
     }
   }
@@ -133,7 +172,15 @@ function launch(r: RootRecord, events: string[], eventCount: number, now: number
   if (!rule) throw new Error(`root ${r.root} has no rule to launch with`);
   r.attempt += 1;
   const deadline = new Date(now + rule.deadlineMs).toISOString();
-  const command: Command = { reconcileId: newId(), root: r.root, attempt: r.attempt, jobTemplate: rule.jobTemplate, triggeringEvents: events, triggeringEventCount: eventCount, deadline };
+  const command: Command = {
+    reconcileId: newId(),
+    root: r.root,
+    attempt: r.attempt,
+    jobTemplate: rule.jobTemplate,
+    triggeringEvents: events,
+    triggeringEventCount: eventCount,
+    deadline,
+  };
   r.state = 'requested';
   r.inFlight = { reconcileId: command.reconcileId, attempt: r.attempt, requestedAt: new Date(now).toISOString(), deadline, awxJobId: null, events, eventCount };
   r.pendingEvents = [];
@@ -142,13 +189,7 @@ function launch(r: RootRecord, events: string[], eventCount: number, now: number
   return { kind: 'command', command };
 }
 
-function conclude(
-  r: RootRecord,
-  effects: Effect[],
-  o: Pick<Outcome, 'result' | 'class' | 'message' | 'awxJobId'>,
-  now: number,
-  newId: () => string,
-): void {
+function conclude(r: RootRecord, effects: Effect[], o: Pick<Outcome, 'result' | 'class' | 'message' | 'awxJobId'>, now: number, newId: () => string): void {
   const inFlight = r.inFlight;
   if (!inFlight || !r.rule) return;
   const outcome: Outcome = { reconcileId: inFlight.reconcileId, root: r.root, attempt: inFlight.attempt, ...o, at: new Date(now).toISOString() };

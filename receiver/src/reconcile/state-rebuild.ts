@@ -59,7 +59,10 @@ export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildS
         // Whatever `read` threw (kafkajs, a crashed consumer), the topic could not be read: retriable.
         const failure = new UnicopError('UNICOP_RECONCILE_STATE_UNREADABLE', 'the state topic could not be read', { cause: error });
         o.metrics.failed();
-        o.log.warn({ err: error, code: failure.code, topic: o.topic, retryInMs: backoff.nextDelayMs }, 'state topic could not be read; the reconciler waits and retries');
+        o.log.warn(
+          { err: error, code: failure.code, topic: o.topic, retryInMs: backoff.nextDelayMs },
+          'state topic could not be read; the reconciler waits and retries',
+        );
         if (!(await backoff.wait(failure))) return null;
         continue;
       }
@@ -79,7 +82,14 @@ export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildS
       }
       const summary = { restored: roots.length, inFlight: roots.filter((r) => r.attempt !== null).length, skipped: skipped.length, messages: read.messages };
       o.log.info(
-        { topic: o.topic, topicExists: read.exists, partitions: read.partitions, ...summary, skippedReasons: countBy(skipped.map((s) => s.reason)), ms: now() - started },
+        {
+          topic: o.topic,
+          topicExists: read.exists,
+          partitions: read.partitions,
+          ...summary,
+          skippedReasons: countBy(skipped.map((s) => s.reason)),
+          ms: now() - started,
+        },
         'reconcile state rebuilt from the state topic',
       );
       return summary;

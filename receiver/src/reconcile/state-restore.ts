@@ -74,7 +74,16 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
     state: data.state,
     rule: data.rule,
     attempt: data.attempt,
-    inFlight: f && triggering && { reconcileId: f.reconcileId, attempt: f.attempt, requestedAt: f.requestedAt, deadline: f.deadline, awxJobId: f.awxJobId, events: triggering.sample, eventCount: triggering.count },
+    inFlight: f &&
+      triggering && {
+        reconcileId: f.reconcileId,
+        attempt: f.attempt,
+        requestedAt: f.requestedAt,
+        deadline: f.deadline,
+        awxJobId: f.awxJobId,
+        events: triggering.sample,
+        eventCount: triggering.count,
+      },
     lastOutcome: data.lastOutcome,
     pendingEvents: pending.sample,
     pendingEventCount: pending.count,
@@ -82,8 +91,14 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
     followUpEventCount: followUp.count,
     dueAt: data.dueAt === null ? null : Date.parse(data.dueAt),
   };
-  const attempt =
-    f && { reconcileId: f.reconcileId, root: data.root, attempt: f.attempt, requestedAt: Date.parse(f.requestedAt), deadlineAt: Date.parse(f.deadline), awxJobId: f.awxJobId };
+  const attempt = f && {
+    reconcileId: f.reconcileId,
+    root: data.root,
+    attempt: f.attempt,
+    requestedAt: Date.parse(f.requestedAt),
+    deadlineAt: Date.parse(f.deadline),
+    awxJobId: f.awxJobId,
+  };
   return { kind: 'restored', root: { record, attempt, at: Date.parse(parsed.time) } };
 }
 

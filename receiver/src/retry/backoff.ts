@@ -26,7 +26,11 @@ export function retriesOf(name: RetryPolicyName): number {
 }
 
 /** The wait before retry number `retry` (0 for the first): `initialMs × factor^retry`, at most `maxMs`, ± jitter. */
-export function retryDelay(policy: Pick<BackoffPolicy, 'initialMs' | 'factor' | 'maxMs' | 'jitter'>, retry: number, random: () => number = Math.random): number {
+export function retryDelay(
+  policy: Pick<BackoffPolicy, 'initialMs' | 'factor' | 'maxMs' | 'jitter'>,
+  retry: number,
+  random: () => number = Math.random,
+): number {
   // factor ** retry grows to Infinity after many retries, which the cap absorbs (0 × Infinity would not).
   const base = policy.initialMs === 0 ? 0 : Math.min(policy.maxMs, policy.initialMs * policy.factor ** retry);
   if (policy.jitter === 0) return base;

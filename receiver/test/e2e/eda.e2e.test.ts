@@ -206,7 +206,23 @@ describe('reconcile command → ansible-rulebook (real) → AWX double (real Kaf
     assert.equal(note.body.status, 'successful');
     assert.equal(typeof note.body.extra_vars, 'string');
     assert.equal((JSON.parse(note.body.extra_vars as string) as Record<string, unknown>).unicop_reconcile_id, c.id);
-    for (const k of ['id', 'name', 'url', 'created_by', 'started', 'finished', 'status', 'traceback', 'inventory', 'project', 'playbook', 'credential', 'limit', 'extra_vars', 'hosts']) {
+    for (const k of [
+      'id',
+      'name',
+      'url',
+      'created_by',
+      'started',
+      'finished',
+      'status',
+      'traceback',
+      'inventory',
+      'project',
+      'playbook',
+      'credential',
+      'limit',
+      'extra_vars',
+      'hosts',
+    ]) {
       assert.ok(k in note.body, `notification has ${k}`);
     }
     console.log(`      command produced → AWX launch: ${launchLatencyMs} ms`);
@@ -241,7 +257,16 @@ describe('reconcile command → ansible-rulebook (real) → AWX double (real Kaf
     await eda('down');
     await eda('up');
     await sleep(5000); // the restarted consumer has joined its group; anything redelivered is launched by now
-    assert.equal(awx.launches().length, before, `no relaunch after the restart: ${JSON.stringify(awx.launches().slice(before).map((l) => l.extraVars.unicop_reconcile_id))}`);
+    assert.equal(
+      awx.launches().length,
+      before,
+      `no relaunch after the restart: ${JSON.stringify(
+        awx
+          .launches()
+          .slice(before)
+          .map((l) => l.extraVars.unicop_reconcile_id),
+      )}`,
+    );
 
     // and the restarted consumer is live: a new command is launched exactly once
     const c = command('dcim.device:303');

@@ -50,13 +50,33 @@ function fakeNetbox(): Promise<{ url: string; requests: string[]; server: Server
     const results =
       url.searchParams.get('device_id') === '701'
         ? [
-            { id: 1, name: 'eth0', enabled: true, mtu: 9000, description: 'uplink', mode: null, untagged_vlan: null, primary_mac_address: { mac_address: '02:00:00:00:07:01' } },
-            { id: 2, name: 'eth1', enabled: false, mtu: null, description: '', mode: { value: 'access' }, untagged_vlan: { vid: 42 }, primary_mac_address: null },
+            {
+              id: 1,
+              name: 'eth0',
+              enabled: true,
+              mtu: 9000,
+              description: 'uplink',
+              mode: null,
+              untagged_vlan: null,
+              primary_mac_address: { mac_address: '02:00:00:00:07:01' },
+            },
+            {
+              id: 2,
+              name: 'eth1',
+              enabled: false,
+              mtu: null,
+              description: '',
+              mode: { value: 'access' },
+              untagged_vlan: { vid: 42 },
+              primary_mac_address: null,
+            },
           ]
         : [];
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: results.length, next: null, previous: null, results }));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server })),
+  );
 }
 
 /** Processes whose command line contains one of `markers` (the hanging playbook's ansible-playbook and its sleep). */
@@ -91,17 +111,26 @@ describe('local executor: webhook → reconciler → ansible-rulebook run_playbo
     assert.equal(res.status, 202);
   }
 
-  type Root = { state: string; attempt: number; inFlight: { reconcileId: string } | null; lastOutcome: { reconcileId: string; result: string; class: string | null; message: string; awxJobId: number | null } | null };
+  type Root = {
+    state: string;
+    attempt: number;
+    inFlight: { reconcileId: string } | null;
+    lastOutcome: { reconcileId: string; result: string; class: string | null; message: string; awxJobId: number | null } | null;
+  };
   async function root(key: string): Promise<Root> {
     const res = await t.http.get(`/v1/roots/${encodeURIComponent(key)}`).set('authorization', `Bearer ${API}`);
     return res.body as Root;
   }
   /** Waits for `state`; a root that ends in another state fails at once, with its outcome. */
   async function ended(key: string, state: string, ms: number): Promise<Root> {
-    const r = await waitFor(async () => {
-      const now = await root(key);
-      return ['succeeded', 'failed', 'timed_out'].includes(now.state) ? now : null;
-    }, ms, `${key} to end`);
+    const r = await waitFor(
+      async () => {
+        const now = await root(key);
+        return ['succeeded', 'failed', 'timed_out'].includes(now.state) ? now : null;
+      },
+      ms,
+      `${key} to end`,
+    );
     assert.equal(r.state, state, JSON.stringify(r.lastOutcome));
     return r;
   }
@@ -112,9 +141,21 @@ describe('local executor: webhook → reconciler → ansible-rulebook run_playbo
     copyFileSync(join(REPO, 'eda/playbooks/render-interfaces.yml'), join(playbooks, 'render-interfaces.yml'));
     writeFileSync(
       join(playbooks, 'fails.yml'),
-      ['- hosts: localhost', '  gather_facts: false', '  tasks:', '    - name: a task that works', '      ansible.builtin.debug: {msg: ok}', '    - name: push the config', '      ansible.builtin.fail: {msg: "switch refused the config for {{ unicop_root }}"}', ''].join('\n'),
+      [
+        '- hosts: localhost',
+        '  gather_facts: false',
+        '  tasks:',
+        '    - name: a task that works',
+        '      ansible.builtin.debug: {msg: ok}',
+        '    - name: push the config',
+        '      ansible.builtin.fail: {msg: "switch refused the config for {{ unicop_root }}"}',
+        '',
+      ].join('\n'),
     );
-    writeFileSync(join(playbooks, 'hangs.yml'), ['- hosts: localhost', '  gather_facts: false', '  tasks:', '    - name: hang', `      ansible.builtin.command: sleep ${HANG_MARKER}`, ''].join('\n'));
+    writeFileSync(
+      join(playbooks, 'hangs.yml'),
+      ['- hosts: localhost', '  gather_facts: false', '  tasks:', '    - name: hang', `      ansible.builtin.command: sleep ${HANG_MARKER}`, ''].join('\n'),
+    );
     netbox = await fakeNetbox();
     t = startTestReceiver({
       UNICOP_RECONCILE_POLICY: policyFile([
@@ -169,7 +210,10 @@ describe('local executor: webhook → reconciler → ansible-rulebook run_playbo
     const conf = readFileSync(join(rendered, 'dcim.device-701.conf'), 'utf8');
     assert.match(conf, /^interface eth0\n {2}no shutdown\n {2}description uplink\n {2}mtu 9000\n {2}mac-address 02:00:00:00:07:01$/m);
     assert.match(conf, /^interface eth1\n {2}shutdown\n {2}switchport mode access\n {2}switchport access vlan 42$/m);
-    assert.ok(netbox.requests.some((r) => r.startsWith('/api/dcim/interfaces/?device_id=701')), 'read from NetBox');
+    assert.ok(
+      netbox.requests.some((r) => r.startsWith('/api/dcim/interfaces/?device_id=701')),
+      'read from NetBox',
+    );
     const outcomes = await consume(`${prefix}.reconcile.outcomes.v1`, 1, { settleMs: 200 });
     const mine = outcomes.find((o) => (o.value.data as { reconcileId?: string }).reconcileId === state.lastOutcome?.reconcileId);
     assert.equal(mine?.key, 'dcim.device:701');

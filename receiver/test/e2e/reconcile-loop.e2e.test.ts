@@ -48,7 +48,6 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
 
   const eda = (action: 'install' | 'up' | 'down') => runEda(action, edaEnv);
 
-
   async function change(deviceId: number): Promise<number> {
     const { raw, signature } = signed(interfaceUpdate(deviceId, 9000 + ++n, 100_000 + n));
     const res = await postWebhook(server.url, raw, signature);
@@ -115,9 +114,17 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
 
   it('finds the outcome by polling AWX when the notification is lost', async () => {
     await change(503);
-    const state = await waitFor(async () => ((await root('dcim.device:503')).state === 'succeeded' ? root('dcim.device:503') : null), 60_000, 'succeeded via the poller');
+    const state = await waitFor(
+      async () => ((await root('dcim.device:503')).state === 'succeeded' ? root('dcim.device:503') : null),
+      60_000,
+      'succeeded via the poller',
+    );
     assert.equal(state.lastOutcome?.result, 'succeeded');
-    assert.equal(awx.notifications().filter((x) => x.jobId === launchesFor('dcim.device:503')[0]?.jobId && x.type !== 'started').length, 0, 'no notification was sent');
+    assert.equal(
+      awx.notifications().filter((x) => x.jobId === launchesFor('dcim.device:503')[0]?.jobId && x.type !== 'started').length,
+      0,
+      'no notification was sent',
+    );
   });
 
   it('turns a job that never finishes into timed_out at the deadline', async () => {
@@ -130,7 +137,11 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
     await change(505);
     await waitFor(() => launchesFor('dcim.device:505').length === 1, 60_000, 'first launch');
     for (let i = 0; i < 50; i++) await change(505);
-    await waitFor(async () => (await root('dcim.device:505')).state === 'succeeded' && launchesFor('dcim.device:505').length === 2, 90_000, 'the follow-up succeeded');
+    await waitFor(
+      async () => (await root('dcim.device:505')).state === 'succeeded' && launchesFor('dcim.device:505').length === 2,
+      90_000,
+      'the follow-up succeeded',
+    );
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const launches = launchesFor('dcim.device:505');
     assert.equal(launches.length, 2, 'exactly one follow-up');

@@ -47,15 +47,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 
-export const FATE_KINDS = [
-  'successful',
-  'failed',
-  'failed-unreachable',
-  'error',
-  'canceled',
-  'never-finishes',
-  'notification-lost',
-] as const;
+export const FATE_KINDS = ['successful', 'failed', 'failed-unreachable', 'error', 'canceled', 'never-finishes', 'notification-lost'] as const;
 export type FateKind = (typeof FATE_KINDS)[number];
 
 export type TerminalStatus = 'successful' | 'failed' | 'error' | 'canceled';
@@ -397,7 +389,12 @@ export class AwxDouble {
     });
     app.get(`${API}/unified_job_templates/`, (req, res) => {
       const all = [...this.templates.values()].filter((t) => req.query.name === undefined || t.name === req.query.name);
-      res.json(this.page(req, all.map((t) => this.serializeTemplate(t))));
+      res.json(
+        this.page(
+          req,
+          all.map((t) => this.serializeTemplate(t)),
+        ),
+      );
     });
     app.get(`${API}/job_templates/:id/`, (req, res) => {
       const t = this.templates.get(Number(req.params.id));
@@ -426,10 +423,22 @@ export class AwxDouble {
     app.get(`${API}/job_templates/:id/jobs/`, (req, res) => {
       const id = Number(req.params.id);
       if (!this.templates.has(id)) return void res.status(404).json({ detail: 'Not found.' });
-      res.json(this.page(req, this.filterJobs(req).filter((j) => j.record.templateId === id).map((j) => this.serializeJob(j))));
+      res.json(
+        this.page(
+          req,
+          this.filterJobs(req)
+            .filter((j) => j.record.templateId === id)
+            .map((j) => this.serializeJob(j)),
+        ),
+      );
     });
     app.get(`${API}/jobs/`, (req, res) => {
-      res.json(this.page(req, this.filterJobs(req).map((j) => this.serializeJob(j))));
+      res.json(
+        this.page(
+          req,
+          this.filterJobs(req).map((j) => this.serializeJob(j)),
+        ),
+      );
     });
     app.get(`${API}/jobs/:id/`, (req, res) => {
       const job = this.jobs.get(Number(req.params.id));
@@ -439,15 +448,30 @@ export class AwxDouble {
     app.get(`${API}/jobs/:id/labels/`, (req, res) => {
       const job = this.jobs.get(Number(req.params.id));
       if (!job) return void res.status(404).json({ detail: 'Not found.' });
-      res.json(this.page(req, job.record.labelIds.map((id) => this.serializeLabel(this.labels.get(id)!))));
+      res.json(
+        this.page(
+          req,
+          job.record.labelIds.map((id) => this.serializeLabel(this.labels.get(id)!)),
+        ),
+      );
     });
     app.get(`${API}/organizations/`, (req, res) => {
       const orgs = [...this.organizations.entries()].filter(([name]) => req.query.name === undefined || name === req.query.name);
-      res.json(this.page(req, orgs.map(([name, id]) => ({ id, type: 'organization', url: `${API}/organizations/${id}/`, name, description: '' }))));
+      res.json(
+        this.page(
+          req,
+          orgs.map(([name, id]) => ({ id, type: 'organization', url: `${API}/organizations/${id}/`, name, description: '' })),
+        ),
+      );
     });
     app.get(`${API}/labels/`, (req, res) => {
       const labels = [...this.labels.values()].filter((l) => req.query.name === undefined || l.name === req.query.name);
-      res.json(this.page(req, labels.map((l) => this.serializeLabel(l))));
+      res.json(
+        this.page(
+          req,
+          labels.map((l) => this.serializeLabel(l)),
+        ),
+      );
     });
     app.post(`${API}/labels/`, (req, res) => {
       const body = (req.body ?? {}) as { name?: unknown; organization?: unknown };
@@ -600,8 +624,7 @@ export class AwxDouble {
       job.timer = null;
       const template = this.templates.get(job.record.templateId)!;
       const blocked =
-        !template.allowSimultaneous &&
-        [...this.jobs.values()].some((j) => j !== job && j.record.templateId === template.id && j.record.status === 'running');
+        !template.allowSimultaneous && [...this.jobs.values()].some((j) => j !== job && j.record.templateId === template.id && j.record.status === 'running');
       if (blocked) {
         job.record.status = 'waiting';
         return this.schedulePending(job, 50);
@@ -620,11 +643,7 @@ export class AwxDouble {
     job.timer = setTimeout(() => {
       job.timer = null;
       const status: TerminalStatus =
-        fate.kind === 'notification-lost'
-          ? (fate.status ?? 'successful')
-          : fate.kind === 'failed-unreachable'
-            ? 'failed'
-            : (fate.kind as TerminalStatus);
+        fate.kind === 'notification-lost' ? (fate.status ?? 'successful') : fate.kind === 'failed-unreachable' ? 'failed' : (fate.kind as TerminalStatus);
       this.finish(job, status, fate.kind !== 'notification-lost');
     }, fate.runMs ?? this.options.runMs);
   }

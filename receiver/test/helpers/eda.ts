@@ -99,6 +99,16 @@ export function localEdaEnvironment(s: LocalEdaSettings): NodeJS.ProcessEnv {
     NETBOX_URL: s.netboxUrl,
     NETBOX_TOKEN: s.netboxToken,
   };
-  for (const name of ['AWX_URL', 'AWX_TOKEN', 'AWX_TOKEN_FILE', 'AWX_USERNAME', 'AWX_PASSWORD', 'UNICOP_AWX_NOTIFY_TOKEN', 'UNICOP_EDA_RULEBOOK', 'NETBOX_TOKEN_FILE']) delete env[name];
+  for (const name of [
+    'AWX_URL',
+    'AWX_TOKEN',
+    'AWX_TOKEN_FILE',
+    'AWX_USERNAME',
+    'AWX_PASSWORD',
+    'UNICOP_AWX_NOTIFY_TOKEN',
+    'UNICOP_EDA_RULEBOOK',
+    'NETBOX_TOKEN_FILE',
+  ])
+    delete env[name];
   return env;
 }

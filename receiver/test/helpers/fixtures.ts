@@ -27,13 +27,26 @@ export interface Fixture {
 /** Every fixture body: `fixtures/netbox-<version>/<object type>/<action>.json`. */
 export function allFixtures(): Fixture[] {
   const out: Fixture[] = [];
-  for (const dir of readdirSync(FIXTURES_DIR).filter((d) => d.startsWith('netbox-')).sort()) {
+  for (const dir of readdirSync(FIXTURES_DIR)
+    .filter((d) => d.startsWith('netbox-'))
+    .sort()) {
     const version = dir.slice('netbox-'.length);
-    const objectTypes = readdirSync(new URL(`${dir}/`, FIXTURES_DIR), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const objectTypes = readdirSync(new URL(`${dir}/`, FIXTURES_DIR), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     for (const objectType of objectTypes.sort()) {
-      for (const file of readdirSync(new URL(`${dir}/${objectType}/`, FIXTURES_DIR)).filter((f) => f.endsWith('.json')).sort()) {
+      for (const file of readdirSync(new URL(`${dir}/${objectType}/`, FIXTURES_DIR))
+        .filter((f) => f.endsWith('.json'))
+        .sort()) {
         const raw = readFileSync(new URL(`${dir}/${objectType}/${file}`, FIXTURES_DIR));
-        out.push({ version, objectType, action: file.replace(/\.json$/, ''), file: `${dir}/${objectType}/${file}`, raw, body: JSON.parse(raw.toString('utf8')) as JsonObject });
+        out.push({
+          version,
+          objectType,
+          action: file.replace(/\.json$/, ''),
+          file: `${dir}/${objectType}/${file}`,
+          raw,
+          body: JSON.parse(raw.toString('utf8')) as JsonObject,
+        });
       }
     }
   }

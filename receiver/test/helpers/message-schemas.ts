@@ -28,7 +28,9 @@ export function assertOutboxMessagesValid(db: Queryable): Map<string, number> {
     }
   }
   if (problems.length > 0) {
-    throw new AssertionError({ message: `${problems.length} of ${rows.length} outbox messages do not match their schema:\n${problems.slice(0, 10).join('\n')}` });
+    throw new AssertionError({
+      message: `${problems.length} of ${rows.length} outbox messages do not match their schema:\n${problems.slice(0, 10).join('\n')}`,
+    });
   }
   return types;
 }
@@ -64,5 +66,8 @@ export function messageProblem(value: string): string | null {
   }
   if (valid(message)) return null;
   const type = (message as { type?: unknown }).type;
-  return `${String(type)} against ${name}: ${registry.lastErrors(name, 5).map((e) => `${e.pointer} ${e.message}`).join('; ')}`;
+  return `${String(type)} against ${name}: ${registry
+    .lastErrors(name, 5)
+    .map((e) => `${e.pointer} ${e.message}`)
+    .join('; ')}`;
 }

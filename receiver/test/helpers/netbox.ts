@@ -178,7 +178,11 @@ export function assertRootOrder(events: NetboxEvent[], root: string): NetboxEven
   assert.ok(mine.length > 0, `events for ${root}`);
   assert.equal(new Set(mine.map((e) => e.partition)).size, 1, `${root}: one partition`);
   const sequences = mine.map((e) => Number(e.sequence));
-  assert.deepEqual(sequences, sequences.map((_, i) => (sequences[0] ?? 0) + i), `${root}: sequences gapless and increasing in offset order`);
+  assert.deepEqual(
+    sequences,
+    sequences.map((_, i) => (sequences[0] ?? 0) + i),
+    `${root}: sequences gapless and increasing in offset order`,
+  );
   return mine;
 }
 

@@ -30,7 +30,16 @@ export async function spawnReceiver(env: Record<string, string>, port?: number):
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => child.exitCode !== null || (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)), 30_000, 'receiver process to answer /healthz');
+  await waitFor(
+    async () =>
+      child.exitCode !== null ||
+      (await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )),
+    30_000,
+    'receiver process to answer /healthz',
+  );
   if (child.exitCode !== null) throw new Error(`receiver exited ${child.exitCode}: ${output}`);
   return { child, url, output: () => output };
 }

@@ -105,7 +105,6 @@ export const SINGLE_LIST_MIGRATIONS: readonly string[] = [
    CREATE TABLE store_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);`,
 ];
 
-
 /**
  * Makes `<dir>/unicop.sqlite` as that receiver's openDatabase did, up to `version` (default all):
  * pending migrations in one transaction, user_version set, and a new file marked for a reconcile

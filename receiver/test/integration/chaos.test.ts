@@ -40,7 +40,14 @@ interface Posted {
 const posted = (): Posted => ({ stored: new Map(), backpressure: 0, backpressureWithoutRetryAfter: 0, connectionErrors: 0 });
 
 /** Posts every event until a 2xx: 503 → wait Retry-After; connection error → retry (bounded). */
-async function postAll(p: Posted, url: () => string, count: number, concurrency: number, make: (i: number) => { raw: Buffer; signature: string }, onStored?: (n: number) => void): Promise<Posted> {
+async function postAll(
+  p: Posted,
+  url: () => string,
+  count: number,
+  concurrency: number,
+  make: (i: number) => { raw: Buffer; signature: string },
+  onStored?: (n: number) => void,
+): Promise<Posted> {
   await pool(count, concurrency, async (i) => {
     const { raw, signature } = make(i);
     const deadline = Date.now() + 120_000;
@@ -110,11 +117,21 @@ describe('chaos, short versions (full runs: scripts/chaos burst|faults)', functi
     const receiver = await spawnReceiver(processEnv(dataDir, prefix));
     try {
       const t0 = Date.now();
-      const p = await postAll(posted(), () => receiver.url, 2000, 64, (i) => event(i, 200, 40_000));
+      const p = await postAll(
+        posted(),
+        () => receiver.url,
+        2000,
+        64,
+        (i) => event(i, 200, 40_000),
+      );
       const postMs = Date.now() - t0;
       assert.equal(p.stored.size, 2000);
       assert.equal(p.backpressureWithoutRetryAfter, 0);
-      await waitFor(async () => ((await (await fetch(`${receiver.url}/readyz`)).json()) as { checks: { outbox: { depth: number } } }).checks.outbox.depth === 0, 120_000, 'outbox drained');
+      await waitFor(
+        async () => ((await (await fetch(`${receiver.url}/readyz`)).json()) as { checks: { outbox: { depth: number } } }).checks.outbox.depth === 0,
+        120_000,
+        'outbox drained',
+      );
       const drainedMs = Date.now() - t0;
       const rss = peakRssMb(receiver.child.pid ?? 0);
       const messages = await consume(`${prefix}.events.v1`, 2000, { timeoutMs: 120_000, settleMs: 1000 });
@@ -152,12 +169,19 @@ describe('chaos, short versions (full runs: scripts/chaos burst|faults)', functi
     try {
       await waitFor(() => t.receiver.relay.reachable, 30_000, 'relay reaches Kafka');
       const p = posted();
-      const posting = postAll(p, () => server.url, 800, 16, (i) => event(i, 40, 50_000), (n) => {
-        if (n === 100 && !stopped) {
-          process.kill(brokerPid, 'SIGSTOP');
-          stopped = true;
-        }
-      });
+      const posting = postAll(
+        p,
+        () => server.url,
+        800,
+        16,
+        (i) => event(i, 40, 50_000),
+        (n) => {
+          if (n === 100 && !stopped) {
+            process.kill(brokerPid, 'SIGSTOP');
+            stopped = true;
+          }
+        },
+      );
       const watch = (async () => {
         // the broker stays stopped until the first 503 (outbox at its limit), then 1 s more
         await waitFor(() => stopped, 120_000, 'SIGSTOP');
@@ -175,7 +199,9 @@ describe('chaos, short versions (full runs: scripts/chaos burst|faults)', functi
       await waitFor(() => t.receiver.store.depth() === 0, 120_000, 'outbox drained after SIGCONT');
       const messages = await consume(t.topics.events, 800, { timeoutMs: 120_000, settleMs: 1000 });
       const r = check(messages, p.stored);
-      console.log(`      ${p.backpressure} × 503 (all with Retry-After); ${messages.length} messages, lost ${r.lost}, extra copies ${r.extraCopies}, order violations ${r.orderViolations}`);
+      console.log(
+        `      ${p.backpressure} × 503 (all with Retry-After); ${messages.length} messages, lost ${r.lost}, extra copies ${r.extraCopies}, order violations ${r.orderViolations}`,
+      );
       assert.equal(r.lost, 0, 'lost');
       assert.equal(r.orderViolations, 0, 'per-root order');
     } finally {

@@ -31,11 +31,22 @@ describe('disk full (SQLITE_FULL through max_page_count, real Kafka)', function 
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter((l) => l !== '')) lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
-    const config = loadConfig({ KAFKA_BROKERS: BROKERS.join(','), UNICOP_WEBHOOK_SECRETS: TEST_SECRET, UNICOP_DATA_DIR: dataDir, UNICOP_TOPIC_PREFIX: prefix, UNICOP_TOPIC_PARTITIONS: '3', ...FIXTURE_REPLAY_ENV });
+    const config = loadConfig({
+      KAFKA_BROKERS: BROKERS.join(','),
+      UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
+      UNICOP_DATA_DIR: dataDir,
+      UNICOP_TOPIC_PREFIX: prefix,
+      UNICOP_TOPIC_PARTITIONS: '3',
+      ...FIXTURE_REPLAY_ENV,
+    });
     const receiver = createReceiver(config, createLogger('info', sink));
     const server = await listen(receiver.app);
     const accepted = new Set<string>();
@@ -43,7 +54,11 @@ describe('disk full (SQLITE_FULL through max_page_count, real Kafka)', function 
     const post = async () => {
       n++;
       const { raw, signature } = signed(interfaceUpdate(7000 + (n % 5), 70000 + n, n));
-      const res = await fetch(`${server.url}/v1/netbox/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hook-signature': signature }, body: raw });
+      const res = await fetch(`${server.url}/v1/netbox/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hook-signature': signature },
+        body: raw,
+      });
       const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
       if (res.status === 202) accepted.add(String(body.id));
       return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
@@ -83,23 +98,35 @@ describe('disk full (SQLITE_FULL through max_page_count, real Kafka)', function 
 
       // Space returns.
       receiver.db.pragma('max_page_count = 1073741823');
-      const back = await waitFor(async () => {
-        const r = await post();
-        return r.status === 202 ? r : null;
-      }, 30_000, 'a webhook accepted again');
+      const back = await waitFor(
+        async () => {
+          const r = await post();
+          return r.status === 202 ? r : null;
+        },
+        30_000,
+        'a webhook accepted again',
+      );
       assert.equal(back.status, 202);
       for (let i = 0; i < 5; i++) assert.equal((await post()).status, 202, 'new webhooks are accepted');
-      const ready = await waitFor(async () => {
-        const r = await readiness();
-        return r.status === 200 ? r : null;
-      }, 30_000, 'ready again');
+      const ready = await waitFor(
+        async () => {
+          const r = await readiness();
+          return r.status === 200 ? r : null;
+        },
+        30_000,
+        'ready again',
+      );
       assert.deepEqual(ready.body.checks.store, { writable: true });
       assertMatchesOpenapi('GET', '/readyz', ready);
       assert.ok(lines.some((l) => l.msg === 'store writable again'));
 
       const messages = await consume(`${prefix}.events.v1`, accepted.size, { timeoutMs: 60_000 });
       const published = new Set(messages.map((m) => String(m.value.id)));
-      assert.deepEqual([...accepted].filter((id) => !published.has(id)), [], 'every acknowledged webhook was published');
+      assert.deepEqual(
+        [...accepted].filter((id) => !published.has(id)),
+        [],
+        'every acknowledged webhook was published',
+      );
     } finally {
       await server.close();
       await receiver.stop(2000);

@@ -74,17 +74,47 @@ const underArb = fc.constantFrom('', '', '', 'data', 'data', 'data.device', 'sna
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('drop' as const), under: underArb, path: pathArb }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), under: underArb, path: pathArb, value: valueArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('insert' as const), under: underArb, path: pathArb, key: fc.string({ unit: 'grapheme', maxLength: 12 }), value: valueArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      under: underArb,
+      path: pathArb,
+      key: fc.string({ unit: 'grapheme', maxLength: 12 }),
+      value: valueArb,
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('fresh' as const), requestId: fc.uuid() }) },
 );
 const byteOpArb: fc.Arbitrary<ByteOp> = fc.oneof(
   { weight: 8, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), keep: fc.double({ min: 0, max: 1, noNaN: true }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flip' as const), flips: fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('splice' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('flip' as const),
+      flips: fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('splice' as const),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+    }),
+  },
 );
 const sourceArb: fc.Arbitrary<Source> = fc.oneof(
-  { weight: 9, arbitrary: fc.record({ kind: fc.constant('fixture' as const), index: fc.nat(FIXTURES.length - 1), ops: fc.array(opArb, { minLength: 0, maxLength: 3 }), bytes: byteOpArb }) },
+  {
+    weight: 9,
+    arbitrary: fc.record({
+      kind: fc.constant('fixture' as const),
+      index: fc.nat(FIXTURES.length - 1),
+      ops: fc.array(opArb, { minLength: 0, maxLength: 3 }),
+      bytes: byteOpArb,
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -99,10 +129,7 @@ const sourceArb: fc.Arbitrary<Source> = fc.oneof(
 );
 const caseArb: fc.Arbitrary<Case> = fc.record({
   source: sourceArb,
-  signing: fc.oneof(
-    { weight: 10, arbitrary: fc.constant<Signing>('valid') },
-    { weight: 1, arbitrary: fc.constantFrom<Signing>('none', 'retired', 'garbage') },
-  ),
+  signing: fc.oneof({ weight: 10, arbitrary: fc.constant<Signing>('valid') }, { weight: 1, arbitrary: fc.constantFrom<Signing>('none', 'retired', 'garbage') }),
   garbage: fc.oneof(fc.string({ unit: 'grapheme-ascii', maxLength: 160 }), fc.stringMatching(/^[0-9a-f]{0,130}$/)),
   contentType: fc.oneof(
     { weight: 15, arbitrary: fc.constant('application/json') },
@@ -279,13 +306,21 @@ describe(`fuzz: ${RUNS} mutated and random webhook bodies through a real receive
     gc();
     const after = process.memoryUsage();
     const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-    console.log(`      answers: ${[...seen].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+    console.log(
+      `      answers: ${[...seen]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ×${v}`)
+        .join(', ')}`,
+    );
     console.log(
       `      after a full GC: heapUsed ${mib(before.heapUsed)} → ${mib(after.heapUsed)}, arrayBuffers ${mib(before.arrayBuffers)} → ${mib(after.arrayBuffers)}; ` +
         `rss ${mib(before.rss)} → ${mib(after.rss)} (not asserted: allocator high-water mark of the 1 MB bodies)`,
     );
     assert.ok(after.heapUsed - before.heapUsed < HEAP_GROWTH_LIMIT, `heap grew by ${mib(after.heapUsed - before.heapUsed)} over ${RUNS} cases`);
-    assert.ok(after.arrayBuffers - before.arrayBuffers < HEAP_GROWTH_LIMIT, `buffers grew by ${mib(after.arrayBuffers - before.arrayBuffers)} over ${RUNS} cases`);
+    assert.ok(
+      after.arrayBuffers - before.arrayBuffers < HEAP_GROWTH_LIMIT,
+      `buffers grew by ${mib(after.arrayBuffers - before.arrayBuffers)} over ${RUNS} cases`,
+    );
   });
 
   it('published exactly the accepted events, and kept every authenticated reject', async () => {
@@ -295,8 +330,16 @@ describe(`fuzz: ${RUNS} mutated and random webhook bodies through a real receive
     // at-least-once: a batch the relay had to resend may leave a second copy of an id; ids must match exactly
     const events = await consume(t.topics.events, accepted.size, { timeoutMs: 60_000, settleMs: 1000 });
     const published = new Set(events.map((m) => String(m.value.id)));
-    assert.deepEqual([...published].filter((id) => !accepted.has(id)), [], 'only events answered 202 were published (nothing for a rejected body)');
-    assert.deepEqual([...accepted].filter((id) => !published.has(id)), [], 'every event answered 202 was published');
+    assert.deepEqual(
+      [...published].filter((id) => !accepted.has(id)),
+      [],
+      'only events answered 202 were published (nothing for a rejected body)',
+    );
+    assert.deepEqual(
+      [...accepted].filter((id) => !published.has(id)),
+      [],
+      'every event answered 202 was published',
+    );
     const notices = await consume(t.topics.rejected, kept, { timeoutMs: 60_000, settleMs: 1000 });
     assert.equal(new Set(notices.map((m) => String(m.value.id))).size, kept, 'every authenticated reject is on the rejected topic, once');
     console.log(
@@ -306,7 +349,9 @@ describe(`fuzz: ${RUNS} mutated and random webhook bodies through a real receive
   });
 
   it('still accepts a fresh valid webhook afterwards', async () => {
-    const body = structuredClone(FIXTURES.find((f) => f.version === '4.7' && f.action === 'updated')?.body) as Record<string, Json> & { request: Record<string, Json> };
+    const body = structuredClone(FIXTURES.find((f) => f.version === '4.7' && f.action === 'updated')?.body) as Record<string, Json> & {
+      request: Record<string, Json>;
+    };
     body.request.id = randomUUID();
     const raw = Buffer.from(JSON.stringify(body));
     const res = await post(raw, { 'content-type': 'application/json', 'x-hook-signature': sign(raw, TEST_SECRET) });

@@ -59,13 +59,23 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
     return (c.value.data as { reconcileId: string }).reconcileId;
   }
   async function notify(body: unknown) {
-    const res = await t.http.post('/v1/awx/notifications').set('authorization', `Bearer ${NOTIFY}`).send(body as object);
+    const res = await t.http
+      .post('/v1/awx/notifications')
+      .set('authorization', `Bearer ${NOTIFY}`)
+      .send(body as object);
     assertMatchesOpenapi('POST', '/v1/awx/notifications', res);
     return res;
   }
   const awxBody = (reconcileId: string, status: string, extra: Record<string, unknown> = {}) => ({
-    id: 31, name: 'reconcile-device', url: 'https://awx/#/jobs/playbook/31', status, started: '2026-01-01T00:00:00Z', finished: null,
-    extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: ROOT }), hosts: {}, ...extra,
+    id: 31,
+    name: 'reconcile-device',
+    url: 'https://awx/#/jobs/playbook/31',
+    status,
+    started: '2026-01-01T00:00:00Z',
+    finished: null,
+    extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: ROOT }),
+    hosts: {},
+    ...extra,
   });
 
   it('skips a non-JSON, a deeply nested and a non-envelope record: each a reject with its offset, the offset committed past them, the next event still reconciled', async () => {
@@ -85,17 +95,27 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
       assert.equal(command?.key, ROOT, 'the valid event behind the poison records became a command');
 
       const rejects = query<{ code: string }>('SELECT code FROM rejects ORDER BY received_at, rowid');
-      assert.deepEqual(rejects.map((r) => r.code), ['UNICOP_VALIDATE_MALFORMED_JSON', 'UNICOP_VALIDATE_TOO_DEEP', 'UNICOP_RECONCILE_RECORD_INVALID']);
+      assert.deepEqual(
+        rejects.map((r) => r.code),
+        ['UNICOP_VALIDATE_MALFORMED_JSON', 'UNICOP_VALIDATE_TOO_DEEP', 'UNICOP_RECONCILE_RECORD_INVALID'],
+      );
       const published = await consume(t.topics.rejected, 3, { timeoutMs: 30_000 });
       const kafkaOf = (r: Received) => (r.value.data as { kafka: { topic: string; partition: number; offset: string } }).kafka;
-      assert.deepEqual(published.map(kafkaOf).sort((a, b) => Number(a.offset) - Number(b.offset)), offsets.map((offset) => ({ topic: t.topics.events, partition, offset })));
+      assert.deepEqual(
+        published.map(kafkaOf).sort((a, b) => Number(a.offset) - Number(b.offset)),
+        offsets.map((offset) => ({ topic: t.topics.events, partition, offset })),
+      );
       for (const r of published) assert.ok((r.value.data as { body: { excerpt: string } }).body.excerpt.length <= EXCERPT_BYTES);
 
-      const committed = await waitFor(async () => {
-        const [topic] = await admin.fetchOffsets({ groupId: `${prefix()}.reconciler`, topics: [t.topics.events] });
-        const offset = BigInt(topic?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
-        return offset > BigInt(offsets.at(-1)!) ? offset : null;
-      }, 30_000, 'the reconciler group committed past the poison records');
+      const committed = await waitFor(
+        async () => {
+          const [topic] = await admin.fetchOffsets({ groupId: `${prefix()}.reconciler`, topics: [t.topics.events] });
+          const offset = BigInt(topic?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+          return offset > BigInt(offsets.at(-1)!) ? offset : null;
+        },
+        30_000,
+        'the reconciler group committed past the poison records',
+      );
       assert.ok(committed > BigInt(offsets.at(-1)!));
 
       const metrics = (await t.http.get('/metrics')).text;
@@ -120,7 +140,10 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
     const labels = (metric: string, label: string) => [...metrics.matchAll(new RegExp(`^${metric}\\{${label}="([^"]*)"`, 'gm'))].map((m) => m[1]);
     const reasons = labels('unicop_reconcile_orphans_total', 'reason');
     const statuses = labels('unicop_awx_notifications_total', 'status');
-    assert.ok(reasons.every((r) => (Object.values(ORPHAN_REASONS) as string[]).includes(r!)), `orphan reasons from the closed set: ${reasons.join(', ').slice(0, 300)}`);
+    assert.ok(
+      reasons.every((r) => (Object.values(ORPHAN_REASONS) as string[]).includes(r!)),
+      `orphan reasons from the closed set: ${reasons.join(', ').slice(0, 300)}`,
+    );
     assert.deepEqual(statuses.sort(), ['other', 'running'], 'notification statuses from the closed set');
     assert.ok(statuses.every((s) => ([...AWX_STATUSES, 'other'] as string[]).includes(s!)));
     assert.ok(metrics.length - before < 8 * 1024, `/metrics grew by ${metrics.length - before} bytes for 200 notifications`);
@@ -147,7 +170,10 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
     for (const [body, pointer] of cases) {
       const res = await notify(body);
       assert.deepEqual([res.status, res.body.error?.code], [400, 'UNICOP_AWX_BODY_INVALID'], JSON.stringify(res.body));
-      assert.ok((res.body.error.details as Array<{ pointer: string }>).some((d) => d.pointer === pointer), `details name ${pointer}: ${JSON.stringify(res.body.error.details)}`);
+      assert.ok(
+        (res.body.error.details as Array<{ pointer: string }>).some((d) => d.pointer === pointer),
+        `details name ${pointer}: ${JSON.stringify(res.body.error.details)}`,
+      );
     }
     const state = await t.http.get(`/v1/roots/${ROOT}`).set('authorization', `Bearer ${API}`);
     assert.equal(state.body.state, 'requested', 'refused bodies changed nothing');
@@ -158,6 +184,9 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
     assert.equal((await notify(awxBody(reconcileId, 'successful'))).body.result, 'applied');
     assert.equal((await notify({ ...awxBody(reconcileId, 'successful'), id: 99 })).body.result, 'stale');
     const timeline = await t.http.get(`/v1/roots/${ROOT}/timeline`).set('authorization', `Bearer ${API}`);
-    assert.deepEqual(timeline.body.reconciles.map((r: { awxJobId: number | null }) => r.awxJobId), [31]);
+    assert.deepEqual(
+      timeline.body.reconciles.map((r: { awxJobId: number | null }) => r.awxJobId),
+      [31],
+    );
   });
 });

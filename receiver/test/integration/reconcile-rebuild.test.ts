@@ -53,7 +53,13 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
       UNICOP_API_TOKENS: API,
       UNICOP_LOG_LEVEL: 'info',
     });
-    const awx = new AwxDouble({ token: AWX_TOKEN, templates: [TEMPLATE], pendingMs: 50, runMs: 200, fates: (l: LaunchInfo) => FATES[String(l.extraVars.unicop_root)] ?? 'successful' });
+    const awx = new AwxDouble({
+      token: AWX_TOKEN,
+      templates: [TEMPLATE],
+      pendingMs: 50,
+      runMs: 200,
+      fates: (l: LaunchInfo) => FATES[String(l.extraVars.unicop_root)] ?? 'successful',
+    });
     await awx.start();
     const get = (url: string, path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${API}` } });
     const root = async (url: string, key: string): Promise<RootBody | null> => {
@@ -62,9 +68,17 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
       assertMatchesOpenapi('GET', '/v1/roots/{root}', { status: res.status, headers: Object.fromEntries(res.headers), body });
       return res.status === 200 ? body : null;
     };
-    const outboxEmpty = async (url: string) => ((await (await fetch(`${url}/readyz`)).json()) as { checks: { outbox: { depth: number } } }).checks.outbox.depth === 0;
-    const reconcileFields = ({ state, attempt, inFlight, lastOutcome, pendingFollowUp }: RootBody) => ({ state, attempt, inFlight, lastOutcome, pendingFollowUp });
-    const notifyTo = (url: string) => awx.setNotification({ url: `${url}/v1/awx/notifications`, headers: { Authorization: `Bearer ${NOTIFY}` }, on: ['started', 'success', 'error'] });
+    const outboxEmpty = async (url: string) =>
+      ((await (await fetch(`${url}/readyz`)).json()) as { checks: { outbox: { depth: number } } }).checks.outbox.depth === 0;
+    const reconcileFields = ({ state, attempt, inFlight, lastOutcome, pendingFollowUp }: RootBody) => ({
+      state,
+      attempt,
+      inFlight,
+      lastOutcome,
+      pendingFollowUp,
+    });
+    const notifyTo = (url: string) =>
+      awx.setNotification({ url: `${url}/v1/awx/notifications`, headers: { Authorization: `Bearer ${NOTIFY}` }, on: ['started', 'success', 'error'] });
 
     let r = await spawnReceiver(env);
     const eda = await fakeEda(`${prefix}.reconcile.requests.v1`, awx);
@@ -78,10 +92,14 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
       assert.equal((await postWebhook(r.url, vm.raw, vm.signature)).status, 202);
 
       const expected = ['succeeded', 'running', 'failed', 'pending'];
-      const before = await waitFor(async () => {
-        const bodies = await Promise.all([...DEVICES, VM].map((key) => root(r.url, key)));
-        return bodies.every((b, i) => b?.state === expected[i]) && (await outboxEmpty(r.url)) ? (bodies as RootBody[]) : null;
-      }, 60_000, 'roots succeeded, running, failed, pending and every state message published');
+      const before = await waitFor(
+        async () => {
+          const bodies = await Promise.all([...DEVICES, VM].map((key) => root(r.url, key)));
+          return bodies.every((b, i) => b?.state === expected[i]) && (await outboxEmpty(r.url)) ? (bodies as RootBody[]) : null;
+        },
+        60_000,
+        'roots succeeded, running, failed, pending and every state message published',
+      );
       assert.ok(before[1]!.inFlight?.awxJobId, 'the running attempt knows its AWX job');
       const commandsBefore = await topicSize(`${prefix}.reconcile.requests.v1`);
       const statesBefore = await topicSize(`${prefix}.roots.state.v1`);
@@ -92,25 +110,38 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
 
       r = await spawnReceiver(env);
       notifyTo(r.url);
-      const after = await waitFor(async () => {
-        const bodies = await Promise.all([...DEVICES, VM].map((key) => root(r.url, key)));
-        return bodies.every(Boolean) ? (bodies as RootBody[]) : null;
-      }, 60_000, 'the rebuilt roots (503 until the rebuild is done)');
+      const after = await waitFor(
+        async () => {
+          const bodies = await Promise.all([...DEVICES, VM].map((key) => root(r.url, key)));
+          return bodies.every(Boolean) ? (bodies as RootBody[]) : null;
+        },
+        60_000,
+        'the rebuilt roots (503 until the rebuild is done)',
+      );
       assert.deepEqual(after.map(reconcileFields), before.map(reconcileFields), 'the same reconcile state per root');
-      assert.deepEqual(after.map((b) => [b.lastSequence, b.lastEvent]), after.map(() => [0, null]), 'the event index starts empty: honest about it');
+      assert.deepEqual(
+        after.map((b) => [b.lastSequence, b.lastEvent]),
+        after.map(() => [0, null]),
+        'the event index starts empty: honest about it',
+      );
       await waitFor(() => outboxEmpty(r.url), 30_000, 'the outbox of the new receiver drained');
       assert.equal(await topicSize(`${prefix}.roots.state.v1`), statesBefore, 'the rebuild republished no state');
       const metrics = await (await fetch(`${r.url}/metrics`)).text();
-      for (const state of ['succeeded', 'running', 'failed', 'pending']) assert.match(metrics, new RegExp(`unicop_reconcile_rebuilt_roots_total\\{state="${state}"\\} 1\\b`));
+      for (const state of ['succeeded', 'running', 'failed', 'pending'])
+        assert.match(metrics, new RegExp(`unicop_reconcile_rebuilt_roots_total\\{state="${state}"\\} 1\\b`));
       assert.match(r.output(), /"restored":4,"inFlight":1,"skipped":0/, 'one log line with the counts');
 
       // The job AWX still runs finishes now: its notification must correlate with the restored attempt.
       const inFlight = before[1]!.inFlight!;
       awx.finishJob(inFlight.awxJobId!, 'successful');
-      const finished = await waitFor(async () => {
-        const b = await root(r.url, DEVICES[1]!);
-        return b?.state === 'succeeded' ? b : null;
-      }, 30_000, 'the outcome of the restored attempt');
+      const finished = await waitFor(
+        async () => {
+          const b = await root(r.url, DEVICES[1]!);
+          return b?.state === 'succeeded' ? b : null;
+        },
+        30_000,
+        'the outcome of the restored attempt',
+      );
       assert.equal(finished.lastOutcome?.reconcileId, inFlight.reconcileId);
       const orphans = /unicop_reconcile_orphans_total\{[^}]*\} [1-9]/.test(await (await fetch(`${r.url}/metrics`)).text());
       assert.equal(orphans, false, 'no notification became an orphan');

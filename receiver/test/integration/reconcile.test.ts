@@ -44,12 +44,25 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
     return consume(`${prefix()}.reconcile.requests.v1`, count, { settleMs: 1500 });
   }
   async function notify(body: unknown, auth = `Bearer ${NOTIFY}`) {
-    const res = await t.http.post('/v1/awx/notifications').set('authorization', auth).send(body as object);
+    const res = await t.http
+      .post('/v1/awx/notifications')
+      .set('authorization', auth)
+      .send(body as object);
     assertMatchesOpenapi('POST', '/v1/awx/notifications', res);
     return res;
   }
   function awxBody(reconcileId: string, status: string, extra: Record<string, unknown> = {}) {
-    return { id: 31, name: 'reconcile-device', url: 'https://awx/#/jobs/playbook/31', status, started: '2026-01-01T00:00:00Z', finished: null, extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: 'dcim.device:42' }), hosts: {}, ...extra };
+    return {
+      id: 31,
+      name: 'reconcile-device',
+      url: 'https://awx/#/jobs/playbook/31',
+      status,
+      started: '2026-01-01T00:00:00Z',
+      finished: null,
+      extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: 'dcim.device:42' }),
+      hosts: {},
+      ...extra,
+    };
   }
   async function root(key: string) {
     const res = await t.http.get(`/v1/roots/${key}`).set('authorization', `Bearer ${API}`);
@@ -93,17 +106,26 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
     assert.equal((await commands(1)).length, 1, 'no silent relaunch');
     const listed = await t.http.get('/v1/roots?state=failed').set('authorization', `Bearer ${API}`);
     assertMatchesOpenapi('GET', '/v1/roots', listed);
-    assert.deepEqual(listed.body.items.map((i: { root: string }) => i.root), ['dcim.device:42']);
+    assert.deepEqual(
+      listed.body.items.map((i: { root: string }) => i.root),
+      ['dcim.device:42'],
+    );
   });
 
   it('retries by policy as a visible command with the next attempt number', async () => {
-    const { raw, signature } = signed({ ...fixtureVm(), request: { id: '11111111-2222-4333-8444-555555555555', user: 'admin', method: 'PATCH', path: '/', path_info: '/', GET: {} } });
+    const { raw, signature } = signed({
+      ...fixtureVm(),
+      request: { id: '11111111-2222-4333-8444-555555555555', user: 'admin', method: 'PATCH', path: '/', path_info: '/', GET: {} },
+    });
     assert.equal((await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature })).status, 202);
     const [first] = await commands(1);
     const firstId = (first!.value.data as { reconcileId: string }).reconcileId;
     await notify(awxBody(firstId, 'error'));
     const all = await commands(2);
-    assert.deepEqual(all.map((c) => (c.value.data as { attempt: number }).attempt), [1, 2]);
+    assert.deepEqual(
+      all.map((c) => (c.value.data as { attempt: number }).attempt),
+      [1, 2],
+    );
     await notify(awxBody((all[1]!.value.data as { reconcileId: string }).reconcileId, 'error'));
     const state = await root('virtualization.virtualmachine:7');
     assert.deepEqual([state.state, state.lastOutcome.class, state.attempt], ['failed', 'transient', 2]);
@@ -126,10 +148,14 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
     const prefixChange = fixture('4.7', 'ipam.prefix', 'updated').body;
     const { raw, signature } = signed(prefixChange);
     assert.equal((await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature })).status, 202);
-    const timedOut = await waitFor(async () => {
-      const res = await t.http.get('/v1/roots/ipam.prefix:5').set('authorization', `Bearer ${API}`);
-      return res.body.state === 'timed_out' ? res.body : null;
-    }, 30_000, 'timed_out');
+    const timedOut = await waitFor(
+      async () => {
+        const res = await t.http.get('/v1/roots/ipam.prefix:5').set('authorization', `Bearer ${API}`);
+        return res.body.state === 'timed_out' ? res.body : null;
+      },
+      30_000,
+      'timed_out',
+    );
     assert.deepEqual([timedOut.lastOutcome.result, timedOut.lastOutcome.class], ['timed_out', 'timeout']);
     const [outcome] = await consume(`${prefix()}.reconcile.outcomes.v1`, 1);
     assert.equal((outcome?.value.data as { result: string }).result, 'timed_out');
@@ -140,7 +166,10 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
     assert.deepEqual([wrong.status, wrong.body.error.code], [401, 'UNICOP_AWX_UNAUTHENTICATED']);
     const basic = await notify(awxBody('00000000-0000-4000-8000-000000000000', 'successful'), `Basic ${Buffer.from(`awx:${NOTIFY}`).toString('base64')}`);
     assert.deepEqual([basic.status, basic.body.result], [202, 'orphan']);
-    const otherUser = await notify(awxBody('00000000-0000-4000-8000-000000000000', 'successful'), `Basic ${Buffer.from(`someone:${NOTIFY}`).toString('base64')}`);
+    const otherUser = await notify(
+      awxBody('00000000-0000-4000-8000-000000000000', 'successful'),
+      `Basic ${Buffer.from(`someone:${NOTIFY}`).toString('base64')}`,
+    );
     assert.deepEqual([otherUser.status, otherUser.body.error.code], [401, 'UNICOP_AWX_UNAUTHENTICATED']);
     const garbled = await notify({ id: 3, status: 'successful', extra_vars: '{not json' });
     assert.deepEqual([garbled.status, garbled.body.result], [202, 'orphan']);

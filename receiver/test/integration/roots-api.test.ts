@@ -72,10 +72,16 @@ describe('roots API (/v1/roots, service tokens)', function () {
 
   it('pages the timeline newest first', async () => {
     const first = await get('/v1/roots/dcim.device:42/timeline?limit=2');
-    assert.deepEqual(first.body.items.map((i: { sequence: number }) => i.sequence), [3, 2]);
+    assert.deepEqual(
+      first.body.items.map((i: { sequence: number }) => i.sequence),
+      [3, 2],
+    );
     assert.equal(first.body.next, 2);
     const second = await get(`/v1/roots/dcim.device:42/timeline?limit=2&before=${first.body.next}`);
-    assert.deepEqual(second.body.items.map((i: { sequence: number }) => i.sequence), [1]);
+    assert.deepEqual(
+      second.body.items.map((i: { sequence: number }) => i.sequence),
+      [1],
+    );
     assert.equal(second.body.next, null);
     const bad = await get('/v1/roots/dcim.device:42/timeline?limit=5000');
     assert.deepEqual([bad.status, bad.body.error.code], [400, 'UNICOP_API_QUERY_INVALID']);
@@ -116,9 +122,14 @@ describe('roots API (/v1/roots, service tokens)', function () {
     assert.deepEqual(actor, { user: null, principal: requestedBy }, 'no X-Unicop-On-Behalf-Of: no person, only the principal');
   });
 
-  it('records X-Unicop-On-Behalf-Of as the event\'s actor.user next to the authenticated principal, and the timeline shows that user', async () => {
+  it("records X-Unicop-On-Behalf-Of as the event's actor.user next to the authenticated principal, and the timeline shows that user", async () => {
     const post = (onBehalfOf: string, key: string) =>
-      t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('idempotency-key', key).set('x-unicop-on-behalf-of', onBehalfOf).send({ reason: 'pressed' });
+      t.http
+        .post('/v1/roots/dcim.device:42/reconcile')
+        .set(auth)
+        .set('idempotency-key', key)
+        .set('x-unicop-on-behalf-of', onBehalfOf)
+        .send({ reason: 'pressed' });
     const alice = await post('alice', 'obo-alice');
     assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', alice);
     assert.equal(alice.status, 202);
@@ -145,13 +156,27 @@ describe('roots API (/v1/roots, service tokens)', function () {
     const before = t.receiver.store.lastSequence('dcim.device:42');
     const bad = ['', 'x'.repeat(151), '%07bell', 'a%0Ab', '%20alice', 'alice%20', '%E2%80%8Balice', 'broken%E0%A4%A', 'a%00b'];
     for (const [n, value] of bad.entries()) {
-      const res = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('idempotency-key', `bad-obo-${n}`).set('x-unicop-on-behalf-of', value).send({});
+      const res = await t.http
+        .post('/v1/roots/dcim.device:42/reconcile')
+        .set(auth)
+        .set('idempotency-key', `bad-obo-${n}`)
+        .set('x-unicop-on-behalf-of', value)
+        .send({});
       assertMatchesOpenapi('POST', '/v1/roots/{root}/reconcile', res);
       assert.deepEqual([res.status, res.body.error?.code], [400, 'UNICOP_API_ON_BEHALF_OF_INVALID'], JSON.stringify(value));
     }
-    const twice = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('x-unicop-on-behalf-of', ['alice', 'bob'] as unknown as string).send({});
+    const twice = await t.http
+      .post('/v1/roots/dcim.device:42/reconcile')
+      .set(auth)
+      .set('x-unicop-on-behalf-of', ['alice', 'bob'] as unknown as string)
+      .send({});
     assert.deepEqual([twice.status, twice.body.error?.code], [400, 'UNICOP_API_ON_BEHALF_OF_INVALID'], 'sent twice');
-    const longest = await t.http.post('/v1/roots/dcim.device:42/reconcile').set(auth).set('idempotency-key', 'obo-150').set('x-unicop-on-behalf-of', 'y'.repeat(150)).send({});
+    const longest = await t.http
+      .post('/v1/roots/dcim.device:42/reconcile')
+      .set(auth)
+      .set('idempotency-key', 'obo-150')
+      .set('x-unicop-on-behalf-of', 'y'.repeat(150))
+      .send({});
     assert.equal(longest.status, 202, '150 characters is a NetBox username');
     assert.equal(t.receiver.store.lastSequence('dcim.device:42'), before + 1, 'only the valid request was recorded');
   });
@@ -175,14 +200,17 @@ describe('roots API (/v1/roots, service tokens)', function () {
   describe('with a reconcile policy: whether a root would be reconciled', () => {
     let withPolicy: TestReceiver;
     before(async () => {
-      withPolicy = startTestReceiver({ UNICOP_API_TOKENS: TOKEN, UNICOP_RECONCILE_POLICY: policyFile([{ ...DEVICE_RULE, match: { rootType: 'dcim.device', objectTypes: ['dcim.interface'] } }]) });
+      withPolicy = startTestReceiver({
+        UNICOP_API_TOKENS: TOKEN,
+        UNICOP_RECONCILE_POLICY: policyFile([{ ...DEVICE_RULE, match: { rootType: 'dcim.device', objectTypes: ['dcim.interface'] } }]),
+      });
       await waitFor(() => withPolicy.receiver.reconciler?.rebuilding === false, 30_000, 'the state rebuild of the new database');
     });
     after(async () => {
       await withPolicy.close();
     });
 
-    it('names the matching rule\'s job template, or says no rule matches the root type', async () => {
+    it("names the matching rule's job template, or says no rule matches the root type", async () => {
       const ask = async (root: string) => {
         const res = await withPolicy.http.get(`/v1/roots/${root}?known=any`).set(auth);
         assertMatchesOpenapi('GET', '/v1/roots/{root}', res);
@@ -239,7 +267,11 @@ describe('roots API (/v1/roots, service tokens)', function () {
         const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         if (url.pathname === '/api/core/object-types/') {
           const known = url.searchParams.get('app_label') === 'dcim' && url.searchParams.get('model') === 'device';
-          return json(200, { count: known ? 1 : 0, next: null, results: known ? [{ app_label: 'dcim', model: 'device', rest_api_endpoint: '/api/dcim/devices/' }] : [] });
+          return json(200, {
+            count: known ? 1 : 0,
+            next: null,
+            results: known ? [{ app_label: 'dcim', model: 'device', rest_api_endpoint: '/api/dcim/devices/' }] : [],
+          });
         }
         if (url.pathname === '/api/dcim/devices/7/') return json(200, { id: 7, name: 'made-before-unicop' });
         if (url.pathname === '/api/dcim/devices/9/') return json(500, { detail: 'boom' });
@@ -247,7 +279,12 @@ describe('roots API (/v1/roots, service tokens)', function () {
       });
       await new Promise<void>((resolve) => netbox.listen(0, '127.0.0.1', resolve));
       const { port } = netbox.address() as AddressInfo;
-      withNetbox = startTestReceiver({ UNICOP_API_TOKENS: TOKEN, NETBOX_URL: `http://127.0.0.1:${port}`, NETBOX_TOKEN: 'netbox-test-token-0123456789', UNICOP_CATCHUP_INTERVAL_MS: '3600000' });
+      withNetbox = startTestReceiver({
+        UNICOP_API_TOKENS: TOKEN,
+        NETBOX_URL: `http://127.0.0.1:${port}`,
+        NETBOX_TOKEN: 'netbox-test-token-0123456789',
+        UNICOP_CATCHUP_INTERVAL_MS: '3600000',
+      });
     });
     after(async () => {
       await withNetbox.close();

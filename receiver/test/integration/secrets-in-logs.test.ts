@@ -57,19 +57,28 @@ describe('no secret reaches a log line (receiver process, debug level)', functio
       );
       try {
         const { raw, signature } = signed(interfaceUpdate(42, 11, 1), SECRETS.UNICOP_WEBHOOK_SECRETS);
-        const post = (sig: string) => fetch(`${receiver.url}/v1/netbox/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hook-signature': sig }, body: raw });
+        const post = (sig: string) =>
+          fetch(`${receiver.url}/v1/netbox/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hook-signature': sig }, body: raw });
         assert.equal((await post(signature)).status, 202);
         assert.equal((await post('0'.repeat(128))).status, 401);
         const api = (token: string) => fetch(`${receiver.url}/v1/roots/dcim.device:42`, { headers: { authorization: `Bearer ${token}` } });
         // a new data dir: the reconciler reads its state topic first and answers 503 until then
-        const first = await waitFor(async () => {
-          const res = await api(SECRETS.UNICOP_API_TOKENS);
-          return res.status === 503 ? null : res;
-        }, 60_000, 'the reconcile state rebuilt');
+        const first = await waitFor(
+          async () => {
+            const res = await api(SECRETS.UNICOP_API_TOKENS);
+            return res.status === 503 ? null : res;
+          },
+          60_000,
+          'the reconcile state rebuilt',
+        );
         assert.equal(first.status, 200);
         assert.equal((await api(`${SECRETS.UNICOP_API_TOKENS}x`)).status, 401);
         const notify = (authorization: string) =>
-          fetch(`${receiver.url}/v1/awx/notifications`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, status: 'successful', extra_vars: '{}' }) });
+          fetch(`${receiver.url}/v1/awx/notifications`, {
+            method: 'POST',
+            headers: { authorization, 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 1, status: 'successful', extra_vars: '{}' }),
+          });
         assert.equal((await notify(`Bearer ${SECRETS.UNICOP_AWX_NOTIFY_TOKEN}`)).status, 202);
         assert.equal((await notify(`Basic ${Buffer.from(`awx:${SECRETS.UNICOP_AWX_NOTIFY_TOKEN}`).toString('base64')}`)).status, 202);
         assert.equal((await notify(`Basic ${Buffer.from(`root:${SECRETS.UNICOP_AWX_NOTIFY_TOKEN}`).toString('base64')}`)).status, 401);
@@ -85,7 +94,13 @@ describe('no secret reaches a log line (receiver process, debug level)', functio
         rmSync(dataDir, { recursive: true, force: true });
       }
       const output = receiver.output();
-      assert.ok(!output.includes(MARKER), `a secret reached the log:\n${output.split('\n').filter((l) => l.includes(MARKER)).join('\n')}`);
+      assert.ok(
+        !output.includes(MARKER),
+        `a secret reached the log:\n${output
+          .split('\n')
+          .filter((l) => l.includes(MARKER))
+          .join('\n')}`,
+      );
       // the failures are logged, as {service, code, status, method, url} and nothing more of the request
       const code = fault === 'closed port' ? 'ECONNREFUSED' : `HTTP_${fault.slice(5)}`;
       for (const service of ['netbox', 'awx']) {

@@ -15,7 +15,16 @@ import { singleListDatabase } from '../helpers/single-list-database.js';
 const TOKEN = 'unicop-test-api-token-0123456789';
 const ROOT = 'dcim.device:9';
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const OUTCOME = { reconcileId: uuid(100), root: ROOT, attempt: 1, result: 'succeeded', class: null, message: null, awxJobId: 55, at: '2026-01-01T00:01:00.000Z' };
+const OUTCOME = {
+  reconcileId: uuid(100),
+  root: ROOT,
+  attempt: 1,
+  result: 'succeeded',
+  class: null,
+  message: null,
+  awxJobId: 55,
+  at: '2026-01-01T00:01:00.000Z',
+};
 const RECORD = {
   root: ROOT,
   state: 'succeeded',
@@ -44,8 +53,13 @@ function oldDataDir(): string {
     insertEvent.run(uuid(2), ROOT, 2, ROOT, 'unicop.reconcile.requested', '2026-01-01T00:00:30Z', 2);
     db.prepare('INSERT INTO roots (root, last_sequence) VALUES (?, 2)').run(ROOT);
     db.prepare('UPDATE relay_cursor SET pos = 2').run();
-    db.prepare("INSERT INTO reconcile_roots (root, state, record, due_at, updated_at) VALUES (?, 'succeeded', ?, NULL, 3000)").run(ROOT, JSON.stringify(RECORD));
-    db.prepare('INSERT INTO reconcile_attempts (reconcile_id, root, attempt, requested_at, deadline_at, awx_job_id, outcome) VALUES (?, ?, 1, 2000, 32000, 55, ?)').run(uuid(100), ROOT, JSON.stringify(OUTCOME));
+    db.prepare("INSERT INTO reconcile_roots (root, state, record, due_at, updated_at) VALUES (?, 'succeeded', ?, NULL, 3000)").run(
+      ROOT,
+      JSON.stringify(RECORD),
+    );
+    db.prepare(
+      'INSERT INTO reconcile_attempts (reconcile_id, root, attempt, requested_at, deadline_at, awx_job_id, outcome) VALUES (?, ?, 1, 2000, 32000, 55, ?)',
+    ).run(uuid(100), ROOT, JSON.stringify(OUTCOME));
     db.prepare('UPDATE reconcile_rebuild SET needed = 0, done_at = 500').run();
   })();
   db.close();
@@ -76,7 +90,16 @@ describe('upgrade in place (a data directory of the single migration list)', fun
     const res = await get(`/v1/roots/${ROOT}`);
     assert.equal(res.status, 200);
     assert.deepEqual(
-      [res.body.lastSequence, res.body.lastEvent?.id, res.body.state, res.body.attempt, res.body.inFlight, res.body.lastOutcome, res.body.pendingFollowUp, res.body.known],
+      [
+        res.body.lastSequence,
+        res.body.lastEvent?.id,
+        res.body.state,
+        res.body.attempt,
+        res.body.inFlight,
+        res.body.lastOutcome,
+        res.body.pendingFollowUp,
+        res.body.known,
+      ],
       [2, uuid(2), 'succeeded', 1, null, OUTCOME, false, true],
     );
   });
@@ -85,7 +108,13 @@ describe('upgrade in place (a data directory of the single migration list)', fun
     const res = await get(`/v1/roots/${ROOT}/timeline`);
     assert.equal(res.status, 200);
     assert.deepEqual(
-      res.body.items.map((i: { id: string; sequence: number; action: string; user: string | null; published: boolean }) => [i.id, i.sequence, i.action, i.user, i.published]),
+      res.body.items.map((i: { id: string; sequence: number; action: string; user: string | null; published: boolean }) => [
+        i.id,
+        i.sequence,
+        i.action,
+        i.user,
+        i.published,
+      ]),
       [
         [uuid(2), 2, 'reconcile', 'alice', true],
         [uuid(1), 1, 'updated', 'bob', true],

@@ -75,7 +75,10 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
     const messages = await consume(t.topics.events, 2);
     assert.deepEqual(
       messages.map((m) => [m.value.sequence, (m.value.data as { superseded: boolean }).superseded]),
-      [['00000000000000000001', false], ['00000000000000000002', true]],
+      [
+        ['00000000000000000001', false],
+        ['00000000000000000002', true],
+      ],
     );
   });
 
@@ -89,7 +92,10 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
     assert.deepEqual([...new Set(results.map((r) => r.status))], [202]);
     const messages = await consume(t.topics.events, 16, { timeoutMs: 60_000 });
     assert.equal(messages.length, 16, 'about 11 MB for one partition went out in several batches');
-    assert.deepEqual(messages.map((m) => Number(m.value.sequence)), Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.deepEqual(
+      messages.map((m) => Number(m.value.sequence)),
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
   });
 
   it('is ready once Kafka answered, and exports the pipeline metrics', async () => {
@@ -100,7 +106,14 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
     assertMatchesOpenapi('GET', '/healthz', await t.http.get('/healthz'));
     const metrics = await t.http.get('/metrics');
     assert.equal(metrics.status, 200);
-    for (const name of ['unicop_webhook_requests_total{status="202",code="accepted"} 1', 'unicop_webhook_accept_seconds_bucket', 'unicop_outbox_depth', 'unicop_publish_latency_seconds', 'unicop_publish_errors_total', 'unicop_kafka_reachable 1']) {
+    for (const name of [
+      'unicop_webhook_requests_total{status="202",code="accepted"} 1',
+      'unicop_webhook_accept_seconds_bucket',
+      'unicop_outbox_depth',
+      'unicop_publish_latency_seconds',
+      'unicop_publish_errors_total',
+      'unicop_kafka_reachable 1',
+    ]) {
       assert.ok(metrics.text.includes(name), `${name} missing from /metrics`);
     }
     await waitFor(() => t.receiver.store.depth() === 0, 10_000, 'outbox drained');

@@ -19,7 +19,10 @@ const opt = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((s) => s.trim()).filter(Boolean);
+const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:9092')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const run = `${Date.now()}-${randomBytes(3).toString('hex')}`;
 const topic = opt('--topic') || `unicop.smoke.${run}`;
 const groupId = `unicop-smoke-${run}`;
@@ -87,9 +90,7 @@ async function main() {
 
   // Offsets before producing, so a --keep'd topic that already holds data is checked only on the new messages.
   const startOffsets = new Map(
-    preExisting
-      ? (await retrying('fetchTopicOffsets', () => admin.fetchTopicOffsets(topic))).map((p) => [p.partition, BigInt(p.high)])
-      : [],
+    preExisting ? (await retrying('fetchTopicOffsets', () => admin.fetchTopicOffsets(topic))).map((p) => [p.partition, BigInt(p.high)]) : [],
   );
 
   await producer.connect();

@@ -18,13 +18,6 @@ export interface EventIdentity {
  * the same id, so the outbox can answer "duplicate" and consumers can dedupe.
  */
 export function eventId(identity: EventIdentity): string {
-  const name = [
-    identity.source,
-    identity.requestId ?? '',
-    identity.objectType,
-    String(identity.objectId),
-    identity.action,
-    identity.version,
-  ].join('\n');
+  const name = [identity.source, identity.requestId ?? '', identity.objectType, String(identity.objectId), identity.action, identity.version].join('\n');
   return uuidv5(name, EVENT_ID_NAMESPACE);
 }

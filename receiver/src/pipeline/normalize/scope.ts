@@ -10,12 +10,8 @@ export function scopeOf(objectType: string, data: JsonObject): Scope {
   const scoped = typeof data.scope_type === 'string' ? data.scope_type : null;
   return {
     tenant: slugOf(data.tenant),
-    site:
-      objectType === 'dcim.site' ? stringOrNull(data.slug) : (slugOf(data.site) ?? (scoped === 'dcim.site' ? slugOf(data.scope) : null)),
-    region:
-      objectType === 'dcim.region'
-        ? stringOrNull(data.slug)
-        : (slugOf(data.region) ?? (scoped === 'dcim.region' ? slugOf(data.scope) : null)),
+    site: objectType === 'dcim.site' ? stringOrNull(data.slug) : (slugOf(data.site) ?? (scoped === 'dcim.site' ? slugOf(data.scope) : null)),
+    region: objectType === 'dcim.region' ? stringOrNull(data.slug) : (slugOf(data.region) ?? (scoped === 'dcim.region' ? slugOf(data.scope) : null)),
   };
 }
 

@@ -9,9 +9,7 @@ export type Stamp = (
   draft: DraftEvent,
 ) => { envelope: EventEnvelope; rootSequence: number; versionMark: string | null };
 
-export type AppendResult =
-  | { status: 'accepted'; event: StoredEvent }
-  | { status: 'duplicate'; event: StoredEvent };
+export type AppendResult = { status: 'accepted'; event: StoredEvent } | { status: 'duplicate'; event: StoredEvent };
 
 type Job =
   | { kind: 'event'; draft: DraftEvent; done: (r: AppendResult) => void; fail: (e: unknown) => void }

@@ -71,9 +71,7 @@ export class OutboxStore {
         'SELECT id, root, sequence, superseded FROM events WHERE id = ?',
       ),
       lastSequence: db.prepare<[string], { last_sequence: number }>('SELECT last_sequence FROM roots WHERE root = ?'),
-      newestVersion: db.prepare<[string], { version_mark: string }>(
-        'SELECT version_mark FROM object_versions WHERE subject = ?',
-      ),
+      newestVersion: db.prepare<[string], { version_mark: string }>('SELECT version_mark FROM object_versions WHERE subject = ?'),
       insertOutbox: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO outbox (topic, key, message_id, value, accepted_at) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -84,13 +82,9 @@ export class OutboxStore {
         'SELECT id, root, sequence, superseded FROM events WHERE request_id = ? AND subject = ? ORDER BY sequence LIMIT 1',
       ),
       changelogSeen: db.prepare<[number], { event_id: string | null }>('SELECT event_id FROM changelog_seen WHERE changelog_id = ?'),
-      markChangelogSeen: db.prepare<[number, string | null, number]>(
-        'INSERT OR IGNORE INTO changelog_seen (changelog_id, event_id, seen_at) VALUES (?, ?, ?)',
-      ),
+      markChangelogSeen: db.prepare<[number, string | null, number]>('INSERT OR IGNORE INTO changelog_seen (changelog_id, event_id, seen_at) VALUES (?, ?, ?)'),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM catchup_state WHERE name = ?'),
-      setState: db.prepare<[string, string]>(
-        'INSERT INTO catchup_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
-      ),
+      setState: db.prepare<[string, string]>('INSERT INTO catchup_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
       upsertRoot: db.prepare<[string, number]>(
         'INSERT INTO roots (root, last_sequence) VALUES (?, ?) ON CONFLICT(root) DO UPDATE SET last_sequence = excluded.last_sequence',
       ),

@@ -95,11 +95,26 @@ export class Retention {
       // Every row at or below agedPos is published and older than the retention.
       const agedPos = Math.min(cursor, firstYoung === null ? cursor : firstYoung - 1);
 
-      await this.steps('events', pruned, 'DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)', agedPos);
+      await this.steps(
+        'events',
+        pruned,
+        'DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)',
+        agedPos,
+      );
       const rejectsPos = Math.min(cursor, Math.max(agedPos, this.capPos('rejects', 'outbox_pos', this.o.maxRejects)));
-      await this.steps('rejects', pruned, 'DELETE FROM rejects WHERE rowid IN (SELECT rowid FROM rejects WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)', rejectsPos);
+      await this.steps(
+        'rejects',
+        pruned,
+        'DELETE FROM rejects WHERE rowid IN (SELECT rowid FROM rejects WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)',
+        rejectsPos,
+      );
       // Below the oldest event and reject still kept, no outbox row is referenced.
-      const referenced = db.prepare<[], { pos: number | null }>('SELECT min(pos) AS pos FROM (SELECT min(outbox_pos) AS pos FROM events UNION ALL SELECT min(outbox_pos) FROM rejects)').get()?.pos ?? null;
+      const referenced =
+        db
+          .prepare<[], { pos: number | null }>(
+            'SELECT min(pos) AS pos FROM (SELECT min(outbox_pos) AS pos FROM events UNION ALL SELECT min(outbox_pos) FROM rejects)',
+          )
+          .get()?.pos ?? null;
       const outboxPos = Math.min(cursor, Math.max(agedPos, this.capPos('outbox', 'pos', this.o.maxRows)), referenced === null ? Infinity : referenced - 1);
       await this.steps('outbox', pruned, 'DELETE FROM outbox WHERE pos IN (SELECT pos FROM outbox WHERE pos <= ? ORDER BY pos LIMIT ?)', outboxPos);
 
@@ -155,7 +170,8 @@ export class Retention {
       const rows = this.count(table);
       if (rows <= cap) continue;
       this.o.metrics.overCap(table);
-      const why = table === 'events' ? 'younger than the retention (the dedupe index is never shortened)' : 'unpublished, in flight or referenced by kept events';
+      const why =
+        table === 'events' ? 'younger than the retention (the dedupe index is never shortened)' : 'unpublished, in flight or referenced by kept events';
       this.o.log.warn({ table, rows, cap, retentionDays: this.o.retentionDays, why }, 'table over its row cap; its remaining rows are kept');
     }
   }

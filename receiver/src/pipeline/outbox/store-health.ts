@@ -70,7 +70,10 @@ export class StoreHealth {
       this.unlogged++;
       return;
     }
-    this.o.log.error({ err: cause, code, part, storage, failuresNotLogged: this.unlogged }, storage ? 'store write failed: the disk refuses writes; not ready until a write succeeds' : 'store write failed');
+    this.o.log.error(
+      { err: cause, code, part, storage, failuresNotLogged: this.unlogged },
+      storage ? 'store write failed: the disk refuses writes; not ready until a write succeeds' : 'store write failed',
+    );
     this.lastLogAt = now;
     this.unlogged = 0;
   }

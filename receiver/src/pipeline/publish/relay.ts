@@ -126,7 +126,10 @@ export class Relay {
     this.wake();
     await this.loop;
     if (this.unrecorded) {
-      this.o.log.warn({ toPos: this.unrecorded.toPos, rows: this.unrecorded.rows }, 'stopping with an acknowledged batch unrecorded; the next start resends it (same ids)');
+      this.o.log.warn(
+        { toPos: this.unrecorded.toPos, rows: this.unrecorded.rows },
+        'stopping with an acknowledged batch unrecorded; the next start resends it (same ids)',
+      );
     }
     await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
     return this.o.source.pending(this.batchSize).length;
@@ -164,7 +167,10 @@ export class Relay {
           // Never dropped: smaller batches first; a single message the topic refuses stays here,
           // loudly, until the topic's max.message.bytes is raised.
           this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
-          this.o.log.error({ code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos }, 'Kafka refused the batch as too large; retrying with smaller batches');
+          this.o.log.error(
+            { code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos },
+            'Kafka refused the batch as too large; retrying with smaller batches',
+          );
         }
         await this.publishBackoff.wait(failure);
       }
@@ -185,7 +191,10 @@ export class Relay {
       this.o.metrics.failed('cursor_write');
       this.o.writes?.failed('relay_cursor', cause);
       const failure = new UnicopError('UNICOP_PUBLISH_CURSOR_WRITE_FAILED', 'Kafka acknowledged the batch but its position could not be recorded', { cause });
-      this.o.log.error({ err: failure, code: failure.code, toPos: pending.toPos, rows: pending.rows }, 'relay cursor not recorded; retrying without resending the batch');
+      this.o.log.error(
+        { err: failure, code: failure.code, toPos: pending.toPos, rows: pending.rows },
+        'relay cursor not recorded; retrying without resending the batch',
+      );
       return failure;
     }
     this.unrecorded = null;

@@ -19,12 +19,7 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
  * Creates missing topics; never relies on broker auto-creation. Existing topics are left alone
  * (their partition count decides the key → partition map, changing it would break per-root order).
  */
-export async function ensureTopics(
-  admin: Admin,
-  names: TopicNames,
-  partitions: number,
-  replication: number,
-): Promise<string[]> {
+export async function ensureTopics(admin: Admin, names: TopicNames, partitions: number, replication: number): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const wanted: ITopicConfig[] = Object.entries(names).map(([role, topic]) => ({
     topic,

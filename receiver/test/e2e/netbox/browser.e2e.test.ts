@@ -100,16 +100,24 @@ describe('the whole loop in a real browser (Chromium headless; the local executo
     // the device's panel: in flight on the way, then succeeded by itself (htmx)
     await page.goto(`${NETBOX_URL}/dcim/devices/${device.id}/`, LOADED);
     // the creation's attempt ended as `succeeded`: reload until the edit's attempt shows (2 s debounce, then the run)
-    const inFlight = await waitFor(async () => {
-      const state = await panelState(true);
-      return state !== null && IN_FLIGHT.includes(state) ? state : null;
-    }, 60_000, 'the panel shows the edit\'s reconcile in flight');
+    const inFlight = await waitFor(
+      async () => {
+        const state = await panelState(true);
+        return state !== null && IN_FLIGHT.includes(state) ? state : null;
+      },
+      60_000,
+      "the panel shows the edit's reconcile in flight",
+    );
     assert.ok(IN_FLIGHT.includes(inFlight));
     await page.screenshot({ path: join(ARTIFACTS, '1-in-flight.png'), fullPage: true });
     await waitFor(async () => (await panelState(false)) === 'succeeded', 120_000, 'the panel reaches succeeded without a reload (htmx)');
     assert.equal((await timeline(root)).reconciles.length, before + 1, 'one attempt for the edit');
     await page.screenshot({ path: join(ARTIFACTS, '2-succeeded.png'), fullPage: true });
-    assert.match(readFileSync(join(work, 'rendered', `${root.replace(':', '-')}.conf`), 'utf8'), /eth0/, 'the sample playbook rendered the device\'s interfaces');
+    assert.match(
+      readFileSync(join(work, 'rendered', `${root.replace(':', '-')}.conf`), 'utf8'),
+      /eth0/,
+      "the sample playbook rendered the device's interfaces",
+    );
 
     // the timeline fits its card
     const card = await page.locator('#unicop-panel').boundingBox();
@@ -117,20 +125,33 @@ describe('the whole loop in a real browser (Chromium headless; the local executo
     const scroll = await page.locator('#unicop-timeline').evaluate((el) => el.scrollWidth);
     assert.ok(card && table, 'the panel has a timeline table');
     const widths = { card: card.width, table: table.width, scroll };
-    assert.ok(widths.table <= widths.card && widths.scroll <= widths.card, `the timeline (${widths.table} px, scroll ${widths.scroll} px) fits its card (${widths.card} px)`);
+    assert.ok(
+      widths.table <= widths.card && widths.scroll <= widths.card,
+      `the timeline (${widths.table} px, scroll ${widths.scroll} px) fits its card (${widths.card} px)`,
+    );
 
     // the person presses Reconcile: a second attempt, credited to them
     await Promise.all([page.waitForURL((url) => url.pathname === `/dcim/devices/${device.id}/`, LOADED), page.click('#unicop-reconcile-button')]);
     assert.ok(await page.locator('#django-messages .toast-header.text-bg-success').count(), 'a success message, not a silent redirect');
-    await waitFor(async () => {
-      const { reconciles } = await timeline(root);
-      return reconciles.length >= before + 2 && reconciles.every((r) => r.outcome?.result === 'succeeded');
-    }, 120_000, 'the Reconcile press made one more attempt, and it succeeded');
+    await waitFor(
+      async () => {
+        const { reconciles } = await timeline(root);
+        return reconciles.length >= before + 2 && reconciles.every((r) => r.outcome?.result === 'succeeded');
+      },
+      120_000,
+      'the Reconcile press made one more attempt, and it succeeded',
+    );
     await waitFor(async () => (await panelState(true)) === 'succeeded', 30_000, 'the panel shows it');
     const users = await page.locator('#unicop-timeline tr.unicop-event').evaluateAll((rows) =>
-      rows.map((r) => ({ action: r.querySelector('.unicop-event-action')?.textContent?.trim(), user: r.querySelector('.unicop-event-user')?.textContent?.trim() })),
+      rows.map((r) => ({
+        action: r.querySelector('.unicop-event-action')?.textContent?.trim(),
+        user: r.querySelector('.unicop-event-user')?.textContent?.trim(),
+      })),
     );
-    assert.ok(users.some((r) => r.action?.includes('reconcile') && r.user === user), `the reconcile row names ${user}: ${JSON.stringify(users)}`);
+    assert.ok(
+      users.some((r) => r.action?.includes('reconcile') && r.user === user),
+      `the reconcile row names ${user}: ${JSON.stringify(users)}`,
+    );
     await page.screenshot({ path: join(ARTIFACTS, '3-reconciled-by-user.png'), fullPage: true });
     await page.locator('#unicop-panel').screenshot({ path: join(ARTIFACTS, '4-panel.png') });
   });

@@ -4,7 +4,17 @@
  * the order NetBox made them. Run with the others: `npm run test:e2e:netbox`.
  */
 import { strict as assert } from 'node:assert';
-import { assertRootOrder, csrfToken, eventsUntil, makeDevice, netbox, NetboxSession, runTag, type NetboxEvent, type NetboxObject } from '../../helpers/netbox.js';
+import {
+  assertRootOrder,
+  csrfToken,
+  eventsUntil,
+  makeDevice,
+  netbox,
+  NetboxSession,
+  runTag,
+  type NetboxEvent,
+  type NetboxObject,
+} from '../../helpers/netbox.js';
 import { EVENTS_TOPIC } from './receiver-under-test.js';
 
 const COUNT = 200;
@@ -34,7 +44,11 @@ describe('bulk changes in NetBox → one event per object, in order on one root'
     assert.equal(mine.length, COUNT, `${what}: exactly ${COUNT} events, none twice`);
     assert.equal(new Set(mine.map((e) => e.subject)).size, COUNT, `${what}: one per interface`);
     const changelogIds = mine.map((e) => e.data.netbox.changelogId ?? 0);
-    assert.deepEqual(changelogIds, [...changelogIds].sort((a, b) => a - b), `${what}: Kafka order is NetBox's changelog order`);
+    assert.deepEqual(
+      changelogIds,
+      [...changelogIds].sort((a, b) => a - b),
+      `${what}: Kafka order is NetBox's changelog order`,
+    );
     assert.equal(new Set(changelogIds).size, COUNT, `${what}: distinct changelog ids`);
     return mine;
   }

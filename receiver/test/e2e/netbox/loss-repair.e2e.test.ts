@@ -37,7 +37,12 @@ describe('loss repair: changes made while the receiver is down arrive through th
 
   before(async () => {
     ({ device } = await makeDevice(`loss-${tag}`));
-    await eventsUntil(EVENTS_TOPIC, (events) => events.some((e) => e.subject === `dcim.device:${device.id}`), 90_000, 'the device created event (receiver caught up)');
+    await eventsUntil(
+      EVENTS_TOPIC,
+      (events) => events.some((e) => e.subject === `dcim.device:${device.id}`),
+      90_000,
+      'the device created event (receiver caught up)',
+    );
   });
 
   after(async () => {
@@ -96,7 +101,11 @@ describe('loss repair: changes made while the receiver is down arrive through th
 
   it('delivers nothing twice on later polls (the overlap re-reads the rows)', async () => {
     const last = rows.at(-1)?.id ?? 0;
-    const mark = await waitFor(async () => ((await metric('unicop_catchup_high_water_mark')) >= last ? metric('unicop_catchup_high_water_mark') : undefined), 30_000, 'the high-water mark past the rows');
+    const mark = await waitFor(
+      async () => ((await metric('unicop_catchup_high_water_mark')) >= last ? metric('unicop_catchup_high_water_mark') : undefined),
+      30_000,
+      'the high-water mark past the rows',
+    );
     assert.ok(mark >= last);
     const polled = (await metric('unicop_catchup_errors_total')) === 0;
     assert.ok(polled, 'the catch-up polls without errors');

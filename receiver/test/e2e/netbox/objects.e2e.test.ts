@@ -38,7 +38,13 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
     const clusterType = await create('clusterType', 'virtualization/cluster-types/', { name: `e2e-ct-${tag}`, slug: `e2e-ct-${tag}` });
 
     const self = (type: string) => (obj: NetboxObject) => `${type}:${obj.id}`;
-    const site = await create('site', 'dcim/sites/', { name: `e2e-${tag}`, slug: `e2e-${tag}`, status: 'active', region: region.id, tenant: tenant.id }, self('dcim.site'), 'dcim.site');
+    const site = await create(
+      'site',
+      'dcim/sites/',
+      { name: `e2e-${tag}`, slug: `e2e-${tag}`, status: 'active', region: region.id, tenant: tenant.id },
+      self('dcim.site'),
+      'dcim.site',
+    );
     const device = await create(
       'device',
       'dcim/devices/',
@@ -76,7 +82,13 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
       () => vmRoot,
       'ipam.ipaddress',
     );
-    await create('prefix', 'ipam/prefixes/', { prefix: `10.${n % 250}.${n >> 8}.0/24`, scope_type: 'dcim.site', scope_id: site.id, tenant: tenant.id }, self('ipam.prefix'), 'ipam.prefix');
+    await create(
+      'prefix',
+      'ipam/prefixes/',
+      { prefix: `10.${n % 250}.${n >> 8}.0/24`, scope_type: 'dcim.site', scope_id: site.id, tenant: tenant.id },
+      self('ipam.prefix'),
+      'ipam.prefix',
+    );
     await create('vlan', 'ipam/vlans/', { vid: 1 + (n % 4000), name: `e2e-${tag}`, site: site.id }, self('ipam.vlan'), 'ipam.vlan');
 
     // Updates and deletes, interleaved on the device root.
@@ -139,7 +151,11 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
     for (const root of new Set(want.map((w) => w.root))) {
       const mine = assertRootOrder(all, root);
       const changes = mine.filter((e) => e.type.startsWith('unicop.object.')).map((e) => e.data.netbox.changelogId ?? 0);
-      assert.deepEqual(changes, [...changes].sort((a, b) => a - b), `${root}: offsets follow changelog ids`);
+      assert.deepEqual(
+        changes,
+        [...changes].sort((a, b) => a - b),
+        `${root}: offsets follow changelog ids`,
+      );
     }
     const onDevice = found.filter((e) => e.partitionkey === `dcim.device:${o.device?.id}`);
     assert.equal(onDevice.length, 1 + 4 + 2 + 4, 'device: created, 4 interfaces, 2 IPs, 2 updates, 2 deletes');

@@ -41,7 +41,10 @@ describe('UI form posts and script runs in NetBox → events', function () {
     const [site] = await netboxAll(`dcim/sites/?slug=e2e-ui-${tag}`);
     assert.ok(site, 'NetBox has the site');
     const event = await eventsUntil(EVENTS_TOPIC, (events) => events.find((e) => e.subject === `dcim.site:${site.id}`), 90_000, 'the site created event');
-    assert.deepEqual([event.type, event.partitionkey, event.data.netbox.via, event.data.actor.user], ['unicop.object.created', `dcim.site:${site.id}`, 'webhook', USER]);
+    assert.deepEqual(
+      [event.type, event.partitionkey, event.data.netbox.via, event.data.actor.user],
+      ['unicop.object.created', `dcim.site:${site.id}`, 'webhook', USER],
+    );
     assert.equal(event.data.scope.site, `e2e-ui-${tag}`);
     const changelog = await netbox('GET', `core/object-changes/${event.data.netbox.changelogId}/`);
     assert.equal(changelog.request_id, event.data.actor.requestId, 'the form request is the changelog request');
@@ -50,8 +53,15 @@ describe('UI form posts and script runs in NetBox → events', function () {
   it('a custom script run changes interfaces and each change is an event on the device root', async () => {
     await uploadScriptModule();
     const { device } = await makeDevice(`script-${tag}`);
-    const interfaces = await netbox<NetboxObject[]>('POST', 'dcim/interfaces/', [0, 1, 2].map((i) => ({ device: device.id, name: `eth${i}`, type: '1000base-t' })));
-    const run = await netbox<{ result: { id: number } }>('POST', `extras/scripts/${SCRIPT_MODULE}.${SCRIPT_CLASS}/`, { data: { device_id: device.id, text: `scripted ${tag}` }, commit: true });
+    const interfaces = await netbox<NetboxObject[]>(
+      'POST',
+      'dcim/interfaces/',
+      [0, 1, 2].map((i) => ({ device: device.id, name: `eth${i}`, type: '1000base-t' })),
+    );
+    const run = await netbox<{ result: { id: number } }>('POST', `extras/scripts/${SCRIPT_MODULE}.${SCRIPT_CLASS}/`, {
+      data: { device_id: device.id, text: `scripted ${tag}` },
+      commit: true,
+    });
     const job = await waitFor(
       async () => {
         const j = await netbox<{ status: { value: string }; data: unknown }>('GET', `core/jobs/${run.result.id}/`);

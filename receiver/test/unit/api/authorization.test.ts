@@ -30,26 +30,68 @@ describe('Authorization header (RFC 7235)', () => {
   it('takes the roots API token with the Bearer scheme in any case, and refuses trailing junk', () => {
     const check = createTokenCheck([TOKEN]);
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) assert.match(check(`${scheme} ${TOKEN}`), /^token:[0-9a-f]{12}$/);
-    assert.equal(codeOf(() => check(`Bearer ${TOKEN} junk`)), 'UNICOP_API_TOKEN_MISSING');
-    assert.equal(codeOf(() => check(basic('x', TOKEN))), 'UNICOP_API_TOKEN_MISSING');
-    assert.equal(codeOf(() => check('Bearer not-the-token')), 'UNICOP_API_TOKEN_INVALID');
+    assert.equal(
+      codeOf(() => check(`Bearer ${TOKEN} junk`)),
+      'UNICOP_API_TOKEN_MISSING',
+    );
+    assert.equal(
+      codeOf(() => check(basic('x', TOKEN))),
+      'UNICOP_API_TOKEN_MISSING',
+    );
+    assert.equal(
+      codeOf(() => check('Bearer not-the-token')),
+      'UNICOP_API_TOKEN_INVALID',
+    );
   });
 
   it('takes an AWX notification with Bearer in any case, and refuses trailing junk', () => {
     const check = createNotifyCheck(NOTIFY, undefined);
-    for (const scheme of ['Bearer', 'bearer']) assert.equal(codeOf(() => check(`${scheme} ${NOTIFY}`)), null);
-    assert.equal(codeOf(() => check(`Bearer ${NOTIFY} junk`)), 'UNICOP_AWX_UNAUTHENTICATED');
-    assert.equal(codeOf(() => check(`Bearer ${NOTIFY}x`)), 'UNICOP_AWX_UNAUTHENTICATED');
+    for (const scheme of ['Bearer', 'bearer'])
+      assert.equal(
+        codeOf(() => check(`${scheme} ${NOTIFY}`)),
+        null,
+      );
+    assert.equal(
+      codeOf(() => check(`Bearer ${NOTIFY} junk`)),
+      'UNICOP_AWX_UNAUTHENTICATED',
+    );
+    assert.equal(
+      codeOf(() => check(`Bearer ${NOTIFY}x`)),
+      'UNICOP_AWX_UNAUTHENTICATED',
+    );
   });
 
   it('takes HTTP Basic only with the configured user name and the notify token as password', () => {
-    assert.equal(codeOf(() => createNotifyCheck(NOTIFY, undefined)(basic('awx', NOTIFY))), 'UNICOP_AWX_UNAUTHENTICATED', 'no user configured: Basic is refused');
+    assert.equal(
+      codeOf(() => createNotifyCheck(NOTIFY, undefined)(basic('awx', NOTIFY))),
+      'UNICOP_AWX_UNAUTHENTICATED',
+      'no user configured: Basic is refused',
+    );
     const check = createNotifyCheck(NOTIFY, 'awx');
-    assert.equal(codeOf(() => check(basic('awx', NOTIFY))), null);
-    assert.equal(codeOf(() => check(`basic ${Buffer.from(`awx:${NOTIFY}`).toString('base64')}`)), null);
-    assert.equal(codeOf(() => check(basic('anyone', NOTIFY))), 'UNICOP_AWX_UNAUTHENTICATED');
-    assert.equal(codeOf(() => check(basic('', NOTIFY))), 'UNICOP_AWX_UNAUTHENTICATED');
-    assert.equal(codeOf(() => check(basic('awx', 'wrong'))), 'UNICOP_AWX_UNAUTHENTICATED');
-    assert.equal(codeOf(() => check(`Basic ${Buffer.from(NOTIFY).toString('base64')}`)), 'UNICOP_AWX_UNAUTHENTICATED', 'no colon');
+    assert.equal(
+      codeOf(() => check(basic('awx', NOTIFY))),
+      null,
+    );
+    assert.equal(
+      codeOf(() => check(`basic ${Buffer.from(`awx:${NOTIFY}`).toString('base64')}`)),
+      null,
+    );
+    assert.equal(
+      codeOf(() => check(basic('anyone', NOTIFY))),
+      'UNICOP_AWX_UNAUTHENTICATED',
+    );
+    assert.equal(
+      codeOf(() => check(basic('', NOTIFY))),
+      'UNICOP_AWX_UNAUTHENTICATED',
+    );
+    assert.equal(
+      codeOf(() => check(basic('awx', 'wrong'))),
+      'UNICOP_AWX_UNAUTHENTICATED',
+    );
+    assert.equal(
+      codeOf(() => check(`Basic ${Buffer.from(NOTIFY).toString('base64')}`)),
+      'UNICOP_AWX_UNAUTHENTICATED',
+      'no colon',
+    );
   });
 });

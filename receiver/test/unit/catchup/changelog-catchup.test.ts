@@ -110,11 +110,14 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     assert.deepEqual(await c.poll(), { scanned: 3, recovered: 3, covered: 0, rejected: 0, retrying: 0, hwm: 3 });
     assert.deepEqual(await c.poll(), { scanned: 3, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm: 3 }, 'the overlap re-reads, nothing twice');
     const events = store.pending(10).map((r) => JSON.parse(r.value));
-    assert.deepEqual(events.map((e) => [e.partitionkey, e.data.netbox.via, e.data.netbox.changelogId]), [
-      ['dcim.device:42', 'changelog', 1],
-      ['dcim.device:42', 'changelog', 2],
-      ['dcim.device:42', 'changelog', 3],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.partitionkey, e.data.netbox.via, e.data.netbox.changelogId]),
+      [
+        ['dcim.device:42', 'changelog', 1],
+        ['dcim.device:42', 'changelog', 2],
+        ['dcim.device:42', 'changelog', 3],
+      ],
+    );
     assert.deepEqual(events[0].data.changes, { description: { before: 'a', after: 'b' } });
     const registry = new SchemaRegistry();
     const isEnvelope = registry.validator('event-envelope.v1.schema.json');
@@ -154,7 +157,10 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     const manufacturer = row(2, 120, { changed_object_type: 'dcim.manufacturer', changed_object_id: 7, prechange_data: null, postchange_data: { name: 'm' } });
     const result = await catchup([row(1, 120), manufacturer, row(3, 120)]).poll();
     assert.deepEqual([result.scanned, result.recovered], [2, 2]);
-    assert.deepEqual(store.pending(10).map((r) => JSON.parse(r.value).subject), ['dcim.interface:1001', 'dcim.interface:1003']);
+    assert.deepEqual(
+      store.pending(10).map((r) => JSON.parse(r.value).subject),
+      ['dcim.interface:1001', 'dcim.interface:1003'],
+    );
   });
 
   it('fails the poll with a readable reason, and recovers nothing, when the event rule is missing', async () => {
@@ -199,7 +205,10 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   /** The rejects table and the notices queued for the rejected topic. */
   function rejects() {
     const rows = db.prepare('SELECT code, message FROM rejects ORDER BY received_at').all() as { code: string; message: string }[];
-    const notices = store.pending(100).filter((r) => r.topic === 'rejected').map((r) => JSON.parse(r.value));
+    const notices = store
+      .pending(100)
+      .filter((r) => r.topic === 'rejected')
+      .map((r) => JSON.parse(r.value));
     return { rows, notices };
   }
 
@@ -210,11 +219,20 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     let rejected = 0;
     const c = catchup(rows, { metrics: { ...metrics, rejected: (n) => (rejected += n) } });
     assert.deepEqual(await c.poll(), { scanned: 4, recovered: 3, covered: 0, rejected: 1, retrying: 0, hwm: 4 });
-    const events = store.pending(100).filter((r) => r.topic === 'events').map((r) => JSON.parse(r.value).data.netbox.changelogId);
+    const events = store
+      .pending(100)
+      .filter((r) => r.topic === 'events')
+      .map((r) => JSON.parse(r.value).data.netbox.changelogId);
     assert.deepEqual(events, [1, 3, 4]);
     const kept = rejects();
-    assert.deepEqual(kept.rows.map((r) => r.code), ['UNICOP_NORMALIZE_EVENT_TOO_LARGE']);
-    assert.deepEqual(kept.notices.map((n) => [n.type, n.data.changelogId, n.data.code, n.subject]), [['unicop.changelog.rejected', 2, 'UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'dcim.interface:1002']]);
+    assert.deepEqual(
+      kept.rows.map((r) => r.code),
+      ['UNICOP_NORMALIZE_EVENT_TOO_LARGE'],
+    );
+    assert.deepEqual(
+      kept.notices.map((n) => [n.type, n.data.changelogId, n.data.code, n.subject]),
+      [['unicop.changelog.rejected', 2, 'UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'dcim.interface:1002']],
+    );
     assert.equal(rejected, 1);
     assert.deepEqual(await c.poll(), { scanned: 4, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm: 4 }, 'the reject is not made again');
   });
@@ -235,10 +253,16 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     }
     const last = await c.poll();
     assert.deepEqual([last.retrying, last.rejected, last.hwm], [0, 1, 4]);
-    const events = store.pending(100).filter((r) => r.topic === 'events').map((r) => JSON.parse(r.value).data.netbox.changelogId);
+    const events = store
+      .pending(100)
+      .filter((r) => r.topic === 'events')
+      .map((r) => JSON.parse(r.value).data.netbox.changelogId);
     assert.deepEqual(events, [1, 3, 4], 'rows 3 and 4 did not wait for row 2');
     const kept = rejects();
-    assert.deepEqual(kept.rows.map((r) => r.code), ['UNICOP_CLIENT_REQUEST_FAILED']);
+    assert.deepEqual(
+      kept.rows.map((r) => r.code),
+      ['UNICOP_CLIENT_REQUEST_FAILED'],
+    );
     assert.equal(kept.notices[0].data.attempts, MAX_ROW_ATTEMPTS);
     assert.match(kept.rows[0]!.message, /GET http:\/\/netbox\.example\/api\/dcim\/interfaces\/1002\/ failed \(HTTP_500\)/);
     assert.doesNotMatch(kept.rows[0]!.message, /brief=1/, 'the reason names the URL without its query');

@@ -76,11 +76,17 @@ describe('config', () => {
       AWX_URL: 'http://127.0.0.1:2',
       AWX_TOKEN: 'awx-token',
     });
-    assert.deepEqual(new Set(secretValues(config)), new Set(['webhook-secret-0001', 'webhook-secret-0002', 'netbox-token', 'api-token-000000001', 'notify-token-000001', 'awx-token']));
+    assert.deepEqual(
+      new Set(secretValues(config)),
+      new Set(['webhook-secret-0001', 'webhook-secret-0002', 'netbox-token', 'api-token-000000001', 'notify-token-000001', 'awx-token']),
+    );
   });
   it('refuses a retention shorter than the replay window: the event index is the webhook dedupe', () => {
     const base = { UNICOP_WEBHOOK_SECRETS: 'a-secret-of-16-chars' };
-    assert.match(problems({ ...base, UNICOP_RETENTION_DAYS: '1', UNICOP_REPLAY_WINDOW_S: '172800' }).join('\n'), /^UNICOP_RETENTION_DAYS: must keep events at least as long as UNICOP_REPLAY_WINDOW_S/m);
+    assert.match(
+      problems({ ...base, UNICOP_RETENTION_DAYS: '1', UNICOP_REPLAY_WINDOW_S: '172800' }).join('\n'),
+      /^UNICOP_RETENTION_DAYS: must keep events at least as long as UNICOP_REPLAY_WINDOW_S/m,
+    );
     assert.equal(loadConfig({ ...base, UNICOP_RETENTION_DAYS: '2', UNICOP_REPLAY_WINDOW_S: '172800' }).retentionDays, 2);
   });
 });

@@ -16,7 +16,9 @@ type Row = Record<string, unknown>;
 /** Tables, their columns and keys, and indexes, as SQLite reports them (whitespace of the DDL ignored). */
 function schemaOf(db: Db): Record<string, unknown> {
   const objects = db
-    .prepare<[], { type: string; name: string; tbl_name: string; sql: string | null }>("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+    .prepare<[], { type: string; name: string; tbl_name: string; sql: string | null }>(
+      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
     .all();
   return Object.fromEntries(
     objects.map((o) => [
@@ -45,7 +47,10 @@ function sameColumns(rows: Record<string, Row[]>, like: Record<string, Row[]>): 
 }
 
 function tablesOf(db: Db): string[] {
-  return db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all().map((r) => r.name);
+  return db
+    .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .all()
+    .map((r) => r.name);
 }
 
 function versionsOf(db: Db): Row[] {
@@ -119,7 +124,10 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     const db = openReceiverDatabase(newDir());
     const fresh = schemaOf(db);
     db.close();
-    assert.deepEqual(Object.keys(fresh).filter((k) => !(k in expected)), ['table schema_versions']);
+    assert.deepEqual(
+      Object.keys(fresh).filter((k) => !(k in expected)),
+      ['table schema_versions'],
+    );
     for (const [name, shape] of Object.entries(expected)) assert.deepEqual(fresh[name], shape, name);
   });
 

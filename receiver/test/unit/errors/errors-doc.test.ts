@@ -14,14 +14,19 @@ function sources(dir: URL): string[] {
 describe('docs/errors.md', () => {
   it('documents every code of the catalogue with its status and retriable flag', () => {
     for (const [code, { httpStatus, retriable }] of Object.entries(ERROR_CODES)) {
-      assert.ok(documented.has(`${code} ${httpStatus} ${retriable ? 'yes' : 'no'}`), `${code} (${httpStatus}, retriable ${retriable}) is not in docs/errors.md`);
+      assert.ok(
+        documented.has(`${code} ${httpStatus} ${retriable ? 'yes' : 'no'}`),
+        `${code} (${httpStatus}, retriable ${retriable}) is not in docs/errors.md`,
+      );
     }
   });
   it('documents no code the catalogue lacks', () => {
     assert.equal(documented.size, Object.keys(ERROR_CODES).length);
   });
   it('throws no code in the source that the catalogue lacks', () => {
-    const used = new Set(sources(new URL('../../../src/', import.meta.url)).flatMap((s) => [...s.matchAll(/UnicopError\(\s*'(UNICOP_[A-Z_]+)'/g)].map((m) => m[1])));
+    const used = new Set(
+      sources(new URL('../../../src/', import.meta.url)).flatMap((s) => [...s.matchAll(/UnicopError\(\s*'(UNICOP_[A-Z_]+)'/g)].map((m) => m[1])),
+    );
     for (const code of used) assert.ok(code && code in ERROR_CODES, `${code} is used but not catalogued`);
   });
 });

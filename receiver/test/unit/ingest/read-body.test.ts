@@ -31,7 +31,10 @@ describe('ingest read-body', () => {
     }
   });
   it('refuses a body over the limit with 413', async () => {
-    const res = await app(16).post('/').set('content-type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(64) }));
+    const res = await app(16)
+      .post('/')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ pad: 'x'.repeat(64) }));
     assert.deepEqual([res.status, res.body.code], [413, 'UNICOP_INGEST_BODY_TOO_LARGE']);
   });
   it('refuses compressed bodies (the signature covers what was sent)', async () => {

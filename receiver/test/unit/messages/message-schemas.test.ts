@@ -31,7 +31,9 @@ const ROOT = 'dcim.device:1';
 function typesWithSchemas(): Map<string, string> {
   const types = new Map<string, string>();
   for (const file of readdirSync(SCHEMAS).filter((f) => f.endsWith('.schema.json'))) {
-    const schema = JSON.parse(readFileSync(new URL(file, SCHEMAS), 'utf8')) as { properties?: { specversion?: unknown; type?: { const?: string; enum?: string[] } } };
+    const schema = JSON.parse(readFileSync(new URL(file, SCHEMAS), 'utf8')) as {
+      properties?: { specversion?: unknown; type?: { const?: string; enum?: string[] } };
+    };
     if (schema.properties?.specversion === undefined) continue; // not a CloudEvents message
     for (const type of [schema.properties.type?.const ?? [], schema.properties.type?.enum ?? []].flat()) types.set(type, file);
   }
@@ -90,13 +92,28 @@ describe('message schemas: every message the receiver writes names its schema an
     const api = createRootsApi({ source: 'netbox://test', index: store, append: (draft) => outbox.appendEvent(draft), reconcile: null, existsInNetbox: null });
     assert.equal((await api.requestReconcile(`dcim.device:${device.data.id}`, { reason: 'check' }, 'token:abc', undefined, 'alice')).status, 202);
 
-    const row = { id: 9, time: '2026-01-01T00:00:00Z', user_name: 'admin', request_id: null, action: 'update' as const, changed_object_type: 'dcim.device', changed_object_id: 3, changed_object: null, object_repr: 'sw1', prechange_data: {}, postchange_data: {} };
+    const row = {
+      id: 9,
+      time: '2026-01-01T00:00:00Z',
+      user_name: 'admin',
+      request_id: null,
+      action: 'update' as const,
+      changed_object_type: 'dcim.device',
+      changed_object_id: 3,
+      changed_object: null,
+      object_repr: 'sw1',
+      prechange_data: {},
+      postchange_data: {},
+    };
     db.transaction(() => store.insertReject(changelogReject('netbox://test', row, { code: 'UNICOP_CATCHUP_OBJECT_GONE', message: 'gone', attempts: 3 }), 0))();
 
     let now = Date.UTC(2026, 0, 1);
     let ids = 0;
     const { reconciler } = unitReconciler(db, {
-      policy: { version: 1, rules: [{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 10, deadlineMs: 1000, retry: {} }] },
+      policy: {
+        version: 1,
+        rules: [{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 10, deadlineMs: 1000, retry: {} }],
+      },
       now: () => now,
       newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
     });

@@ -11,7 +11,11 @@ import type { JsonObject } from '../../../src/model/netbox-webhook.js';
 import { DEFAULT_ROOT_POLICY_FILE } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps, type RootDisagreement } from '../../../src/pipeline/normalize/normalize.js';
 import { normalizeChangelog } from '../../../src/pipeline/normalize/normalize-changelog.js';
-import { createRootDisagreementMetrics, createRootDisagreementReporter, ROOT_DISAGREEMENTS_METRIC } from '../../../src/pipeline/normalize/root-disagreements.js';
+import {
+  createRootDisagreementMetrics,
+  createRootDisagreementReporter,
+  ROOT_DISAGREEMENTS_METRIC,
+} from '../../../src/pipeline/normalize/root-disagreements.js';
 import { createRootResolver, loadRootPolicy } from '../../../src/pipeline/normalize/root-policy.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
@@ -119,7 +123,10 @@ describe('root disagreement reporter', () => {
     report({ objectType: 'dcim.interface', subject: 'dcim.interface:12', plugin: 'dcim.device:42', policy: 'dcim.cable:10' });
 
     const counted = (await metrics.getSingleMetric(ROOT_DISAGREEMENTS_METRIC)?.get())?.values ?? [];
-    assert.deepEqual(counted.map((v) => [v.labels, v.value]), [[{ object_type: 'dcim.interface' }, 2]]);
+    assert.deepEqual(
+      counted.map((v) => [v.labels, v.value]),
+      [[{ object_type: 'dcim.interface' }, 2]],
+    );
     await new Promise((resolve) => setImmediate(resolve));
     const warning = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
     assert.equal(warning.level, 40);

@@ -29,14 +29,21 @@ describe('shared root policy cases (schemas/root-policy.cases.json)', () => {
     it(c.name, () => {
       const { root, related } = resolve(c.objectType, c.data.id, c.data);
       assert.equal(root.key, c.root);
-      if (c.related) assert.deepEqual(related.map((r) => r.key), c.related);
+      if (c.related)
+        assert.deepEqual(
+          related.map((r) => r.key),
+          c.related,
+        );
     });
   }
 
   it('the plugin package ships byte-identical copies of the default policy and its schema', () => {
     for (const file of ['root-policy.default.json', 'root-policy.schema.json']) {
       const shipped = readFileSync(new URL(file, PLUGIN_POLICY_DIR));
-      assert.ok(shipped.equals(readFileSync(new URL(file, SCHEMAS_DIR))), `netbox-plugin/unicop_netbox/policy/${file} differs from schemas/${file}: copy it over`);
+      assert.ok(
+        shipped.equals(readFileSync(new URL(file, SCHEMAS_DIR))),
+        `netbox-plugin/unicop_netbox/policy/${file} differs from schemas/${file}: copy it over`,
+      );
     }
   });
 

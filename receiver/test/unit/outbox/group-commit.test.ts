@@ -45,9 +45,19 @@ describe('outbox group commit (real SQLite)', () => {
 
   it('writes the appends of one event-loop turn in one transaction, in call order', async () => {
     const results = await Promise.all(['a', 'b', 'c'].map((id) => outbox.appendEvent(draft(id))));
-    assert.deepEqual(results.map((r) => [r.status, r.event.sequence]), [['accepted', 1], ['accepted', 2], ['accepted', 3]]);
+    assert.deepEqual(
+      results.map((r) => [r.status, r.event.sequence]),
+      [
+        ['accepted', 1],
+        ['accepted', 2],
+        ['accepted', 3],
+      ],
+    );
     assert.deepEqual(commits, [3]);
-    assert.deepEqual(store.pending(10).map((r) => r.messageId), ['a', 'b', 'c']);
+    assert.deepEqual(
+      store.pending(10).map((r) => r.messageId),
+      ['a', 'b', 'c'],
+    );
   });
 
   it('answers duplicate for an id already stored, within and across commits, and stores it once', async () => {
@@ -86,7 +96,10 @@ describe('outbox group commit (real SQLite)', () => {
     assert.equal(bigResult.status, 'rejected');
     assert.ok(bigResult.status === 'rejected' && bigResult.reason instanceof UnicopError && bigResult.reason.code === 'UNICOP_NORMALIZE_EVENT_TOO_LARGE');
     assert.ok(okResult.status === 'fulfilled' && okResult.value.status === 'accepted' && okResult.value.event.sequence === 1);
-    assert.deepEqual(store.pending(10).map((r) => r.messageId), ['ok']);
+    assert.deepEqual(
+      store.pending(10).map((r) => r.messageId),
+      ['ok'],
+    );
   });
 
   it('keeps sequences and pending rows across a reopen (durable state)', async () => {
@@ -99,7 +112,11 @@ describe('outbox group commit (real SQLite)', () => {
     assert.equal(r.event.sequence, 2);
     assert.equal(store.depth(), 2);
     store.markPublished(1);
-    assert.deepEqual(store.pending(10).map((r) => r.messageId), ['b'], 'the relay cursor moved past a');
+    assert.deepEqual(
+      store.pending(10).map((r) => r.messageId),
+      ['b'],
+      'the relay cursor moved past a',
+    );
     store.markPublished(2);
     assert.equal(store.depth(), 0);
     store.markPublished(1);

@@ -30,7 +30,20 @@ describe('retention (real SQLite, injected clock)', () => {
   const event = (id: string, at: number): void => {
     seq++;
     store.insertEvent(
-      { id, root: ROOT, rootSequence: seq, subject: `dcim.interface:${seq}`, type: 'unicop.object.updated', time: new Date(at).toISOString(), superseded: false, versionMark: `v${seq}`, requestId: null, action: 'updated', actorUser: 'alice', value: JSON.stringify({ data: { action: 'updated', actor: { user: 'alice' } } }) },
+      {
+        id,
+        root: ROOT,
+        rootSequence: seq,
+        subject: `dcim.interface:${seq}`,
+        type: 'unicop.object.updated',
+        time: new Date(at).toISOString(),
+        superseded: false,
+        versionMark: `v${seq}`,
+        requestId: null,
+        action: 'updated',
+        actorUser: 'alice',
+        value: JSON.stringify({ data: { action: 'updated', actor: { user: 'alice' } } }),
+      },
       at,
     );
   };
@@ -43,7 +56,10 @@ describe('retention (real SQLite, injected clock)', () => {
       batchRows: over.batchRows ?? 500,
       now: () => NOW,
       metrics: { pruned: (table, rows) => pruned.push([table, rows]), overCap: (table) => overCap.push(table) },
-      log: createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)) })),
+      log: createLogger(
+        'info',
+        new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)) }),
+      ),
     });
   const prunedOf = (table: RetentionTable): number => pruned.filter(([t]) => t === table).reduce((sum, [, n]) => sum + n, 0);
 
@@ -65,7 +81,10 @@ describe('retention (real SQLite, injected clock)', () => {
   it('prunes published rows older than the retention and keeps unpublished rows, young rows, attempts in flight, roots and object versions', async () => {
     store.transaction(() => {
       for (const id of ['old-1', 'old-2', 'old-3']) event(id, OLD);
-      store.insertReject({ id: 'rej-old', source: 's', code: 'UNICOP_VALIDATE_SCHEMA', message: 'm', details: '[]', body: Buffer.from('{}'), value: '{}' }, OLD);
+      store.insertReject(
+        { id: 'rej-old', source: 's', code: 'UNICOP_VALIDATE_SCHEMA', message: 'm', details: '[]', body: Buffer.from('{}'), value: '{}' },
+        OLD,
+      );
       store.insertMessage('rootsState', ROOT, 'state-old', '{}', OLD);
     });
     store.markPublished(5); // old-1..3, the reject notice and the state message are on Kafka
@@ -86,7 +105,11 @@ describe('retention (real SQLite, injected clock)', () => {
     await retention().pass();
 
     assert.deepEqual(db.prepare('SELECT id FROM events ORDER BY sequence').pluck().all(), ['old-unpublished', 'young']);
-    assert.deepEqual(db.prepare('SELECT message_id FROM outbox ORDER BY pos').pluck().all(), ['old-unpublished', 'young'], 'published old rows gone, the unpublished one kept');
+    assert.deepEqual(
+      db.prepare('SELECT message_id FROM outbox ORDER BY pos').pluck().all(),
+      ['old-unpublished', 'young'],
+      'published old rows gone, the unpublished one kept',
+    );
     assert.equal(store.depth(), 2, 'still waiting for Kafka');
     assert.equal(count('rejects'), 0);
     assert.deepEqual(db.prepare('SELECT changelog_id FROM changelog_seen').pluck().all(), [2]);
@@ -97,9 +120,20 @@ describe('retention (real SQLite, injected clock)', () => {
     assert.equal(count('object_versions'), versions, 'object versions are never pruned');
     assert.equal(store.lastSequence(ROOT), 5, 'sequencing continues where it was');
     const timeline = store.timeline(ROOT, null, 10);
-    assert.deepEqual(timeline.map((e) => [e.id, e.action, e.user, e.published]), [['young', 'updated', 'alice', false], ['old-unpublished', 'updated', 'alice', false]]);
     assert.deepEqual(
-      Object.fromEntries((['events', 'rejects', 'outbox', 'changelog_seen', 'reconcile_events_seen', 'reconcile_attempts', 'reconcile_orphans'] as const).map((t) => [t, prunedOf(t)])),
+      timeline.map((e) => [e.id, e.action, e.user, e.published]),
+      [
+        ['young', 'updated', 'alice', false],
+        ['old-unpublished', 'updated', 'alice', false],
+      ],
+    );
+    assert.deepEqual(
+      Object.fromEntries(
+        (['events', 'rejects', 'outbox', 'changelog_seen', 'reconcile_events_seen', 'reconcile_attempts', 'reconcile_orphans'] as const).map((t) => [
+          t,
+          prunedOf(t),
+        ]),
+      ),
       { events: 3, rejects: 1, outbox: 5, changelog_seen: 1, reconcile_events_seen: 1, reconcile_attempts: 1, reconcile_orphans: 1 },
     );
     const passLines = lines.filter((l) => l.msg === 'retention pass pruned rows');
@@ -114,7 +148,11 @@ describe('retention (real SQLite, injected clock)', () => {
   it('prunes the oldest rows beyond a row cap, but keeps events younger than the retention over it, warning and counting', async () => {
     store.transaction(() => {
       for (let i = 1; i <= 6; i++) event(`young-${i}`, YOUNG + i);
-      for (let i = 1; i <= 4; i++) store.insertReject({ id: `rej-${i}`, source: 's', code: 'UNICOP_VALIDATE_SCHEMA', message: 'm', details: '[]', body: Buffer.from('{}'), value: '{}' }, YOUNG + 10 + i);
+      for (let i = 1; i <= 4; i++)
+        store.insertReject(
+          { id: `rej-${i}`, source: 's', code: 'UNICOP_VALIDATE_SCHEMA', message: 'm', details: '[]', body: Buffer.from('{}'), value: '{}' },
+          YOUNG + 10 + i,
+        );
     });
     store.markPublished(10);
     for (let i = 1; i <= 6; i++) store.markChangelogSeen(i, null, YOUNG + i);
@@ -141,7 +179,10 @@ describe('retention (real SQLite, injected clock)', () => {
     await retention({ batchRows: 2 }).pass();
     assert.equal(count('events'), 0);
     assert.equal(count('outbox'), 0);
-    assert.ok(pruned.every(([, n]) => n <= 2), `steps of at most 2 rows: ${JSON.stringify(pruned)}`);
+    assert.ok(
+      pruned.every(([, n]) => n <= 2),
+      `steps of at most 2 rows: ${JSON.stringify(pruned)}`,
+    );
     assert.equal(prunedOf('events'), 7);
     assert.ok(pruned.filter(([t]) => t === 'events').length >= 4);
   });

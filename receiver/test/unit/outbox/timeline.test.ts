@@ -14,7 +14,14 @@ const ROOT = 'dcim.device:42';
 function draft(id: string, data: Record<string, unknown>): DraftEvent {
   return {
     versionKey: null,
-    envelope: { id, partitionkey: ROOT, subject: 'dcim.interface:11', type: 'unicop.object.updated', time: '2026-01-01T00:00:00Z', data: { superseded: false, ...data } } as unknown as DraftEvent['envelope'],
+    envelope: {
+      id,
+      partitionkey: ROOT,
+      subject: 'dcim.interface:11',
+      type: 'unicop.object.updated',
+      time: '2026-01-01T00:00:00Z',
+      data: { superseded: false, ...data },
+    } as unknown as DraftEvent['envelope'],
   };
 }
 
@@ -57,7 +64,20 @@ describe('outbox timeline (real SQLite)', () => {
   it('shows what the event row says, not what its serialized Kafka value says', () => {
     store.transaction(() =>
       store.insertEvent(
-        { id: 'x', root: ROOT, rootSequence: 1, subject: 'dcim.interface:11', type: 'unicop.object.created', time: '2026-01-01T00:00:00Z', superseded: false, versionMark: null, requestId: null, action: 'created', actorUser: 'alice', value: '{"data":{}}' },
+        {
+          id: 'x',
+          root: ROOT,
+          rootSequence: 1,
+          subject: 'dcim.interface:11',
+          type: 'unicop.object.created',
+          time: '2026-01-01T00:00:00Z',
+          superseded: false,
+          versionMark: null,
+          requestId: null,
+          action: 'created',
+          actorUser: 'alice',
+          value: '{"data":{}}',
+        },
         0,
       ),
     );

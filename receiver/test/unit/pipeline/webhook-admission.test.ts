@@ -99,7 +99,10 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
     assert.equal(notice?.topic, 'rejected');
     assert.equal(JSON.parse(notice!.value).data.code, 'UNICOP_VERIFY_REPLAY_WINDOW');
     const kept = db.prepare('SELECT code, details FROM rejects').all() as { code: string; details: string }[];
-    assert.deepEqual(kept.map((r) => [r.code, JSON.parse(r.details)[0].pointer]), [['UNICOP_VERIFY_REPLAY_WINDOW', '/timestamp']]);
+    assert.deepEqual(
+      kept.map((r) => [r.code, JSON.parse(r.details)[0].pointer]),
+      [['UNICOP_VERIFY_REPLAY_WINDOW', '/timestamp']],
+    );
   });
 
   it('refuses a body dated beyond the window in the future, and accepts one inside it', async () => {

@@ -11,7 +11,10 @@ describe('publish error classification', () => {
     assert.equal(classifyPublishError(protocolError('OUT_OF_ORDER_SEQUENCE_NUMBER')), 'fatal_sequence');
     // kafkajs' retrier (src/retry/index.js) wraps a non-retriable error with it as the cause.
     const inner = protocolError('UNKNOWN_PRODUCER_ID');
-    assert.equal(classifyPublishError(new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(inner, { cause: inner })), 'fatal_sequence');
+    assert.equal(
+      classifyPublishError(new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(inner, { cause: inner })),
+      'fatal_sequence',
+    );
     assert.equal(classifyPublishError(protocolError('INVALID_PRODUCER_EPOCH')), 'fatal_sequence');
   });
   it('treats everything else as the broker being away', () => {

@@ -86,7 +86,10 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
       replication: 1,
       metrics,
       log: createLogger('info', sink),
-      writes: { failed: (part, cause) => writeFailures.push({ part, code: (cause as { code?: unknown }).code }), succeeded: (part) => writeSuccesses.push(part) },
+      writes: {
+        failed: (part, cause) => writeFailures.push({ part, code: (cause as { code?: unknown }).code }),
+        succeeded: (part) => writeSuccesses.push(part),
+      },
       minBackoffMs: 1,
       maxBackoffMs: 4,
     });
@@ -104,7 +107,10 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
     assert.equal(relay.reachable, true);
     assert.ok(!reachability.includes(false), 'Kafka was never reported unreachable');
     assert.equal(acknowledged, 3, 'the depth moves once the position is recorded');
-    assert.deepEqual(writeFailures, [1, 2, 3].map(() => ({ part: 'relay_cursor', code: 'SQLITE_FULL' })));
+    assert.deepEqual(
+      writeFailures,
+      [1, 2, 3].map(() => ({ part: 'relay_cursor', code: 'SQLITE_FULL' })),
+    );
     assert.ok(writeSuccesses.includes('relay_cursor'), 'store health hears that the write succeeded again');
     const errors = lines.filter((l) => l.code === 'UNICOP_PUBLISH_CURSOR_WRITE_FAILED');
     assert.equal(errors.length, 3, 'each failed cursor write is logged under its own code');

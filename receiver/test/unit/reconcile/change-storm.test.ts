@@ -20,7 +20,13 @@ const ROOT = 'dcim.device:42';
 const STORM = 5000;
 /** What one change may add to the state topic, whatever came before it: one state message of bounded size. */
 const BYTES_PER_CHANGE = 8 * 1024;
-const rule: ReconcileRule = { match: { rootType: 'dcim.device' }, jobTemplate: { name: 'reconcile-device', organization: 'Default' }, debounceMs: 1000, deadlineMs: 3_600_000, retry: {} };
+const rule: ReconcileRule = {
+  match: { rootType: 'dcim.device' },
+  jobTemplate: { name: 'reconcile-device', organization: 'Default' },
+  debounceMs: 1000,
+  deadlineMs: 3_600_000,
+  retry: {},
+};
 const registry = new SchemaRegistry();
 const isCommand = registry.validator('reconcile-command.v1.schema.json');
 const isState = registry.validator<StateMessage>('root-state.v1.schema.json');
@@ -91,7 +97,12 @@ describe('reconciler under a change storm (real SQLite)', function () {
 
     // The latest state message still restores the root exactly (the rebuild path).
     const latest = rows('rootsState').at(-1)!.value;
-    const restored = restoreRoot(ROOT, latest, isState, () => registry.lastErrors('root-state.v1.schema.json').map((e) => e.message).join('; '));
+    const restored = restoreRoot(ROOT, latest, isState, () =>
+      registry
+        .lastErrors('root-state.v1.schema.json')
+        .map((e) => e.message)
+        .join('; '),
+    );
     assert.equal(restored.kind, 'restored');
     if (restored.kind === 'restored') assert.deepEqual(restored.root.record, store.record(ROOT));
 
@@ -99,14 +110,23 @@ describe('reconciler under a change storm (real SQLite)', function () {
     assert.equal(reconciler.notify({ id: 7, status: 'successful', extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId }) }), 'applied');
     advance(1000);
     advance(1000);
-    const commands = rows('reconcileRequests').map((r) => JSON.parse(r.value) as { data: { triggeringEvents: string[]; triggeringEventCount: number; extraVars: { unicop_events: string[]; unicop_event_count: number } } });
+    const commands = rows('reconcileRequests').map(
+      (r) =>
+        JSON.parse(r.value) as {
+          data: { triggeringEvents: string[]; triggeringEventCount: number; extraVars: { unicop_events: string[]; unicop_event_count: number } };
+        },
+    );
     assert.equal(commands.length, 2, 'exactly one follow-up after the outcome');
     const followUp = commands[1]!;
     assert.ok(isCommand(followUp), 'the follow-up matches schemas/reconcile-command.v1.schema.json');
     assert.equal(followUp.data.triggeringEventCount, STORM);
     assert.equal(followUp.data.extraVars.unicop_event_count, STORM);
     const edge = EVENT_SAMPLE_EDGE;
-    assert.deepEqual(followUp.data.triggeringEvents, [...stormIds.slice(0, edge), ...stormIds.slice(STORM - edge)], 'the sample is the first and the last events');
+    assert.deepEqual(
+      followUp.data.triggeringEvents,
+      [...stormIds.slice(0, edge), ...stormIds.slice(STORM - edge)],
+      'the sample is the first and the last events',
+    );
     assert.deepEqual(followUp.data.extraVars.unicop_events, followUp.data.triggeringEvents);
 
     const largest = db.prepare<[], { n: number }>('SELECT max(length(CAST(value AS BLOB))) AS n FROM outbox').get()!.n;
@@ -125,7 +145,12 @@ describe('reconciler under a change storm (real SQLite)', function () {
     delete message.data.followUpEventCount;
     delete message.data.inFlight.triggeringEventCount;
     message.data.followUpEvents = old;
-    const restored = restoreRoot(ROOT, JSON.stringify(message), isState, () => registry.lastErrors('root-state.v1.schema.json').map((e) => e.message).join('; '));
+    const restored = restoreRoot(ROOT, JSON.stringify(message), isState, () =>
+      registry
+        .lastErrors('root-state.v1.schema.json')
+        .map((e) => e.message)
+        .join('; '),
+    );
     assert.equal(restored.kind, 'restored', restored.kind === 'skipped' ? restored.detail : '');
     if (restored.kind !== 'restored') return;
     const r = restored.root.record;

@@ -9,8 +9,18 @@ const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 describe('event record (what the reconciler reads from the events topic)', () => {
   it('reads a valid envelope as a change of its root, and a valid reconcile request as one without object type', () => {
-    assert.deepEqual(read(objectEventRecord(ID, 'dcim.device:1')), { kind: 'change', id: ID, rootKey: 'dcim.device:1', rootType: 'dcim.device', objectType: 'dcim.interface' });
-    const request = { ...envelope(), type: 'unicop.reconcile.requested', data: { action: 'reconcile', root: { type: 'dcim.device', id: 1, key: 'dcim.device:1' }, reason: null, requestedBy: 'token:x', superseded: false } };
+    assert.deepEqual(read(objectEventRecord(ID, 'dcim.device:1')), {
+      kind: 'change',
+      id: ID,
+      rootKey: 'dcim.device:1',
+      rootType: 'dcim.device',
+      objectType: 'dcim.interface',
+    });
+    const request = {
+      ...envelope(),
+      type: 'unicop.reconcile.requested',
+      data: { action: 'reconcile', root: { type: 'dcim.device', id: 1, key: 'dcim.device:1' }, reason: null, requestedBy: 'token:x', superseded: false },
+    };
     assert.deepEqual(read(bytes(request)), { kind: 'change', id: ID, rootKey: 'dcim.device:1', rootType: 'dcim.device', objectType: null });
   });
 
@@ -20,7 +30,11 @@ describe('event record (what the reconciler reads from the events topic)', () =>
   });
 
   it('reads an envelope with fields its schema does not know yet, as a newer v1 producer may add them', () => {
-    const newer = { ...envelope(), desiredVersion: 'sha256:00', data: { ...envelope().data, source: 'nb-eu', root: { type: 'dcim.device', id: 1, key: 'dcim.device:1', cell: 'eu' } } };
+    const newer = {
+      ...envelope(),
+      desiredVersion: 'sha256:00',
+      data: { ...envelope().data, source: 'nb-eu', root: { type: 'dcim.device', id: 1, key: 'dcim.device:1', cell: 'eu' } },
+    };
     assert.deepEqual(read(bytes(newer)), { kind: 'change', id: ID, rootKey: 'dcim.device:1', rootType: 'dcim.device', objectType: 'dcim.interface' });
   });
 
@@ -36,13 +50,19 @@ describe('event record (what the reconciler reads from the events topic)', () =>
       assert.equal(reading.kind, 'poison', JSON.stringify(value).slice(0, 80));
       if (reading.kind !== 'poison') continue;
       assert.equal(reading.error.code, 'UNICOP_RECONCILE_RECORD_INVALID');
-      assert.ok(reading.error.details.some((d) => d.pointer === pointer), `${pointer} in ${JSON.stringify(reading.error.details)}`);
+      assert.ok(
+        reading.error.details.some((d) => d.pointer === pointer),
+        `${pointer} in ${JSON.stringify(reading.error.details)}`,
+      );
     }
   });
 
   it('keeps bytes that are not JSON or nest too deeply as poison with the parser’s code', () => {
     const notJson = read(Buffer.from('not json {'));
     const deep = read(Buffer.from(`${'['.repeat(1000)}${']'.repeat(1000)}`));
-    assert.deepEqual([notJson.kind === 'poison' && notJson.error.code, deep.kind === 'poison' && deep.error.code], ['UNICOP_VALIDATE_MALFORMED_JSON', 'UNICOP_VALIDATE_TOO_DEEP']);
+    assert.deepEqual(
+      [notJson.kind === 'poison' && notJson.error.code, deep.kind === 'poison' && deep.error.code],
+      ['UNICOP_VALIDATE_MALFORMED_JSON', 'UNICOP_VALIDATE_TOO_DEEP'],
+    );
   });
 });

@@ -11,7 +11,15 @@ const ID = '6f1d9a52-3c1e-4b8e-9d0a-1b2c3d4e5f60';
 const vars = { unicop_reconcile_id: ID, unicop_root: 'dcim.device:7' };
 
 function local(status: string, unicop: Record<string, unknown>, extra: Partial<AwxNotification> = {}): AwxNotification {
-  return { id: null, name: 'render-interfaces', status, extra_vars: vars, hosts: { localhost: { dark: 0, failures: 0 } }, unicop: { executor: 'local', ...unicop }, ...extra } as AwxNotification;
+  return {
+    id: null,
+    name: 'render-interfaces',
+    status,
+    extra_vars: vars,
+    hosts: { localhost: { dark: 0, failures: 0 } },
+    unicop: { executor: 'local', ...unicop },
+    ...extra,
+  } as AwxNotification;
 }
 
 describe('local executor notification', () => {
@@ -30,12 +38,23 @@ describe('local executor notification', () => {
       { executor: 'local', message: 'x'.repeat(2001) },
       {},
     ]) {
-      assert.throws(() => check({ status: 'failed', extra_vars: vars, unicop }), (e: unknown) => e instanceof UnicopError && e.code === 'UNICOP_AWX_BODY_INVALID', JSON.stringify(unicop).slice(0, 80));
+      assert.throws(
+        () => check({ status: 'failed', extra_vars: vars, unicop }),
+        (e: unknown) => e instanceof UnicopError && e.code === 'UNICOP_AWX_BODY_INVALID',
+        JSON.stringify(unicop).slice(0, 80),
+      );
     }
   });
 
   it('reads a successful local run as succeeded without a job id', () => {
-    assert.deepEqual(readNotification(local('successful', {})), { kind: 'finished', reconcileId: ID, awxJobId: null, result: 'succeeded', class: null, message: 'local run successful' });
+    assert.deepEqual(readNotification(local('successful', {})), {
+      kind: 'finished',
+      reconcileId: ID,
+      awxJobId: null,
+      result: 'succeeded',
+      class: null,
+      message: 'local run successful',
+    });
   });
 
   it('reads a running local run as started', () => {
@@ -44,7 +63,14 @@ describe('local executor notification', () => {
 
   it('takes the class and the failed task’s message the executor names', () => {
     const r = readNotification(local('failed', { failureClass: 'execution', message: "task 'apply config' failed on localhost: boom" }));
-    assert.deepEqual(r, { kind: 'finished', reconcileId: ID, awxJobId: null, result: 'failed', class: 'execution', message: "local run failed: task 'apply config' failed on localhost: boom" });
+    assert.deepEqual(r, {
+      kind: 'finished',
+      reconcileId: ID,
+      awxJobId: null,
+      result: 'failed',
+      class: 'execution',
+      message: "local run failed: task 'apply config' failed on localhost: boom",
+    });
   });
 
   it('reads a missing playbook as config even on status error, which AWX’s body alone makes transient', () => {
@@ -76,6 +102,13 @@ describe('local executor notification', () => {
 
   it('reads an AWX body without the extension exactly as before', () => {
     const awx: AwxNotification = { id: 41, status: 'failed', extra_vars: JSON.stringify(vars), hosts: { h: { dark: 0, failures: 1 } } };
-    assert.deepEqual(readNotification(awx), { kind: 'finished', reconcileId: ID, awxJobId: 41, result: 'failed', class: 'execution', message: 'AWX job 41 failed' });
+    assert.deepEqual(readNotification(awx), {
+      kind: 'finished',
+      reconcileId: ID,
+      awxJobId: 41,
+      result: 'failed',
+      class: 'execution',
+      message: 'AWX job 41 failed',
+    });
   });
 });

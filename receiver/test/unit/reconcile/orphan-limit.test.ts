@@ -6,7 +6,6 @@ import type { Db } from '../../../src/database.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { unitReconciler } from '../../helpers/reconciler.js';
 
-
 describe('orphan notifications (real SQLite)', () => {
   let dir: string;
   let db: Db;

@@ -23,11 +23,15 @@ describe('reconcile policy', () => {
 
   it('keeps what a rule sets and refuses a rule the schema refuses, naming where', () => {
     const registry = new SchemaRegistry();
-    const kept = loadReconcilePolicy(policyFile([{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 5, retry: { transient: 1 } }]), registry);
+    const kept = loadReconcilePolicy(
+      policyFile([{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 5, retry: { transient: 1 } }]),
+      registry,
+    );
     assert.deepEqual([kept.rules[0]?.debounceMs, kept.rules[0]?.retry], [5, { transient: 1 }]);
     assert.throws(
       () => loadReconcilePolicy(policyFile([{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: -1 }]), registry),
-      (e: { code: string; details: Array<{ pointer: string }> }) => e.code === 'UNICOP_POLICY_INVALID' && e.details.some((d) => d.pointer === '/rules/0/debounceMs'),
+      (e: { code: string; details: Array<{ pointer: string }> }) =>
+        e.code === 'UNICOP_POLICY_INVALID' && e.details.some((d) => d.pointer === '/rules/0/debounceMs'),
     );
   });
 });

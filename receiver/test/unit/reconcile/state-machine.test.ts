@@ -25,12 +25,25 @@ function run(inputs: Input[], start: RootRecord = restingRecord('dcim.device:1')
 const change = (eventId: string, now: number): Input => ({ kind: 'change', eventId, rule, now });
 const tick = (now: number): Input => ({ kind: 'tick', now });
 const done = (id: string, now: number, result: 'succeeded' | 'failed' = 'succeeded', cls: 'execution' | 'transient' | null = null): Input => ({
-  kind: 'finished', reconcileId: id, result, class: cls, message: null, awxJobId: 7, now,
+  kind: 'finished',
+  reconcileId: id,
+  result,
+  class: cls,
+  message: null,
+  awxJobId: 7,
+  now,
 });
 
 describe('reconcile state machine', () => {
   it('debounces changes into one command, then runs to succeeded', () => {
-    const { record, commands } = run([change('e1', 0), change('e2', 500), tick(999), tick(1000), { kind: 'started', reconcileId: 'r1', awxJobId: 7, now: 1100 }, done('r1', 2000)]);
+    const { record, commands } = run([
+      change('e1', 0),
+      change('e2', 500),
+      tick(999),
+      tick(1000),
+      { kind: 'started', reconcileId: 'r1', awxJobId: 7, now: 1100 },
+      done('r1', 2000),
+    ]);
     assert.equal(commands.length, 1);
     assert.deepEqual(commands[0]?.triggeringEvents, ['e1', 'e2']);
     assert.equal(commands[0]?.attempt, 1);
@@ -58,11 +71,25 @@ describe('reconcile state machine', () => {
   it('retries within the budget for the class, each a new command, and ends in an explicit outcome', () => {
     const withRetry = { ...rule, retry: { transient: 2 } };
     const { record, commands, effects } = run(
-      [change('e1', 0), tick(1000), done('r1', 2000, 'failed', 'transient'), done('r2', 3000, 'failed', 'transient'), done('r3', 4000, 'failed', 'transient'), done('r4', 5000, 'failed', 'transient')],
+      [
+        change('e1', 0),
+        tick(1000),
+        done('r1', 2000, 'failed', 'transient'),
+        done('r2', 3000, 'failed', 'transient'),
+        done('r3', 4000, 'failed', 'transient'),
+        done('r4', 5000, 'failed', 'transient'),
+      ],
       restingRecord('dcim.device:1'),
       withRetry,
     );
-    assert.deepEqual(commands.map((c) => [c.reconcileId, c.attempt]), [['r1', 1], ['r2', 2], ['r3', 3]]);
+    assert.deepEqual(
+      commands.map((c) => [c.reconcileId, c.attempt]),
+      [
+        ['r1', 1],
+        ['r2', 2],
+        ['r3', 3],
+      ],
+    );
     assert.equal(record.state, 'failed');
     assert.equal(effects.filter((e) => e.kind === 'outcome').length, 3);
   });

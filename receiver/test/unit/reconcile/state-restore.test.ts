@@ -18,7 +18,11 @@ import { objectEventRecord } from '../../helpers/reconciler.js';
 const SCHEMA = 'root-state.v1.schema.json';
 const registry = new SchemaRegistry();
 const isStateMessage = registry.validator<StateMessage>(SCHEMA);
-const schemaErrors = () => registry.lastErrors(SCHEMA, 3).map((e) => `${e.pointer}: ${e.message}`).join('; ');
+const schemaErrors = () =>
+  registry
+    .lastErrors(SCHEMA, 3)
+    .map((e) => `${e.pointer}: ${e.message}`)
+    .join('; ');
 const restore = (key: string, value: string) => restoreRoot(key, value, isStateMessage, schemaErrors);
 
 const ROOT = 'dcim.device:42';
@@ -59,7 +63,13 @@ describe('reconcile state restore (pure)', () => {
       { key: 'c', value: 'c2' },
     ];
     for (const m of messages) keepLatest(latest, m);
-    assert.deepEqual([...latest], [['a', 'a2'], ['c', 'c2']]);
+    assert.deepEqual(
+      [...latest],
+      [
+        ['a', 'a2'],
+        ['c', 'c2'],
+      ],
+    );
   });
 
   it('restores exactly every record the state machine reaches, with its attempt in flight', () => {
@@ -84,7 +94,15 @@ describe('reconcile state restore (pure)', () => {
                 ? { kind: 'tick', now }
                 : i.kind === 'started'
                   ? { kind: 'started', reconcileId: current, awxJobId: i.awxJobId, now }
-                  : { kind: 'finished', reconcileId: current, result: i.ok ? 'succeeded' : 'failed', class: i.ok ? null : 'transient', message: 'm', awxJobId: i.awxJobId, now };
+                  : {
+                      kind: 'finished',
+                      reconcileId: current,
+                      result: i.ok ? 'succeeded' : 'failed',
+                      class: i.ok ? null : 'transient',
+                      message: 'm',
+                      awxJobId: i.awxJobId,
+                      now,
+                    };
           record = step(record, next, () => uuid(1000 + ++ids)).record;
           const restored = restore(ROOT, message(record, now));
           assert.equal(restored.kind, 'restored', restored.kind === 'skipped' ? `${restored.reason}: ${restored.detail}` : '');
@@ -93,7 +111,14 @@ describe('reconcile state restore (pure)', () => {
           const f = record.inFlight;
           assert.deepEqual(
             restored.root.attempt,
-            f && { reconcileId: f.reconcileId, root: ROOT, attempt: f.attempt, requestedAt: Date.parse(f.requestedAt), deadlineAt: Date.parse(f.deadline), awxJobId: f.awxJobId },
+            f && {
+              reconcileId: f.reconcileId,
+              root: ROOT,
+              attempt: f.attempt,
+              requestedAt: Date.parse(f.requestedAt),
+              deadlineAt: Date.parse(f.deadline),
+              awxJobId: f.awxJobId,
+            },
           );
           assert.equal(restored.root.at, now);
         }
@@ -159,7 +184,10 @@ describe('reconcile state rebuild (real SQLite)', () => {
     const reconciler = new Reconciler({
       policy: { version: 1, rules: [rule] },
       store: source,
-      outbox: { insertMessage: (topic, key, _id, value) => void (topic === 'rootsState' && published.push({ key, value })), insertReject: () => assert.fail('no record here is poison') },
+      outbox: {
+        insertMessage: (topic, key, _id, value) => void (topic === 'rootsState' && published.push({ key, value })),
+        insertReject: () => assert.fail('no record here is poison'),
+      },
       onCommit: () => undefined,
       source: 'netbox://test',
       registry,
@@ -193,17 +221,36 @@ describe('reconcile state rebuild (real SQLite)', () => {
     for (const m of published) keepLatest(latest, m);
     const restored = [...latest].map(([key, value]) => restore(key, value));
     const target = new ReconcileStore(open().db);
-    target.restore(restored.flatMap((r) => (r.kind === 'restored' ? [r.root] : [])), now);
+    target.restore(
+      restored.flatMap((r) => (r.kind === 'restored' ? [r.root] : [])),
+      now,
+    );
 
     const roots = [1, 2, 3, 4, 5].map((d) => `dcim.device:${d}`);
-    assert.deepEqual(roots.map((r) => target.record(r)), roots.map((r) => source.record(r)));
-    assert.deepEqual(roots.map((r) => source.record(r).state), ['succeeded', 'running', 'failed', 'requested', 'pending']);
+    assert.deepEqual(
+      roots.map((r) => target.record(r)),
+      roots.map((r) => source.record(r)),
+    );
+    assert.deepEqual(
+      roots.map((r) => source.record(r).state),
+      ['succeeded', 'running', 'failed', 'requested', 'pending'],
+    );
     for (const r of roots) {
       const inFlight = source.record(r).inFlight;
       if (inFlight) assert.deepEqual(target.attempt(inFlight.reconcileId), source.attempt(inFlight.reconcileId));
     }
-    for (const t of [now, now + 1000, now + 60_000, now + 120_000]) assert.deepEqual(target.dueRoots(t).sort(), source.dueRoots(t).sort(), `due roots at +${t - now} ms`);
-    assert.deepEqual(target.unresolvedPastHalf(now + 30_000, 100).map((a) => a.reconcileId).sort(), source.unresolvedPastHalf(now + 30_000, 100).map((a) => a.reconcileId).sort());
+    for (const t of [now, now + 1000, now + 60_000, now + 120_000])
+      assert.deepEqual(target.dueRoots(t).sort(), source.dueRoots(t).sort(), `due roots at +${t - now} ms`);
+    assert.deepEqual(
+      target
+        .unresolvedPastHalf(now + 30_000, 100)
+        .map((a) => a.reconcileId)
+        .sort(),
+      source
+        .unresolvedPastHalf(now + 30_000, 100)
+        .map((a) => a.reconcileId)
+        .sort(),
+    );
     assert.ok(target.seen(source.record('dcim.device:2').followUpEvents[0]!), 'events the restored records cover count as seen');
   });
 

@@ -41,10 +41,23 @@ describe('retry policies', () => {
 
   it('spreads a jittered delay within ± jitter of the exponential value', () => {
     const p = RETRY_POLICIES['kafka-producer'];
-    assert.equal(retryDelay(p, 0, () => 0), 200);
-    assert.equal(retryDelay(p, 0, () => 0.5), 250);
-    assert.equal(retryDelay(p, 0, () => 1), 300);
-    assert.equal(retryDelay(p, 10, () => 1), 3600, 'the cap applies before the jitter');
+    assert.equal(
+      retryDelay(p, 0, () => 0),
+      200,
+    );
+    assert.equal(
+      retryDelay(p, 0, () => 0.5),
+      250,
+    );
+    assert.equal(
+      retryDelay(p, 0, () => 1),
+      300,
+    );
+    assert.equal(
+      retryDelay(p, 10, () => 1),
+      3600,
+      'the cap applies before the jitter',
+    );
   });
 
   it('hands kafkajs the same numbers it had before (retries, times, its default factor and multiplier)', () => {
@@ -70,7 +83,10 @@ describe('isRetriable / shouldRetry', () => {
 
   it('stop after the policy’s retries: a changelog row gets 3 attempts in all', () => {
     assert.equal(retriesOf('catchup-row'), 2);
-    assert.deepEqual([0, 1, 2, 3].map((n) => shouldRetry('catchup-row', retriable, n)), [true, true, false, false]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((n) => shouldRetry('catchup-row', retriable, n)),
+      [true, true, false, false],
+    );
     assert.equal(shouldRetry('catchup-row', fatal, 0), false);
   });
 
