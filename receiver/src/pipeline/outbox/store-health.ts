@@ -3,6 +3,8 @@ import { every, type Schedule } from '../../retry/schedule.js';
 
 /** SQLite result codes that blame the disk, not the statement (https://sqlite.org/rescode.html). */
 const STORAGE_FAULT = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/;
+/** Writers whose success needs free pages, so it shows space came back (see `succeeded`). */
+const PROVES_SPACE: ReadonlySet<string> = new Set(['outbox', 'probe']);
 /** While a fault lasts, one error line per this many ms (each failure is still counted). */
 const LOG_EVERY_MS = 10_000;
 
@@ -78,8 +80,13 @@ export class StoreHealth {
     this.unlogged = 0;
   }
 
+  /**
+   * A write went through. Only one that needed new space ends a fault: the outbox's inserts or the
+   * probe's page. An in-place update (the relay cursor) or a delete (retention) succeeds on a full
+   * disk too, and would report space that is not there.
+   */
   succeeded(part: string): void {
-    if (!this.current) return;
+    if (!this.current || !PROVES_SPACE.has(part)) return;
     const fault = this.current;
     this.current = null;
     this.o.metrics.writable(true);
