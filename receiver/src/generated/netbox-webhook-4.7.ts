@@ -72,6 +72,9 @@ export interface NetboxWebhook47 {
  * via the `definition` "data".
  */
 export interface Data {
+  /**
+   * The object's id. At most 2^53 - 1: larger ids cannot be held exactly (and 1e308 is an integer to JSON), so its object key could not be written
+   */
   id: number;
   url?: string;
   display_url?: string;

@@ -390,6 +390,7 @@ export interface components {
         request_id: string | null;
         /** @description The object's full REST serializer output (serialize_for_event(), context request=None: relative url paths, related objects in brief form), merged with the event rule's action_data (serializer keys win). Fields vary per model and version, so only the keys the receiver relies on are constrained. */
         data: {
+            /** @description The object's id. At most 2^53 - 1: larger ids cannot be held exactly (and 1e308 is an integer to JSON), so its object key could not be written */
             id: number;
             url?: string;
             display_url?: string;
@@ -445,6 +446,7 @@ export interface components {
                 object_type: string;
                 /** @description The object's full REST serializer output (serialize_for_event(), context request=None: relative url paths, related objects in brief form), merged with the event rule's action_data (serializer keys win). Fields vary per model and version, so only the keys the receiver relies on are constrained. */
                 data: {
+                    /** @description The object's id. At most 2^53 - 1: larger ids cannot be held exactly (and 1e308 is an integer to JSON), so its object key could not be written */
                     id: number;
                     url?: string;
                     display_url?: string;
@@ -523,6 +525,7 @@ export interface components {
                 object_type: string;
                 /** @description The object's full REST serializer output (serialize_for_event(), context request=None: relative url paths, related objects in brief form), merged with the event rule's action_data (serializer keys win). Fields vary per model and version, so only the keys the receiver relies on are constrained. */
                 data: {
+                    /** @description The object's id. At most 2^53 - 1: larger ids cannot be held exactly (and 1e308 is an integer to JSON), so its object key could not be written */
                     id: number;
                     url?: string;
                     display_url?: string;
@@ -609,6 +612,7 @@ export interface components {
                 object_type: string;
                 /** @description The object's full REST serializer output (serialize_for_event(), context request=None: relative url paths, related objects in brief form), merged with the event rule's action_data (serializer keys win). Fields vary per model and version, so only the keys the receiver relies on are constrained. */
                 data: {
+                    /** @description The object's id. At most 2^53 - 1: larger ids cannot be held exactly (and 1e308 is an integer to JSON), so its object key could not be written */
                     id: number;
                     url?: string;
                     display_url?: string;
