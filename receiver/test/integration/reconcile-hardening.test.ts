@@ -11,8 +11,8 @@ import { Partitioners } from 'kafkajs';
 import { AWX_STATUSES, ORPHAN_REASONS } from '../../src/reconcile/awx-notification.js';
 import { EXCERPT_BYTES } from '../../src/reconcile/bounded-excerpt.js';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { awxBody, postNotification } from '../helpers/awx-notifications.js';
 import { consume, kafka, type Received } from '../helpers/kafka.js';
-import { assertMatchesOpenapi } from '../helpers/openapi.js';
 import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -58,25 +58,7 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
     assert.ok(c, 'a command for the change');
     return (c.value.data as { reconcileId: string }).reconcileId;
   }
-  async function notify(body: unknown) {
-    const res = await t.http
-      .post('/v1/awx/notifications')
-      .set('authorization', `Bearer ${NOTIFY}`)
-      .send(body as object);
-    assertMatchesOpenapi('POST', '/v1/awx/notifications', res);
-    return res;
-  }
-  const awxBody = (reconcileId: string, status: string, extra: Record<string, unknown> = {}) => ({
-    id: 31,
-    name: 'reconcile-device',
-    url: 'https://awx/#/jobs/playbook/31',
-    status,
-    started: '2026-01-01T00:00:00Z',
-    finished: null,
-    extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: ROOT }),
-    hosts: {},
-    ...extra,
-  });
+  const notify = (body: unknown) => postNotification(t, body, `Bearer ${NOTIFY}`);
 
   it('skips a non-JSON, a deeply nested and a non-envelope record: each a reject with its offset, the offset committed past them, the next event still reconciled', async () => {
     const admin = kafka.admin();

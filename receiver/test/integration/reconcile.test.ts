@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { SchemaRegistry } from '../../src/schema-registry.js';
 import { fixture, interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { awxBody, postNotification } from '../helpers/awx-notifications.js';
 import { consume, type Received } from '../helpers/kafka.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
 import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
@@ -43,27 +44,7 @@ describe('reconciler (real Kafka, real SQLite; AWX answers posted by hand)', fun
   async function commands(count: number): Promise<Received[]> {
     return consume(`${prefix()}.reconcile.requests.v1`, count, { settleMs: 1500 });
   }
-  async function notify(body: unknown, auth = `Bearer ${NOTIFY}`) {
-    const res = await t.http
-      .post('/v1/awx/notifications')
-      .set('authorization', auth)
-      .send(body as object);
-    assertMatchesOpenapi('POST', '/v1/awx/notifications', res);
-    return res;
-  }
-  function awxBody(reconcileId: string, status: string, extra: Record<string, unknown> = {}) {
-    return {
-      id: 31,
-      name: 'reconcile-device',
-      url: 'https://awx/#/jobs/playbook/31',
-      status,
-      started: '2026-01-01T00:00:00Z',
-      finished: null,
-      extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: 'dcim.device:42' }),
-      hosts: {},
-      ...extra,
-    };
-  }
+  const notify = (body: unknown, auth = `Bearer ${NOTIFY}`) => postNotification(t, body, auth);
   async function root(key: string) {
     const res = await t.http.get(`/v1/roots/${key}`).set('authorization', `Bearer ${API}`);
     assertMatchesOpenapi('GET', '/v1/roots/{root}', res);
