@@ -16,6 +16,7 @@ export const SCHEMA_TYPES = {
   'unicop-context.schema.json': ['unicop-context.ts', 'UnicopContext'],
   'event-envelope.v1.schema.json': ['event-envelope.v1.ts', 'EventEnvelopeSchema'],
   'reconcile-policy.schema.json': ['reconcile-policy.ts', 'ReconcilePolicySchema'],
+  'iam-policy.schema.json': ['iam-policy.ts', 'IamPolicy'],
   'awx-notification.schema.json': ['awx-notification.ts', 'AwxNotification'],
 };
 

@@ -69,6 +69,12 @@ export interface ObjectEventData {
     tenant: string | null;
     site: string | null;
     region: string | null;
+    /**
+     * The region's ancestry: the region's slug first, then its parent's, up to a top-level region (empty when no region is known). Lets a scope on a region cover its descendants without a lookup (IAM bindings, federation owners and routes). Optional within v1: events published before it lack it; readers treat a missing list as [region] when region is set.
+     *
+     * @maxItems 32
+     */
+    regions?: string[];
   };
   actor: {
     user: string | null;

@@ -120,6 +120,12 @@ export interface UnicopNetboxWebhookContext {
     tenant?: string | null;
     site?: string | null;
     region?: string | null;
+    /**
+     * The region's ancestry, the region first, then each parent up to a top-level region.
+     *
+     * @maxItems 32
+     */
+    regions?: string[];
   };
   changelog_id?: number | null;
 }

@@ -367,6 +367,8 @@ export interface components {
                 tenant?: string | null;
                 site?: string | null;
                 region?: string | null;
+                /** @description The region's ancestry, the region first, then each parent up to a top-level region. */
+                regions?: string[];
             };
             changelog_id?: number | null;
         };

@@ -4,7 +4,7 @@ import type { JsonObject } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
 import type { NormalizeDeps } from './normalize.js';
-import { scopeOf } from './scope.js';
+import { NO_SCOPE, scopeOf } from './scope.js';
 
 /**
  * A NetBox changelog row (`/api/core/object-changes/`) → the same envelope a webhook gives, with
@@ -47,7 +47,7 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
         object: { type: objectType, id: objectId, display: row.object_repr },
         root,
         related,
-        scope: rest ? scopeOf(objectType, rest) : { tenant: null, site: null, region: null },
+        scope: rest ? scopeOf(objectType, rest) : { ...NO_SCOPE, regions: [] },
         actor: { user: row.user_name, requestId: row.request_id },
         version: null,
         superseded: false,

@@ -1,6 +1,7 @@
 import type { UnicopContext } from '../../generated/unicop-context.js';
 import type { Scope } from '../../model/event.js';
 import type { JsonObject } from '../../model/netbox-webhook.js';
+import { ancestryOf } from './scope.js';
 
 /**
  * What the unicop_netbox plugin's webhook callback adds as `context.unicop` (schemas/unicop-context.schema.json).
@@ -17,9 +18,11 @@ export function unicopContextOf(context: JsonObject | undefined): UnicopContext 
 
 /** Context values win where they are set: the plugin reads the ORM, the body only brief objects. */
 export function mergeScope(own: Scope, fromContext: Partial<Scope> | undefined): Scope {
+  const region = fromContext?.region ?? own.region;
   return {
     tenant: fromContext?.tenant ?? own.tenant,
     site: fromContext?.site ?? own.site,
-    region: fromContext?.region ?? own.region,
+    region,
+    regions: ancestryOf(region, fromContext?.regions),
   };
 }

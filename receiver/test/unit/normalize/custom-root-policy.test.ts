@@ -98,7 +98,7 @@ describe('one root policy file for webhook and recovered events', () => {
     assert.equal(event.partitionkey, custom.changelog(row, rest).partitionkey);
     assert.deepEqual(custom.disagreements, [{ objectType: 'dcim.interface', subject: 'dcim.interface:11', plugin: 'dcim.device:42', policy: 'dcim.cable:9' }]);
     // the rest of the context still counts: the body's interface names no scope
-    assert.deepEqual(event.data.scope, { tenant: 'acme', site: 'dc1', region: 'eu-west' });
+    assert.deepEqual(event.data.scope, { tenant: 'acme', site: 'dc1', region: 'eu-west', regions: ['eu-west'] });
   });
 
   it('reports nothing when the plugin and the policy agree', () => {

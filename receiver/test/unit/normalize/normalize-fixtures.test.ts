@@ -83,8 +83,8 @@ describe('normalize every fixture', () => {
     const event = normalized(f);
     assert.equal(event.partitionkey, WORLD_47.roots['dcim.interface']);
     // an interface body names no tenant, site or region: all three come from the context
-    assert.deepEqual(normalized(fixture('4.7', 'dcim.interface', 'updated')).data.scope, { tenant: null, site: null, region: null });
-    assert.deepEqual(event.data.scope, { tenant: 'acme', site: 'dc1', region: 'eu-west' });
+    assert.deepEqual(normalized(fixture('4.7', 'dcim.interface', 'updated')).data.scope, { tenant: null, site: null, region: null, regions: [] });
+    assert.deepEqual(event.data.scope, { tenant: 'acme', site: 'dc1', region: 'eu-west', regions: ['eu-west'] });
     // the ObjectChange id the capture looked up through NetBox's API for this update
     assert.equal(event.data.netbox.changelogId, WORLD_47.with_context.changelog_id);
     assert.equal((f.body.request as { path: string }).path, WORLD_47.with_context.request);
