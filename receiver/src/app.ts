@@ -1,9 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { TokenCheck } from './api/authenticate.js';
 import { readOnBehalfOf } from './api/on-behalf-of.js';
 import type { RootsApi } from './api/roots-api.js';
 import type { NotificationResult } from './reconcile/reconciler.js';
 import { UnicopError, isUnicopError, type ErrorCode } from './errors.js';
+import type { ApiAccess, Guard } from './iam/api-access.js';
 import type { components } from './generated/openapi.js';
 import type { Logger } from './log.js';
 import type { Registry } from 'prom-client';
@@ -23,7 +23,8 @@ export interface Readiness {
 export interface AppDeps {
   acceptWebhook: AcceptWebhook;
   roots: RootsApi;
-  checkToken: TokenCheck;
+  /** Bearer credentials and the IAM policy of the /v1 API (docs/identity.md). */
+  access: ApiAccess;
   /** Checks the body's shape (400 `UNICOP_AWX_BODY_INVALID`), then applies it. */
   notifyAwx: (body: unknown) => NotificationResult;
   checkNotify: (authorization: string | undefined) => void;
@@ -120,38 +121,43 @@ function jsonBody(limit: string, code: ErrorCode): express.RequestHandler {
   return (req, res, next) => parse(req, res, (err?: unknown) => next(err && new UnicopError(code, 'the body is not acceptable JSON', { cause: err })));
 }
 
-/** `/v1/roots/*`: every route needs a service token; the caller's fingerprint travels in `res.locals`. */
+/**
+ * `/v1/roots/*`: every route needs a bearer credential (a service token or, with OIDC, a JWT); the
+ * caller's guard — its principal under the policy in force when the request arrived — travels in
+ * `res.locals`.
+ */
 function rootsRouter(deps: AppDeps): express.Router {
   const router = express.Router();
-  router.use((req, res, next) => {
+  router.use(async (req, res, next) => {
     try {
-      res.locals.caller = deps.checkToken(req.headers.authorization);
+      // The target is only named once it is a plausible root key: the audit keeps no arbitrary path text.
+      const target = /^\/[a-z_.]+:[0-9]{1,18}(\/|$)/.exec(req.path)?.[0].replace(/\//g, '') ?? null;
+      const principal = await deps.access.authenticate(req.headers.authorization, req.method === 'POST' ? 'roots:reconcile' : 'roots:read', target);
+      res.locals.guard = deps.access.guard(principal);
       next();
     } catch (error) {
       next(error);
     }
   });
+  const guardOf = (res: Response): Guard => res.locals.guard as Guard;
   router.get('/', (req, res) => {
-    res.json(deps.roots.listRoots(req.query));
+    res.json(deps.roots.listRoots(req.query, guardOf(res)));
   });
   router.get('/:root', (req, res) => {
-    res.json(deps.roots.getRoot(req.params.root as string, req.query));
+    res.json(deps.roots.getRoot(req.params.root as string, req.query, guardOf(res)));
   });
   router.get('/:root/timeline', (req, res) => {
-    res.json(deps.roots.getTimeline(req.params.root as string, req.query));
+    res.json(deps.roots.getTimeline(req.params.root as string, req.query, guardOf(res)));
   });
   router.post('/:root/reconcile', jsonBody('16kb', 'UNICOP_API_BODY_INVALID'), async (req, res, next) => {
     try {
       const key = req.headers['idempotency-key'];
       // headersDistinct: a header sent twice stays two values (and is refused) instead of being joined with ", ".
       const onBehalfOf = readOnBehalfOf(req.headersDistinct['x-unicop-on-behalf-of']);
-      const r = await deps.roots.requestReconcile(
-        req.params.root as string,
-        req.body,
-        String(res.locals.caller),
-        Array.isArray(key) ? key[0] : key,
-        onBehalfOf,
-      );
+      const guard = guardOf(res);
+      const root = req.params.root as string;
+      const r = await deps.roots.requestReconcile(root, req.body, guard.principal, Array.isArray(key) ? key[0] : key, onBehalfOf, guard);
+      guard.performed(root, 'roots:reconcile', r.body.result === 'accepted' ? 'reconcile requested' : 'duplicate reconcile request', r.body.id);
       res.status(r.status).json(r.body);
     } catch (error) {
       next(error);

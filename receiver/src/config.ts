@@ -38,6 +38,12 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   NETBOX_URL: { key: 'netboxUrl', kind: 'string' },
   NETBOX_TOKEN: { key: 'netboxToken', kind: 'string', secret: true },
   UNICOP_API_TOKENS: { key: 'apiTokens', kind: 'list', secret: true },
+  UNICOP_IAM_POLICY: { key: 'iamPolicyFile', kind: 'string' },
+  UNICOP_OIDC_ISSUER: { key: 'oidcIssuer', kind: 'string' },
+  UNICOP_OIDC_AUDIENCE: { key: 'oidcAudience', kind: 'string' },
+  UNICOP_OIDC_JWKS_URL: { key: 'oidcJwksUrl', kind: 'string' },
+  UNICOP_OIDC_GROUPS_CLAIM: { key: 'oidcGroupsClaim', kind: 'string' },
+  UNICOP_OIDC_USERNAME_CLAIM: { key: 'oidcUsernameClaim', kind: 'string' },
   UNICOP_RECONCILE_POLICY: { key: 'reconcilePolicyFile', kind: 'string' },
   UNICOP_AWX_NOTIFY_TOKEN: { key: 'awxNotifyToken', kind: 'string', secret: true },
   UNICOP_AWX_NOTIFY_USER: { key: 'awxNotifyUser', kind: 'string' },
@@ -111,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((raw.awxUrl === undefined) !== (raw.awxToken === undefined)) {
     problems.push({ pointer: 'AWX_URL', message: 'the AWX outcome poller needs both AWX_URL and AWX_TOKEN (or _FILE)' });
   }
+  problems.push(...identityProblems(raw));
   if (isConfig(raw) && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
     problems.push({
       pointer: 'UNICOP_WEBHOOK_SECRETS',
@@ -124,6 +131,25 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     });
   }
   return deepFreeze(raw) as unknown as Config;
+}
+
+/**
+ * OIDC settings go together and need a policy: a JWT names a user and groups, and only the IAM
+ * policy's bindings can give them anything (docs/identity.md).
+ */
+function identityProblems(raw: Record<string, unknown>): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const issuer = raw.oidcIssuer !== undefined;
+  if (issuer !== (raw.oidcAudience !== undefined)) {
+    problems.push({ pointer: issuer ? 'UNICOP_OIDC_AUDIENCE' : 'UNICOP_OIDC_ISSUER', message: 'OIDC needs both UNICOP_OIDC_ISSUER and UNICOP_OIDC_AUDIENCE' });
+  }
+  if (!issuer && raw.oidcJwksUrl !== undefined) {
+    problems.push({ pointer: 'UNICOP_OIDC_JWKS_URL', message: 'UNICOP_OIDC_JWKS_URL needs UNICOP_OIDC_ISSUER and UNICOP_OIDC_AUDIENCE' });
+  }
+  if (issuer && raw.iamPolicyFile === undefined) {
+    problems.push({ pointer: 'UNICOP_IAM_POLICY', message: 'OIDC needs an IAM policy: without UNICOP_IAM_POLICY no binding gives its users anything' });
+  }
+  return problems;
 }
 
 function readVariable(env: NodeJS.ProcessEnv, name: string, spec: EnvVar, problems: ErrorDetail[]): string | undefined {

@@ -30,6 +30,10 @@ async function run(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // The IAM policy is reread in place; a bad file keeps the policy in force (logged, counted, audited).
+  process.on('SIGHUP', () => {
+    if (receiver.reloadIamPolicy() === null) log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: no UNICOP_IAM_POLICY to reload');
+  });
 }
 
 run().catch((error: unknown) => {

@@ -38,6 +38,13 @@ import { createWebhookValidator } from './pipeline/validate/validate-webhook.js'
 import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from './schema-registry.js';
 import { UnicopError } from './errors.js';
+import { discoverJwksUri } from './clients/oidc-discovery.js';
+import { createApiAccess, type GrantSource } from './iam/api-access.js';
+import { createAuditTrail } from './iam/audit-trail.js';
+import { createBearerAuthenticator } from './iam/authenticate-bearer.js';
+import { createIamMetrics } from './iam/iam-metrics.js';
+import { createOidcVerifier } from './iam/oidc-verifier.js';
+import { PolicyHolder } from './iam/policy-holder.js';
 
 /**
  * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
@@ -54,6 +61,7 @@ export function registerMetrics(registry: Registry) {
     ...createReconcileMetrics(registry),
     retention: createRetentionMetrics(registry),
     store: createStoreHealthMetrics(registry),
+    iam: createIamMetrics(registry),
   };
 }
 
@@ -73,12 +81,25 @@ export interface Receiver {
   /** Present when UNICOP_RECONCILE_POLICY is set. */
   reconciler: Reconciler | null;
   metrics: Metrics;
+  /**
+   * Rereads `UNICOP_IAM_POLICY` (main.ts calls it on SIGHUP): true when the new policy is in force,
+   * false when it was refused (the old one stays), null when no policy is configured.
+   */
+  reloadIamPolicy(): boolean | null;
   /** Refuse new webhooks (503), drain the relay for up to `drainMs`, close the database. */
   stop(drainMs: number): Promise<{ unpublished: number }>;
 }
 
+/** What the receiver takes from outside its config. */
+export interface ReceiverOptions {
+  /** Temporary access grants: extra IAM bindings while active (ignored without UNICOP_IAM_POLICY). */
+  grants?: GrantSource | null;
+  /** Least time between two JWKS fetches (default 30 s; tests shorten it). */
+  jwksCooldownMs?: number;
+}
+
 /** Builds every part from the config and wires the stages together. Starts the relay; never listens. */
-export function createReceiver(config: Config, log: Logger): Receiver {
+export function createReceiver(config: Config, log: Logger, options: ReceiverOptions = {}): Receiver {
   const registry = new SchemaRegistry();
   const metrics = registerMetrics(createRegistry());
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
@@ -169,6 +190,44 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     log,
   });
 
+  const audit = createAuditTrail({
+    source: config.source,
+    write: (key, id, value) => {
+      store.transaction(() => store.insertMessage('audit', key, id, value, Date.now()));
+      committed(1);
+    },
+    metrics: metrics.iam,
+    log: log.child({ stage: 'audit' }),
+  });
+  const iamPolicy = config.iamPolicyFile
+    ? new PolicyHolder({ path: config.iamPolicyFile, registry, metrics: metrics.iam, audit, log: log.child({ stage: 'iam' }) })
+    : null;
+  if (iamPolicy && config.apiTokens.length > 0) {
+    log.warn({ setting: 'UNICOP_API_TOKENS' }, "UNICOP_IAM_POLICY is set: UNICOP_API_TOKENS is ignored (service tokens are the policy's tokens)");
+  }
+  const oidc =
+    config.oidcIssuer && config.oidcAudience
+      ? createOidcVerifier({
+          issuer: config.oidcIssuer,
+          audience: config.oidcAudience,
+          jwksUrl: config.oidcJwksUrl ?? null,
+          discover: discoverJwksUri,
+          groupsClaim: config.oidcGroupsClaim,
+          usernameClaim: config.oidcUsernameClaim,
+          onJwksFetch: () => metrics.iam.jwksFetched(),
+          cooldownMs: options.jwksCooldownMs,
+        })
+      : null;
+  const access = createApiAccess({
+    authenticate: iamPolicy
+      ? createBearerAuthenticator({ kind: 'policy', policy: () => iamPolicy.current, oidc })
+      : createBearerAuthenticator({ kind: 'static', check: createTokenCheck(config.apiTokens) }),
+    policy: iamPolicy,
+    grants: options.grants ?? null,
+    rootScope: (root) => store.rootScope(root),
+    audit,
+  });
+
   const checkNotification = createNotificationCheck(registry);
   const app = buildApp({
     acceptWebhook,
@@ -189,7 +248,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
       return reconcile.reconciler.notify(checkNotification(body));
     },
     checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
-    checkToken: createTokenCheck(config.apiTokens),
+    access,
     readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit, storeFault: storeHealth.fault }),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
@@ -212,6 +271,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     catchup,
     reconciler: reconcile?.reconciler ?? null,
     metrics,
+    reloadIamPolicy: () => iamPolicy?.reload() ?? null,
     async stop(drainMs) {
       stopping = true;
       await catchup?.stop();

@@ -6,6 +6,7 @@ import type { ReconcileRule } from '../reconcile/reconcile-policy.js';
 import type { AttemptRow } from '../reconcile/reconcile-store.js';
 import { RECONCILE_STATES, restingRecord, type ReconcileState, type RootRecord } from '../reconcile/state-machine.js';
 import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type TimelineEntry } from '../model/event.js';
+import type { ApiPermission, Guard } from '../iam/api-access.js';
 import { rootView } from './root-view.js';
 
 const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
@@ -28,6 +29,9 @@ export interface EventIndex {
   lastSequence(root: string): number;
   timeline(root: string, beforeSequence: number | null, limit: number): TimelineEntry[];
 }
+
+/** Without an IAM policy every authenticated caller may do everything (`UNICOP_API_TOKENS`, all or nothing). */
+const OPEN: Pick<Guard, 'decide' | 'denied'> = { decide: () => 'allow', denied: () => undefined };
 
 /** Appends a request to the root's stream (the outbox's group commit). */
 export type AppendRequest = (draft: DraftEvent) => Promise<{ status: 'accepted' | 'duplicate'; event: { id: string; root: string; sequence: number } }>;
@@ -70,13 +74,30 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
   }
 
   /**
+   * Refuses the call unless the caller's policy allows `permission` on the root: out of every scope
+   * of the caller is `notFound()` — the very answer an unknown root gets, so a 404 says nothing about
+   * whether the root exists — and in scope without the permission is 403. Both are audited.
+   */
+  function authorize(guard: Pick<Guard, 'decide' | 'denied'>, key: string, permission: ApiPermission, notFound: () => UnicopError): void {
+    const decision = guard.decide(key, permission);
+    if (decision === 'allow') return;
+    guard.denied(key, permission, decision);
+    if (decision === 'hidden') throw notFound();
+    throw new UnicopError('UNICOP_API_FORBIDDEN', `no role of the caller gives ${permission} on ${key}`);
+  }
+
+  function notHeld(key: string): UnicopError {
+    return new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
+  }
+
+  /**
    * The root's last sequence. 0 only for a root the event index lost but the reconciler knows:
    * its state was rebuilt from the state topic after the data directory was lost, and the
    * sequence counter starts again (receiver/README.md, "Losing the data directory").
    */
   function known(key: string): number {
     parseRoot(key);
-    if (!holds(key)) throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `no event has been recorded for ${key}`);
+    if (!holds(key)) throw notHeld(key);
     return index.lastSequence(key);
   }
 
@@ -93,16 +114,23 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
      * The root: its event stream position, its reconcile state (resting when never reconciled) and
      * what the reconcile policy says about it. `known: 'any'` answers a root the receiver holds no
      * record of too (`known: false`, resting state, `lastSequence` 0) instead of 404, so a page for
-     * an object NetBox has but UNICOP never saw can still say whether a reconcile would run.
+     * an object NetBox has but UNICOP never saw can still say whether a reconcile would run. A root
+     * outside the caller's scope is answered as one the receiver holds no record of.
      */
-    getRoot(key: string, query: { known?: unknown } = {}): Schemas['RootState'] {
+    getRoot(key: string, query: { known?: unknown } = {}, guard: Pick<Guard, 'decide' | 'denied'> = OPEN): Schemas['RootState'] {
       const { type } = parseRoot(key);
       if (query.known !== undefined && query.known !== 'any') throw new UnicopError('UNICOP_API_QUERY_INVALID', 'known may only be "any"');
-      const held = query.known === 'any' ? holds(key) : (known(key), true);
+      let held = query.known === 'any' ? holds(key) : (known(key), true);
+      try {
+        authorize(guard, key, 'roots:read', () => notHeld(key));
+      } catch (error) {
+        if (query.known !== 'any' || (error as UnicopError).code !== 'UNICOP_API_ROOT_NOT_FOUND') throw error;
+        held = false;
+      }
       const lastSequence = held ? index.lastSequence(key) : 0;
       const [lastEvent] = held ? index.timeline(key, null, 1) : [];
       return {
-        ...rootView(reconcile?.record(key) ?? restingRecord(key)),
+        ...rootView((held ? reconcile?.record(key) : null) ?? restingRecord(key)),
         lastSequence,
         lastEvent: lastEvent ?? null,
         known: held,
@@ -110,8 +138,12 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
       };
     },
 
-    /** Roots in one reconcile state, most recently changed first (`GET /v1/roots?state=`). */
-    listRoots(query: { state?: unknown; limit?: unknown }): Schemas['RootList'] {
+    /**
+     * Roots in one reconcile state, most recently changed first (`GET /v1/roots?state=`), only those
+     * the caller may read: the store is read in up to three growing pages (limit, 16 × limit, all) until `limit` readable roots are found
+     * or the state has no more (a caller who sees little of a big state pays for reading it).
+     */
+    listRoots(query: { state?: unknown; limit?: unknown }, guard: Pick<Guard, 'decide'> = OPEN): Schemas['RootList'] {
       if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
       const limit = query.limit === undefined ? 100 : Number(query.limit);
       if (
@@ -123,12 +155,20 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
       ) {
         throw new UnicopError('UNICOP_API_QUERY_INVALID', `state must be one of ${RECONCILE_STATES.join(', ')}; limit 1..1000`);
       }
-      return { state: query.state as ReconcileState, items: reconcile.inState(query.state as ReconcileState, limit).map(rootView) };
+      const state = query.state as ReconcileState;
+      let items: RootRecord[] = [];
+      for (const size of [limit, limit * 16, Number.MAX_SAFE_INTEGER]) {
+        const page = reconcile.inState(state, size);
+        items = page.filter((r) => guard.decide(r.root, 'roots:read') === 'allow');
+        if (items.length >= limit || page.length < size) break;
+      }
+      return { state, items: items.slice(0, limit).map(rootView) };
     },
 
     /** Newest first; `before` is a sequence from an earlier page's `next`. */
-    getTimeline(key: string, query: { limit?: unknown; before?: unknown }): Schemas['Timeline'] {
+    getTimeline(key: string, query: { limit?: unknown; before?: unknown }, guard: Pick<Guard, 'decide' | 'denied'> = OPEN): Schemas['Timeline'] {
       known(key);
+      authorize(guard, key, 'roots:read', () => notHeld(key));
       const limit = query.limit === undefined ? 50 : Number(query.limit);
       const before = query.before === undefined ? null : Number(query.before);
       if (!Number.isInteger(limit) || limit < 1 || limit > TIMELINE_MAX || (before !== null && (!Number.isInteger(before) || before < 1))) {
@@ -153,15 +193,17 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
       caller: string,
       idempotencyKey: string | undefined,
       onBehalfOf: string | null = null,
+      guard: Pick<Guard, 'decide' | 'denied'> = OPEN,
     ): Promise<{ status: 202 | 200; body: Schemas['ReconcileAccepted'] }> {
       const { type, id } = parseRoot(key);
       const reason = readReason(body);
       if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 200)) {
         throw new UnicopError('UNICOP_API_QUERY_INVALID', 'Idempotency-Key must be 1..200 characters');
       }
-      if (index.lastSequence(key) === 0 && !reconcile?.record(key) && !(await existsInNetbox?.(type, id))) {
-        throw new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `${key} is not known here${existsInNetbox ? ' and NetBox does not have it' : ''}`);
-      }
+      const unknown = () => new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `${key} is not known here${existsInNetbox ? ' and NetBox does not have it' : ''}`);
+      // Decided before NetBox is asked: an out-of-scope caller learns nothing, not even from timing, about NetBox.
+      authorize(guard, key, 'roots:reconcile', unknown);
+      if (index.lastSequence(key) === 0 && !reconcile?.record(key) && !(await existsInNetbox?.(type, id))) throw unknown();
       // The same service token acts for many people: one person's press is not another's duplicate.
       const dedupeKey = `${caller}\n${onBehalfOf ?? ''}\n${key}`;
       if (idempotencyKey === undefined) {

@@ -3,7 +3,7 @@ import { UnicopError } from '../errors.js';
 
 /** All a log line or an error may say about a failed call: never headers, body or query string. */
 export interface RequestFailure {
-  service: 'netbox' | 'awx';
+  service: 'netbox' | 'awx' | 'oidc';
   /** The transport error (`ECONNREFUSED`, `ETIMEDOUT`, …) or `HTTP_<status>`. */
   code: string;
   status: number | null;

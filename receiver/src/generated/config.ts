@@ -75,6 +75,30 @@ export interface ConfigSchema {
    */
   apiTokens: string[];
   /**
+   * UNICOP_IAM_POLICY: path of the IAM policy JSON (schemas/iam-policy.schema.json); when set, every /v1 bearer is checked against it (roles by scope) and UNICOP_API_TOKENS is ignored; reloaded on SIGHUP
+   */
+  iamPolicyFile?: string;
+  /**
+   * UNICOP_OIDC_ISSUER: the OpenID provider whose JWTs the /v1 API takes (the `iss` they must carry); needs UNICOP_OIDC_AUDIENCE and UNICOP_IAM_POLICY
+   */
+  oidcIssuer?: string;
+  /**
+   * UNICOP_OIDC_AUDIENCE: the `aud` a JWT must carry (the receiver's client id or API identifier at the provider)
+   */
+  oidcAudience?: string;
+  /**
+   * UNICOP_OIDC_JWKS_URL: the provider's key set; default: `jwks_uri` of <issuer>/.well-known/openid-configuration
+   */
+  oidcJwksUrl?: string;
+  /**
+   * UNICOP_OIDC_GROUPS_CLAIM: the claim holding the user's groups (an array of strings), matched by `subjects.groups` of the IAM policy
+   */
+  oidcGroupsClaim: string;
+  /**
+   * UNICOP_OIDC_USERNAME_CLAIM: the claim naming the user (principal `user:<value>`, matched by `subjects.users`); preferred_username is the name NetBox's social-auth OIDC backend gives the user too
+   */
+  oidcUsernameClaim: string;
+  /**
    * UNICOP_RECONCILE_POLICY
    */
   reconcilePolicyFile?: string;

@@ -1,6 +1,6 @@
 import { UnicopError } from '../../errors.js';
 import type { DraftEvent, EventEnvelope } from '../../model/event.js';
-import type { OutboxStore, RejectRecord, StoredEvent } from './outbox-store.js';
+import type { EventRecord, OutboxStore, RejectRecord, StoredEvent } from './outbox-store.js';
 import { sqliteCode } from './store-health.js';
 
 /** Turns a draft into its sequenced envelope, reading state through the open transaction (the sequence stage). */
@@ -104,6 +104,7 @@ export class GroupCommit {
               requestId,
               action: s.envelope.data.action,
               actorUser: s.envelope.data.actor?.user ?? null,
+              scope: scopeRecord(s.envelope),
               value,
             },
             now,
@@ -131,4 +132,13 @@ export class GroupCommit {
       else job.done(result as AppendResult);
     });
   }
+}
+
+/** The root scope an object event records (reconcile requests carry none). */
+function scopeRecord(envelope: EventEnvelope): EventRecord['scope'] {
+  const data = envelope.data;
+  if (!('scope' in data)) return null;
+  const { tenant, site, region } = data.scope;
+  const regions = data.scope.regions ?? (region === null ? [] : [region]);
+  return { tenant, site, regions, own: envelope.subject === envelope.partitionkey };
 }

@@ -73,6 +73,16 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
      UPDATE events SET (action, actor_user) = (
        SELECT json_extract(o.value, '$.data.action'), json_extract(o.value, '$.data.actor.user') FROM outbox o WHERE o.pos = events.outbox_pos
      );`,
+    // v6, identity and access: each root's latest scope, written with its events, so the /v1 API
+    // decides a caller's access without asking NetBox. `own` = it came from an event about the root
+    // object itself (a component's event only fills a root that has none of those yet).
+    `CREATE TABLE root_scopes (
+       root TEXT PRIMARY KEY,
+       tenant TEXT,
+       site TEXT,
+       regions TEXT NOT NULL,
+       own INTEGER NOT NULL
+     ) WITHOUT ROWID;`,
   ],
   // The single list's v1, v2, v4 and the outbox half of v6 are this list's v1..v4 (v3 and v5 were the reconciler's).
   legacyVersions: [0, 1, 2, 2, 3, 3, 4],

@@ -1,8 +1,9 @@
 import type { TimelineEntry } from '../../model/event.js';
 import type { Db } from '../../database.js';
+import type { RootScope } from '../../iam/root-scope.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
-export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState'] as const;
+export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState', 'audit'] as const;
 export type OutboxTopic = (typeof OUTBOX_TOPICS)[number];
 
 export interface OutboxRow {
@@ -35,6 +36,8 @@ export interface EventRecord {
   /** `data.action` and `data.actor.user` of the envelope: the timeline shows them. */
   action: string;
   actorUser: string | null;
+  /** The scope of an object event (null for a reconcile request); `own` when the event is about the root object itself. */
+  scope?: (RootScope & { own: boolean }) | null;
   value: string;
 }
 
@@ -98,6 +101,14 @@ export class OutboxStore {
         'SELECT pos, topic, key, message_id, value, accepted_at FROM outbox WHERE pos > (SELECT pos FROM relay_cursor) ORDER BY pos LIMIT ?',
       ),
       markPublished: db.prepare<[number]>('UPDATE relay_cursor SET pos = max(pos, ?)'),
+      upsertScope: db.prepare<[string, string | null, string | null, string, number]>(
+        `INSERT INTO root_scopes (root, tenant, site, regions, own) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(root) DO UPDATE SET tenant = excluded.tenant, site = excluded.site, regions = excluded.regions, own = excluded.own
+         WHERE excluded.own = 1 OR root_scopes.own = 0`,
+      ),
+      rootScope: db.prepare<[string], { tenant: string | null; site: string | null; regions: string }>(
+        'SELECT tenant, site, regions FROM root_scopes WHERE root = ?',
+      ),
       probeInsert: db.prepare<[number]>('INSERT INTO store_probe (filler) VALUES (zeroblob(?))'),
       probeClear: db.prepare('DELETE FROM store_probe'),
       depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE pos > (SELECT pos FROM relay_cursor)'),
@@ -155,6 +166,17 @@ export class OutboxStore {
     this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId, e.action, e.actorUser);
     this.q.upsertRoot.run(e.root, e.rootSequence);
     if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
+    // A superseded event describes an older state: it must not move the root's scope back.
+    if (e.scope && !e.superseded) this.q.upsertScope.run(e.root, e.scope.tenant, e.scope.site, JSON.stringify(e.scope.regions), e.scope.own ? 1 : 0);
+  }
+
+  /**
+   * The root's latest recorded scope; null when none is (a root known only through NetBox, or whose
+   * events predate the table): the IAM policy then lets only `"*"` bindings see it.
+   */
+  rootScope(root: string): RootScope | null {
+    const row = this.q.rootScope.get(root);
+    return row ? { tenant: row.tenant, site: row.site, regions: JSON.parse(row.regions) as string[] } : null;
   }
 
   /** Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a transaction. */

@@ -115,7 +115,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions and the timeline’s columns on events', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the timeline’s columns on events and root_scopes', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
@@ -126,7 +126,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     db.close();
     assert.deepEqual(
       Object.keys(fresh).filter((k) => !(k in expected)),
-      ['table schema_versions'],
+      ['table root_scopes', 'table schema_versions'],
     );
     for (const [name, shape] of Object.entries(expected)) assert.deepEqual(fresh[name], shape, name);
   });

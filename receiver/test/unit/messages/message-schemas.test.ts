@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootsApi } from '../../../src/api/roots-api.js';
+import { createAuditTrail } from '../../../src/iam/audit-trail.js';
 import { changelogReject } from '../../../src/catchup/changelog-reject.js';
 import type { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
@@ -65,7 +66,7 @@ describe('message schemas: every message the receiver writes names its schema an
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs every emit site once: the webhook pipeline (event + reject), the API, the catch-up, the reconciler (command, outcome, state, poison). */
+  /** Runs every emit site once: the webhook pipeline (event + reject), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
   async function emitEverything(): Promise<void> {
     const accept = createWebhookPipeline({
       source: 'netbox://test',
@@ -91,6 +92,24 @@ describe('message schemas: every message the receiver writes names its schema an
     const device = fixture('4.7', 'dcim.device', 'created').body as { data: { id: number } };
     const api = createRootsApi({ source: 'netbox://test', index: store, append: (draft) => outbox.appendEvent(draft), reconcile: null, existsInNetbox: null });
     assert.equal((await api.requestReconcile(`dcim.device:${device.data.id}`, { reason: 'check' }, 'token:abc', undefined, 'alice')).status, 202);
+
+    const audit = createAuditTrail({
+      source: 'netbox://test',
+      write: (key, id, value) => db.transaction(() => store.insertMessage('audit', key, id, value, 0))(),
+      metrics: { audit: () => undefined },
+      log: createLogger('silent'),
+    });
+    audit({ principal: 'anonymous', action: 'roots:read', target: null, scope: null, decision: 'deny', reason: 'no credential', code: 'UNICOP_API_TOKEN_MISSING' });
+    audit({
+      principal: 'token:plugin',
+      action: 'roots:reconcile',
+      target: 'dcim.device:1',
+      scope: { tenant: null, site: 'ams1', regions: ['nl', 'emea'] },
+      decision: 'allow',
+      reason: 'reconcile requested',
+      code: null,
+      requestId: '10000000-0000-4000-8000-000000000009',
+    });
 
     const row = {
       id: 9,
