@@ -89,4 +89,15 @@ describe('config', () => {
     );
     assert.equal(loadConfig({ ...base, UNICOP_RETENTION_DAYS: '2', UNICOP_REPLAY_WINDOW_S: '172800' }).retentionDays, 2);
   });
+  it('takes OIDC settings only together, with an IAM policy to bind their users, and fills the claim defaults', () => {
+    const base = { UNICOP_WEBHOOK_SECRETS: 'a-secret-of-16-chars' };
+    const text = (env: Record<string, string>) => problems({ ...base, ...env }).join('\n');
+    assert.match(text({ UNICOP_OIDC_ISSUER: 'https://idp.example', UNICOP_IAM_POLICY: '/p.json' }), /^UNICOP_OIDC_AUDIENCE: OIDC needs both/m);
+    assert.match(text({ UNICOP_OIDC_AUDIENCE: 'unicop', UNICOP_IAM_POLICY: '/p.json' }), /^UNICOP_OIDC_ISSUER: OIDC needs both/m);
+    assert.match(text({ UNICOP_OIDC_ISSUER: 'https://idp.example', UNICOP_OIDC_AUDIENCE: 'unicop' }), /^UNICOP_IAM_POLICY: OIDC needs an IAM policy/m);
+    assert.match(text({ UNICOP_OIDC_JWKS_URL: 'https://idp.example/jwks' }), /^UNICOP_OIDC_JWKS_URL: /m);
+    assert.match(text({ UNICOP_OIDC_ISSUER: 'not a url', UNICOP_OIDC_AUDIENCE: 'unicop', UNICOP_IAM_POLICY: '/p.json' }), /^UNICOP_OIDC_ISSUER: /m);
+    const config = loadConfig({ ...base, UNICOP_OIDC_ISSUER: 'https://idp.example', UNICOP_OIDC_AUDIENCE: 'unicop', UNICOP_IAM_POLICY: '/p.json' });
+    assert.deepEqual([config.oidcGroupsClaim, config.oidcUsernameClaim, config.oidcJwksUrl], ['groups', 'preferred_username', undefined]);
+  });
 });

@@ -99,7 +99,15 @@ describe('message schemas: every message the receiver writes names its schema an
       metrics: { audit: () => undefined },
       log: createLogger('silent'),
     });
-    audit({ principal: 'anonymous', action: 'roots:read', target: null, scope: null, decision: 'deny', reason: 'no credential', code: 'UNICOP_API_TOKEN_MISSING' });
+    audit({
+      principal: 'anonymous',
+      action: 'roots:read',
+      target: null,
+      scope: null,
+      decision: 'deny',
+      reason: 'no credential',
+      code: 'UNICOP_API_TOKEN_MISSING',
+    });
     audit({
       principal: 'token:plugin',
       action: 'roots:reconcile',
