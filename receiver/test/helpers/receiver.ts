@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import supertest from 'supertest';
 import { loadConfig, secretValues, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { createReceiver, type Receiver } from '../../src/receiver.js';
+import { createReceiver, type Receiver, type ReceiverOptions } from '../../src/receiver.js';
 import { BROKERS, randomPrefix } from './kafka.js';
 import { FIXTURE_REPLAY_ENV, NEXT_SECRET, TEST_SECRET } from './fixtures.js';
 import { assertDataDirMessagesValid } from './message-schemas.js';
@@ -13,7 +13,7 @@ export interface TestReceiver {
   receiver: Receiver;
   config: Config;
   http: ReturnType<typeof supertest>;
-  topics: { events: string; rejected: string };
+  topics: { events: string; rejected: string; audit: string };
   close(): Promise<void>;
 }
 
@@ -34,8 +34,11 @@ export function processEnv(dataDir: string, prefix: string, overrides: Record<st
   };
 }
 
-/** A whole receiver (real SQLite in a temp dir, real Kafka, random topic prefix) without a port. */
-export function startTestReceiver(env: Record<string, string> = {}): TestReceiver {
+/**
+ * A whole receiver (real SQLite in a temp dir, real Kafka, random topic prefix) without a port.
+ * `options.log` receives its log lines (at debug level unless the environment sets another).
+ */
+export function startTestReceiver(env: Record<string, string> = {}, options: ReceiverOptions & { log?: NodeJS.WritableStream } = {}): TestReceiver {
   const dataDir = mkdtempSync(join(tmpdir(), 'unicop-test-'));
   const prefix = randomPrefix();
   const config = loadConfig({
@@ -44,16 +47,16 @@ export function startTestReceiver(env: Record<string, string> = {}): TestReceive
     UNICOP_DATA_DIR: dataDir,
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
-    UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? 'silent',
+    UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? (options.log ? 'debug' : 'silent'),
     ...FIXTURE_REPLAY_ENV,
     ...env,
   });
-  const receiver = createReceiver(config, createLogger(config.logLevel, undefined, secretValues(config)));
+  const receiver = createReceiver(config, createLogger(config.logLevel, options.log, secretValues(config)), options);
   return {
     receiver,
     config,
     http: supertest(receiver.app),
-    topics: { events: `${prefix}.events.v1`, rejected: `${prefix}.rejected.v1` },
+    topics: { events: `${prefix}.events.v1`, rejected: `${prefix}.rejected.v1`, audit: `${prefix}.audit.v1` },
     /** Stops the receiver and checks every message it queued for Kafka against its schema (`dataschema`). */
     async close() {
       await receiver.stop(2000);
