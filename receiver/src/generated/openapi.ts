@@ -886,8 +886,9 @@ export interface operations {
                  *     Reconcile or ran `RequestReconcile`, after checking that user's permission itself). UTF-8,
                  *     %-encoded beyond visible ASCII; decoded 1..150 printable characters without surrounding
                  *     spaces, sent once — otherwise 400 `UNICOP_API_ON_BEHALF_OF_INVALID`. Recorded in the
-                 *     event as `data.actor = {user, principal}` (principal: the authenticated caller's
-                 *     fingerprint, as in `requestedBy`); the timeline's `user` of the request shows it.
+                 *     event as `data.actor = {user, principal}` (principal: the authenticated caller —
+                 *     `token:<name>`, `user:<name>`, or a UNICOP_API_TOKENS fingerprint — as in
+                 *     `requestedBy`); the timeline's `user` of the request shows it.
                  */
                 "X-Unicop-On-Behalf-Of"?: string;
             };

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
 import { SignJWT, base64url } from 'jose';
 import { createOidcVerifier } from '../../src/iam/oidc-verifier.js';
-import { UnicopError } from '../../src/errors.js';
+import type { UnicopError } from '../../src/errors.js';
 import { signed } from '../helpers/fixtures.js';
 import { TestIssuer, deviceUpdate, iamPolicyFile } from '../helpers/iam.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';

@@ -5,7 +5,7 @@ import type { Principal } from '../../../src/iam/principal.js';
 import { scopeMatches } from '../../../src/iam/root-scope.js';
 import { CONTRACT_EXAMPLE } from '../../helpers/iam.js';
 
-const policy = compileAccessPolicy(CONTRACT_EXAMPLE as IamPolicy);
+const policy = compileAccessPolicy(CONTRACT_EXAMPLE as unknown as IamPolicy);
 const emeaOps: Principal = { kind: 'user', name: 'eve', groups: ['netops-emea'] };
 const ams = { tenant: 'acme', site: 'ams1', regions: ['nl', 'benelux', 'emea'] };
 const nyc = { tenant: 'acme', site: 'nyc1', regions: ['us-east', 'amer'] };
