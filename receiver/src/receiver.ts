@@ -1,4 +1,7 @@
 import type express from 'express';
+import { AccessGrants } from './access/access-grants.js';
+import { createAccessMetrics } from './access/access-metrics.js';
+import type { Scope as IamScope } from './generated/iam-policy.js';
 import { createTokenCheck } from './api/authenticate.js';
 import { createNotifyCheck } from './api/notify-auth.js';
 import { createRootsApi } from './api/roots-api.js';
@@ -54,6 +57,7 @@ export function registerMetrics(registry: Registry) {
     ...createReconcileMetrics(registry),
     retention: createRetentionMetrics(registry),
     store: createStoreHealthMetrics(registry),
+    access: createAccessMetrics(registry),
   };
 }
 
@@ -72,6 +76,8 @@ export interface Receiver {
   catchup: ChangelogCatchup | null;
   /** Present when UNICOP_RECONCILE_POLICY is set. */
   reconciler: Reconciler | null;
+  /** Temporary access grants from NetBox (extra IAM bindings until they expire). */
+  access: AccessGrants;
   metrics: Metrics;
   /** Refuse new webhooks (503), drain the relay for up to `drainMs`, close the database. */
   stop(drainMs: number): Promise<{ unpublished: number }>;
@@ -121,7 +127,24 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
   };
-  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024, writes: storeHealth });
+  const access = new AccessGrants({
+    db,
+    outbox: store,
+    source: config.source,
+    maxMs: config.accessGrantMaxS * 1000,
+    validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
+    onCommit: committed,
+    metrics: metrics.access,
+    log: log.child({ stage: 'access' }),
+  });
+  const outbox = new GroupCommit({
+    store,
+    stamp: sequenceEvent,
+    onCommit: committed,
+    maxValueBytes: MAX_MESSAGE_BYTES - 1024,
+    writes: storeHealth,
+    projections: [(event, now) => access.project(event, now)],
+  });
 
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 
@@ -201,6 +224,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   retention.start();
   catchup?.start();
   reconcile?.start();
+  access.start();
 
   return {
     app,
@@ -211,11 +235,13 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     retention,
     catchup,
     reconciler: reconcile?.reconciler ?? null,
+    access,
     metrics,
     async stop(drainMs) {
       stopping = true;
       await catchup?.stop();
       await reconcile?.stop();
+      await access.stop();
       await new Promise((resolve) => setImmediate(resolve));
       await retention.stop();
       storeHealth.stop();

@@ -2,7 +2,7 @@ import type { TimelineEntry } from '../../model/event.js';
 import type { Db } from '../../database.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
-export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState'] as const;
+export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState', 'access'] as const;
 export type OutboxTopic = (typeof OUTBOX_TOPICS)[number];
 
 export interface OutboxRow {

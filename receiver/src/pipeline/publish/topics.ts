@@ -8,6 +8,7 @@ export function topicNames(prefix: string) {
     reconcileRequests: `${prefix}.reconcile.requests.v1`,
     reconcileOutcomes: `${prefix}.reconcile.outcomes.v1`,
     rootsState: `${prefix}.roots.state.v1`,
+    access: `${prefix}.access.v1`,
   } as const;
 }
 export type TopicNames = ReturnType<typeof topicNames>;
