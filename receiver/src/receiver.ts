@@ -1,4 +1,7 @@
 import type express from 'express';
+import { AccessGrants } from './access/access-grants.js';
+import { createAccessMetrics } from './access/access-metrics.js';
+import type { Scope as IamScope } from './generated/iam-policy.js';
 import { createTokenCheck } from './api/authenticate.js';
 import { createNotifyCheck } from './api/notify-auth.js';
 import { createRootsApi } from './api/roots-api.js';
@@ -39,7 +42,7 @@ import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signatu
 import { SchemaRegistry } from './schema-registry.js';
 import { UnicopError } from './errors.js';
 import { discoverJwksUri } from './clients/oidc-discovery.js';
-import { createApiAccess, type GrantSource } from './iam/api-access.js';
+import { createApiAccess } from './iam/api-access.js';
 import { createAuditTrail } from './iam/audit-trail.js';
 import { createBearerAuthenticator } from './iam/authenticate-bearer.js';
 import { createIamMetrics } from './iam/iam-metrics.js';
@@ -62,6 +65,7 @@ export function registerMetrics(registry: Registry) {
     retention: createRetentionMetrics(registry),
     store: createStoreHealthMetrics(registry),
     iam: createIamMetrics(registry),
+    access: createAccessMetrics(registry),
   };
 }
 
@@ -80,6 +84,8 @@ export interface Receiver {
   catchup: ChangelogCatchup | null;
   /** Present when UNICOP_RECONCILE_POLICY is set. */
   reconciler: Reconciler | null;
+  /** Temporary access grants from NetBox (extra IAM bindings until they expire). */
+  access: AccessGrants;
   metrics: Metrics;
   /**
    * Rereads `UNICOP_IAM_POLICY` (main.ts calls it on SIGHUP): true when the new policy is in force,
@@ -92,8 +98,6 @@ export interface Receiver {
 
 /** What the receiver takes from outside its config. */
 export interface ReceiverOptions {
-  /** Temporary access grants: extra IAM bindings while active (ignored without UNICOP_IAM_POLICY). */
-  grants?: GrantSource | null;
   /** Least time between two JWKS fetches (default 30 s; tests shorten it). */
   jwksCooldownMs?: number;
 }
@@ -142,7 +146,24 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
   };
-  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024, writes: storeHealth });
+  const access = new AccessGrants({
+    db,
+    outbox: store,
+    source: config.source,
+    maxMs: config.accessGrantMaxS * 1000,
+    validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
+    onCommit: committed,
+    metrics: metrics.access,
+    log: log.child({ stage: 'access' }),
+  });
+  const outbox = new GroupCommit({
+    store,
+    stamp: sequenceEvent,
+    onCommit: committed,
+    maxValueBytes: MAX_MESSAGE_BYTES - 1024,
+    writes: storeHealth,
+    projections: [(event, now) => access.project(event, now)],
+  });
 
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 
@@ -218,12 +239,12 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
           cooldownMs: options.jwksCooldownMs,
         })
       : null;
-  const access = createApiAccess({
+  const apiAccess = createApiAccess({
     authenticate: iamPolicy
       ? createBearerAuthenticator({ kind: 'policy', policy: () => iamPolicy.current, oidc })
       : createBearerAuthenticator({ kind: 'static', check: createTokenCheck(config.apiTokens) }),
     policy: iamPolicy,
-    grants: options.grants ?? null,
+    grants: access,
     rootScope: (root) => store.rootScope(root),
     audit,
   });
@@ -248,7 +269,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       return reconcile.reconciler.notify(checkNotification(body));
     },
     checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
-    access,
+    access: apiAccess,
     readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit, storeFault: storeHealth.fault }),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
@@ -260,6 +281,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   retention.start();
   catchup?.start();
   reconcile?.start();
+  access.start();
 
   return {
     app,
@@ -270,12 +292,14 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     retention,
     catchup,
     reconciler: reconcile?.reconciler ?? null,
+    access,
     metrics,
     reloadIamPolicy: () => iamPolicy?.reload() ?? null,
     async stop(drainMs) {
       stopping = true;
       await catchup?.stop();
       await reconcile?.stop();
+      await access.stop();
       await new Promise((resolve) => setImmediate(resolve));
       await retention.stop();
       storeHealth.stop();

@@ -17,6 +17,7 @@ export const SCHEMA_TYPES = {
   'event-envelope.v1.schema.json': ['event-envelope.v1.ts', 'EventEnvelopeSchema'],
   'reconcile-policy.schema.json': ['reconcile-policy.ts', 'ReconcilePolicySchema'],
   'iam-policy.schema.json': ['iam-policy.ts', 'IamPolicy'],
+  'access.v1.schema.json': ['access.v1.ts', 'AccessV1'],
   'awx-notification.schema.json': ['awx-notification.ts', 'AwxNotification'],
 };
 

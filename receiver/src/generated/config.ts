@@ -162,4 +162,8 @@ export interface ConfigSchema {
    * UNICOP_RETENTION_MAX_REJECTS: row cap of the rejects table, which keeps whole bodies (up to UNICOP_MAX_BODY_BYTES each)
    */
   retentionMaxRejects: number;
+  /**
+   * UNICOP_ACCESS_GRANT_MAX_S: the longest temporary access grant (AccessGrant in NetBox) the receiver honours, from its creation to its expiry; a longer one, or one that expires before it was created, is refused (logged, counted, never a binding). The plugin's grant_max_seconds should not exceed it
+   */
+  accessGrantMaxS: number;
 }

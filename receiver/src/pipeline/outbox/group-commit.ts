@@ -9,6 +9,13 @@ export type Stamp = (
   draft: DraftEvent,
 ) => { envelope: EventEnvelope; rootSequence: number; versionMark: string | null };
 
+/**
+ * Something kept in step with the event log: called in the transaction that stores each new event
+ * (never for a duplicate), so its rows exist exactly when the event does. Returns the outbox rows it
+ * added (temporary access grants: `access/access-grants.ts`).
+ */
+export type EventProjection = (event: EventEnvelope, now: number) => number;
+
 export type AppendResult = { status: 'accepted'; event: StoredEvent } | { status: 'duplicate'; event: StoredEvent };
 
 type Job =
@@ -22,6 +29,7 @@ export interface GroupCommitOptions {
   onCommit: (rows: number) => void;
   /** Largest serialized event Kafka will take; a larger one fails alone with UNICOP_NORMALIZE_EVENT_TOO_LARGE. */
   maxValueBytes: number;
+  projections?: readonly EventProjection[];
   /** Told about every failed and successful commit (store health: log, metric, readiness). */
   writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
   now?: () => number;
@@ -110,6 +118,7 @@ export class GroupCommit {
             now,
           );
           rows++;
+          for (const project of this.options.projections ?? []) rows += project(s.envelope, now);
           const event = { id, root: s.envelope.partitionkey, sequence: s.rootSequence, superseded: s.envelope.data.superseded };
           return { status: 'accepted', event } as const;
         }),

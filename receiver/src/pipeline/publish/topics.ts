@@ -9,6 +9,7 @@ export function topicNames(prefix: string) {
     reconcileOutcomes: `${prefix}.reconcile.outcomes.v1`,
     rootsState: `${prefix}.roots.state.v1`,
     audit: `${prefix}.audit.v1`,
+    access: `${prefix}.access.v1`,
   } as const;
 }
 export type TopicNames = ReturnType<typeof topicNames>;

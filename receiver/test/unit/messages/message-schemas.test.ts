@@ -2,6 +2,10 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AccessGrants } from '../../../src/access/access-grants.js';
+import { createAccessMetrics } from '../../../src/access/access-metrics.js';
+import type { Scope as IamScope } from '../../../src/generated/iam-policy.js';
+import { grantWebhookBody } from '../../helpers/access-grants.js';
 import { createRootsApi } from '../../../src/api/roots-api.js';
 import { createAuditTrail } from '../../../src/iam/audit-trail.js';
 import { changelogReject } from '../../../src/catchup/changelog-reject.js';
@@ -52,6 +56,7 @@ describe('message schemas: every message the receiver writes names its schema an
   let db: Db;
   let store: OutboxStore;
   let outbox: GroupCommit;
+  let access: AccessGrants;
   const registry = new SchemaRegistry();
 
   beforeEach(() => {
@@ -59,14 +64,30 @@ describe('message schemas: every message the receiver writes names its schema an
     db = openReceiverDatabase(dir);
     db.pragma('synchronous = OFF');
     store = new OutboxStore(db);
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
+    access = new AccessGrants({
+      db,
+      outbox: store,
+      source: 'netbox://test',
+      maxMs: 3_600_000,
+      validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
+      onCommit: () => undefined,
+      metrics: createAccessMetrics(new Registry()),
+      log: createLogger('silent'),
+    });
+    outbox = new GroupCommit({
+      store,
+      stamp: sequenceEvent,
+      onCommit: () => undefined,
+      maxValueBytes: 1 << 20,
+      projections: [(event, now) => access.project(event, now)],
+    });
   });
   afterEach(() => {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs every emit site once: the webhook pipeline (event + reject), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
+  /** Runs every emit site once: the webhook pipeline (event + reject, access grants), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
   async function emitEverything(): Promise<void> {
     const accept = createWebhookPipeline({
       source: 'netbox://test',
@@ -86,6 +107,18 @@ describe('message schemas: every message the receiver writes names its schema an
       const { raw, signature } = signed(fixture('4.7', 'dcim.device', action).body);
       assert.equal((await accept(raw, signature)).status, 202);
     }
+    // temporary access: one grant revoked, one expired (each with its granted)
+    const t0 = Date.now();
+    for (const [id, action, at] of [
+      [5, 'created', t0],
+      [5, 'deleted', t0 + 1000],
+      [6, 'created', t0],
+    ] as const) {
+      const grant = signed(grantWebhookBody({ id, action, at, createdAt: t0, expiresAt: t0 + 60_000, group: 'netops-emea' }));
+      assert.equal((await accept(grant.raw, grant.signature)).status, 202);
+    }
+    assert.equal(access.expireDue(t0 + 60_000), 1);
+
     const invalid = signed({ event: 'created' });
     await assert.rejects(accept(invalid.raw, invalid.signature), (e: UnicopError) => e.code === 'UNICOP_VALIDATE_SCHEMA');
 
