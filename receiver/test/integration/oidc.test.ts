@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { SignJWT, base64url } from 'jose';
 import { createOidcVerifier } from '../../src/iam/oidc-verifier.js';
 import type { UnicopError } from '../../src/errors.js';
+import { grantWebhookBody } from '../helpers/access-grants.js';
 import { signed } from '../helpers/fixtures.js';
 import { TestIssuer, deviceUpdate, iamPolicyFile } from '../helpers/iam.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
@@ -106,6 +107,23 @@ describe('OIDC bearer tokens on /v1 (real JWKS server, jose keys)', function () 
     await refused(token, 'UNICOP_API_TOKEN_KEY_UNKNOWN');
     const kid = await issuer.rotate();
     assert.equal((await call(await issuer.sign(AUDIENCE, { preferred_username: 'alice' }))).status, 200, `rotated to ${kid}`);
+  });
+
+  it("honours a temporary grant from NetBox as an extra binding of the user's JWT", async () => {
+    const carol = await issuer.sign(AUDIENCE, { preferred_username: 'carol' });
+    assert.equal((await call(carol)).status, 404);
+    const grant = grantWebhookBody({
+      id: 91,
+      action: 'created',
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 3_600_000,
+      user: 'carol',
+      role: 'viewer',
+      scope: { sites: ['ams1'] },
+    });
+    const { raw, signature } = signed(grant);
+    assert.equal((await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature })).status, 202);
+    assert.equal((await call(carol)).status, 200);
   });
 
   it('counts key set fetches on /metrics', async () => {
