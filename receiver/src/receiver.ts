@@ -105,7 +105,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   const topics = topicNames(config.topicPrefix);
   const relay = new Relay({
     kafka,
-    source: store,
+    store,
     topics,
     partitions: config.topicPartitions,
     replication: config.topicReplication,
@@ -121,7 +121,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
   };
-  const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024, writes: storeHealth });
+  const groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: committed, maxValueBytes: MAX_MESSAGE_BYTES - 1024, writes: storeHealth });
 
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
 
@@ -139,8 +139,8 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     ? new ChangelogCatchup({
         client: netbox,
         store,
-        append: (draft) => outbox.appendEvent(draft),
-        reject: (record) => outbox.appendReject(record),
+        append: (draft) => groupCommit.appendEvent(draft),
+        reject: (record) => groupCommit.appendReject(record),
         source: config.source,
         normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
         intervalMs: config.catchupIntervalMs,
@@ -159,7 +159,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
     validate: createWebhookValidator(registry),
     normalize: createNormalizer(normalizeDeps),
-    outbox,
+    groupCommit,
     depth: () => depth,
     outboxLimit: config.outboxLimit,
     stopping: () => stopping,
@@ -175,7 +175,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     roots: createRootsApi({
       source: config.source,
       index: store,
-      append: (draft) => outbox.appendEvent(draft),
+      append: (draft) => groupCommit.appendEvent(draft),
       existsInNetbox: netbox && ((type, id) => netbox.objectExists(type, id)),
       reconcile: reconcile && {
         record: (root) => reconcile.reconciler.record(root),
