@@ -111,7 +111,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
   const topics = topicNames(config.topicPrefix);
   const relay = new Relay({
     kafka,
-    source: store,
+    store,
     topics,
     partitions: config.topicPartitions,
     replication: config.topicReplication,
@@ -137,9 +137,9 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     metrics: metrics.access,
     log: log.child({ stage: 'access' }),
   });
-  const outbox = new GroupCommit({
+  const groupCommit = new GroupCommit({
     store,
-    stamp: sequenceEvent,
+    sequence: sequenceEvent,
     onCommit: committed,
     maxValueBytes: MAX_MESSAGE_BYTES - 1024,
     writes: storeHealth,
@@ -162,8 +162,8 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     ? new ChangelogCatchup({
         client: netbox,
         store,
-        append: (draft) => outbox.appendEvent(draft),
-        reject: (record) => outbox.appendReject(record),
+        append: (draft) => groupCommit.appendEvent(draft),
+        reject: (record) => groupCommit.appendReject(record),
         source: config.source,
         normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
         intervalMs: config.catchupIntervalMs,
@@ -182,7 +182,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
     validate: createWebhookValidator(registry),
     normalize: createNormalizer(normalizeDeps),
-    outbox,
+    groupCommit,
     depth: () => depth,
     outboxLimit: config.outboxLimit,
     stopping: () => stopping,
@@ -198,7 +198,7 @@ export function createReceiver(config: Config, log: Logger): Receiver {
     roots: createRootsApi({
       source: config.source,
       index: store,
-      append: (draft) => outbox.appendEvent(draft),
+      append: (draft) => groupCommit.appendEvent(draft),
       existsInNetbox: netbox && ((type, id) => netbox.objectExists(type, id)),
       reconcile: reconcile && {
         record: (root) => reconcile.reconciler.record(root),

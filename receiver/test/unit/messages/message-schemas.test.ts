@@ -54,7 +54,7 @@ describe('message schemas: every message the receiver writes names its schema an
   let dir: string;
   let db: Db;
   let store: OutboxStore;
-  let outbox: GroupCommit;
+  let groupCommit: GroupCommit;
   let access: AccessGrants;
   const registry = new SchemaRegistry();
 
@@ -73,9 +73,9 @@ describe('message schemas: every message the receiver writes names its schema an
       metrics: createAccessMetrics(new Registry()),
       log: createLogger('silent'),
     });
-    outbox = new GroupCommit({
+    groupCommit = new GroupCommit({
       store,
-      stamp: sequenceEvent,
+      sequence: sequenceEvent,
       onCommit: () => undefined,
       maxValueBytes: 1 << 20,
       projections: [(event, now) => access.project(event, now)],
@@ -93,7 +93,7 @@ describe('message schemas: every message the receiver writes names its schema an
       verify: createVerifier([TEST_SECRET]),
       validate: createWebhookValidator(registry),
       normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
-      outbox,
+      groupCommit,
       depth: () => store.depth(),
       outboxLimit: 1000,
       stopping: () => false,
@@ -122,7 +122,13 @@ describe('message schemas: every message the receiver writes names its schema an
     await assert.rejects(accept(invalid.raw, invalid.signature), (e: UnicopError) => e.code === 'UNICOP_VALIDATE_SCHEMA');
 
     const device = fixture('4.7', 'dcim.device', 'created').body as { data: { id: number } };
-    const api = createRootsApi({ source: 'netbox://test', index: store, append: (draft) => outbox.appendEvent(draft), reconcile: null, existsInNetbox: null });
+    const api = createRootsApi({
+      source: 'netbox://test',
+      index: store,
+      append: (draft) => groupCommit.appendEvent(draft),
+      reconcile: null,
+      existsInNetbox: null,
+    });
     assert.equal((await api.requestReconcile(`dcim.device:${device.data.id}`, { reason: 'check' }, 'token:abc', undefined, 'alice')).status, 202);
 
     const row = {
