@@ -46,6 +46,8 @@ PLUGINS_CONFIG = {{
         'webhook_secret': {webhook_secret!r},
         # the receiver's UNICOP_ROOT_POLICY when set: both sides must evaluate the same root policy
         'root_policy': {root_policy!r},
+        # the receiver's UNICOP_IAM_POLICY when set: `netbox unicop_iam_sync` applies it, AccessGrant roles come from it
+        'iam_policy': {iam_policy!r},
     }},
 }}
 
@@ -65,6 +67,7 @@ def render(env):
         receiver_token=env.get('UNICOP_CONF_RECEIVER_TOKEN', ''),
         webhook_secret=env['UNICOP_CONF_WEBHOOK_SECRET'],
         root_policy=os.path.abspath(env['UNICOP_CONF_ROOT_POLICY']) if env.get('UNICOP_CONF_ROOT_POLICY') else None,
+        iam_policy=os.path.abspath(env['UNICOP_CONF_IAM_POLICY']) if env.get('UNICOP_CONF_IAM_POLICY') else None,
     )
 
 
