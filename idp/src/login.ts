@@ -7,11 +7,12 @@ import type Provider from 'oidc-provider';
 import type { KoaContext } from 'oidc-provider';
 import type { IncomingMessage } from 'node:http';
 import { passwordMatches, type User } from './accounts.js';
+import { grantEverything } from './provider.js';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/;
 const MAX_FORM_BYTES = 8 * 1024;
 
-export function loginMiddleware(provider: Provider, users: User[]): (ctx: KoaContext, next: () => Promise<void>) => Promise<void> {
+export function loginMiddleware(provider: Provider, users: User[], audience: string): (ctx: KoaContext, next: () => Promise<void>) => Promise<void> {
   const byName = new Map(users.map((u) => [u.username, u]));
   return async (ctx, next) => {
     const match = ROUTE.exec(ctx.path);
@@ -23,8 +24,15 @@ export function loginMiddleware(provider: Provider, users: User[]): (ctx: KoaCon
       ctx.body = 'interaction does not match this browser session\n';
       return;
     }
+    if (details.prompt.name === 'consent' && ctx.method === 'GET' && !match[2]) {
+      // every client is this provider's own: consent is given, never asked (native clients always reach here)
+      const { client_id: clientId } = details.params as { client_id: string };
+      const accountId = details.session?.accountId;
+      if (!accountId) throw new Error('consent without a logged-in session');
+      const grantId = await grantEverything(provider, clientId, accountId, audience, details.grantId);
+      return finish(ctx, provider, { consent: { grantId } });
+    }
     if (details.prompt.name !== 'login') {
-      // consent is granted by loadExistingGrant for the provider's own clients; any other prompt is unexpected
       ctx.status = 400;
       ctx.body = `unsupported prompt ${details.prompt.name}\n`;
       return;
@@ -37,10 +45,14 @@ export function loginMiddleware(provider: Provider, users: User[]): (ctx: KoaCon
     const form = new URLSearchParams(await readBody(ctx.req));
     const user = byName.get(form.get('username') ?? '');
     if (!user || !passwordMatches(user, form.get('password') ?? '')) return page(ctx, details.uid, 401, 'Invalid user name or password.');
-    const to = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(to);
+    return finish(ctx, provider, { login: { accountId: user.username } });
   };
+}
+
+async function finish(ctx: KoaContext, provider: Provider, result: Record<string, unknown>): Promise<void> {
+  const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(to);
 }
 
 function page(ctx: KoaContext, uid: string, status: number, error: string): void {

@@ -23,7 +23,7 @@ async function serve(settings: Settings): Promise<void> {
     clients: readJson<Clients>(dir, FILES.clients),
     cookieKeys: readJson<string[]>(dir, FILES.cookieKeys),
   });
-  provider.use(loginMiddleware(provider, users));
+  provider.use(loginMiddleware(provider, users, settings.audience));
   provider.on('server_error', (_ctx, err) => console.error('server_error', err));
   const server = createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {

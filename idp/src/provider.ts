@@ -91,16 +91,10 @@ export function buildProvider({ settings, keys, users, clients, cookieKeys }: Pr
       const { client, session, result } = ctx.oidc;
       if (!client || !session?.accountId) return undefined;
       const grantId = result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-      if (grantId) {
-        const existing = await ctx.oidc.provider.Grant.find(grantId);
-        if (existing) return existing;
-      }
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (existing) return existing;
       // every client here is configured by this program: consent is the provider's to give
-      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-      grant.addOIDCScope(OIDC_SCOPES);
-      grant.addResourceScope(audience, API_SCOPE);
-      await grant.save();
-      return grant;
+      return ctx.oidc.provider.Grant.find(await grantEverything(ctx.oidc.provider, client.clientId, session.accountId, audience));
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600, RefreshToken: 86400, ClientCredentials: 600 },
@@ -113,4 +107,12 @@ export function buildProvider({ settings, keys, users, clients, cookieKeys }: Pr
     },
   });
   return provider;
+}
+
+/** Saves a grant of every scope this provider knows to `clientId` for `accountId`; resolves with its id. */
+export async function grantEverything(provider: Provider, clientId: string, accountId: string, audience: string, grantId?: string): Promise<string> {
+  const grant = (grantId && (await provider.Grant.find(grantId))) || new provider.Grant({ clientId, accountId });
+  grant.addOIDCScope(OIDC_SCOPES);
+  grant.addResourceScope(audience, API_SCOPE);
+  return grant.save();
 }
