@@ -34,7 +34,7 @@ export function buildProvider({ settings, keys, users, clients, cookieKeys }: Pr
         redirect_uris: settings.netboxUrls.map((u) => `${u}/oauth/complete/oidc/`),
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
+        token_endpoint_auth_method: 'client_secret_basic',
       },
       {
         // a person at a terminal (and the tests): public, PKCE, any loopback port (RFC 8252 §7.3)

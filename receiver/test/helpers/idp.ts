@@ -43,11 +43,7 @@ export async function startIdp(extraEnv: Record<string, string> = {}): Promise<I
     audience: values.UNICOP_OIDC_AUDIENCE ?? '',
     dataDir,
     env: values,
-    password: (user) => {
-      const value = values[`IDP_PASSWORD_${user.toUpperCase()}`];
-      if (!value) throw new Error(`the provider has no user ${user}`);
-      return value;
-    },
+    password: (user) => passwordOf(values, user),
     rotate: async () => {
       await script('rotate');
       return privateKeys(dataDir)[0]?.kid ?? '';
@@ -57,6 +53,31 @@ export async function startIdp(extraEnv: Record<string, string> = {}): Promise<I
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The provider already running for this run (scripts/test starts it before NetBox, which is configured with it):
+ * read from the env file in IDP_DATA_DIR (default var/idp). `stop()` leaves it running.
+ */
+export function runningIdp(dataDir = process.env.IDP_DATA_DIR ?? join(REPO, 'var/idp')): Idp {
+  const values = readEnvFile(join(dataDir, 'env'));
+  const issuer = values.UNICOP_OIDC_ISSUER;
+  if (!issuer) throw new Error(`no UNICOP_OIDC_ISSUER in ${join(dataDir, 'env')}: run scripts/idp up first`);
+  return {
+    issuer,
+    audience: values.UNICOP_OIDC_AUDIENCE ?? '',
+    dataDir,
+    env: values,
+    password: (user) => passwordOf(values, user),
+    rotate: () => Promise.reject(new Error('rotate the shared provider with scripts/idp rotate')),
+    stop: () => Promise.resolve(),
+  };
+}
+
+function passwordOf(values: Record<string, string>, user: string): string {
+  const value = values[`IDP_PASSWORD_${user.toUpperCase()}`];
+  if (!value) throw new Error(`the provider has no user ${user}`);
+  return value;
 }
 
 export function readEnvFile(path: string): Record<string, string> {
@@ -107,6 +128,8 @@ export class Browser {
     return {
       cookieJar: this.jar,
       throwHttpErrors: false,
+      // as browsers do: a POST answered 301/302 continues as a GET (got only rewrites 303 by default)
+      methodRewriting: true,
       followRedirect: (res: { headers: Record<string, string | string[] | undefined> }) => {
         const location = res.headers.location;
         return !(stopAt && typeof location === 'string' && location.startsWith(stopAt));
