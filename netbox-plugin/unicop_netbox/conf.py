@@ -64,6 +64,10 @@ DEFAULT_SETTINGS = {
     'iam_policy': None,
     # Longest an AccessGrant may last, in seconds (8 h).
     'grant_max_seconds': 28800,
+    # Single sign-on (unicop_netbox.sso.sync_groups in SOCIAL_AUTH_PIPELINE): the token claim that lists the user's
+    # groups, and the NetBox groups that claim manages (None = every group; a list of names = only those).
+    'sso_groups_claim': 'groups',
+    'sso_managed_groups': None,
 }
 
 _WHERE = f"PLUGINS_CONFIG['{PLUGIN_NAME}']"
@@ -120,6 +124,13 @@ def check_settings(config):
         errors.append(f'{_WHERE}[\'panel_models\'] must be a list of "app_label.model" strings (may be empty)')
     else:
         errors.extend(f"{_WHERE}['panel_models']: {e}" for e in map(_check_object_type, panel_models) if e)
+
+    claim = merged['sso_groups_claim']
+    if not isinstance(claim, str) or not claim.strip():
+        errors.append(f"{_WHERE}['sso_groups_claim'] must be a claim name, e.g. 'groups'")
+    managed = merged['sso_managed_groups']
+    if managed is not None and (not isinstance(managed, (list, tuple)) or not all(isinstance(g, str) for g in managed)):
+        errors.append(f"{_WHERE}['sso_managed_groups'] must be None (every group) or a list of group names")
 
     policy_path, policy = _check_root_policy(merged['root_policy'], errors)
 
