@@ -31,11 +31,11 @@ export interface BurstReport {
   totalMs: number;
 }
 
-export async function runBurst(o: BurstOptions): Promise<BurstReport> {
+export async function runBurst(options: BurstOptions): Promise<BurstReport> {
   const prefix = `chaos${randomUUID().slice(0, 8)}`;
   const port = await freePort();
   const receiver = await startReceiver('burst-receiver', port, {
-    KAFKA_BROKERS: o.brokers,
+    KAFKA_BROKERS: options.brokers,
     UNICOP_WEBHOOK_SECRETS: SECRET,
     ...REPLAY_ENV,
     UNICOP_DATA_DIR: join(TMP, 'burst-data'),
@@ -48,12 +48,12 @@ export async function runBurst(o: BurstOptions): Promise<BurstReport> {
       if (Date.now() > deadline) throw new Error(`burst receiver not ready within 60 s; see ${receiver.log}`);
       await sleep(100);
     }
-    const bodies = new Bodies(o.roots);
+    const bodies = new Bodies(options.roots);
     let shown = 0;
     const client = await postAll({
       url: () => receiver.url,
-      events: o.events,
-      concurrency: o.concurrency,
+      events: options.events,
+      concurrency: options.concurrency,
       bodies,
       onStored: (n) => {
         if (n - shown >= 10_000) {
@@ -65,9 +65,9 @@ export async function runBurst(o: BurstOptions): Promise<BurstReport> {
     const drainedAt = await waitDrained(receiver.url, 15 * 60_000);
     const peakRssBytes = peakRss(receiver.pid);
     process.stderr.write(`chaos burst: outbox empty; checking ${prefix}.events.v1\n`);
-    const check = await checkTopic([o.brokers], `${prefix}.events.v1`, client.stored);
+    const check = await checkTopic([options.brokers], `${prefix}.events.v1`, client.stored);
     return {
-      options: o,
+      options,
       client,
       check,
       peakRssBytes,

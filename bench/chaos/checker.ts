@@ -55,7 +55,7 @@ export async function checkTopic(
       await new Promise((r) => setTimeout(r, 200));
     }
     const offsets = (await admin.listTopics()).includes(topic) ? await admin.fetchTopicOffsets(topic) : [];
-    high = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    high = new Map(offsets.map((offset) => [offset.partition, Number(offset.high)]));
   } finally {
     await admin.disconnect();
   }

@@ -134,7 +134,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Posts `events` events, each until a 2xx (or give-up), with at most `concurrency` in flight. */
-export async function postAll(o: RunOptions): Promise<RunResult> {
+export async function postAll(options: RunOptions): Promise<RunResult> {
   const r: RunResult = {
     stored: new Map(),
     accepted: 0,
@@ -150,14 +150,14 @@ export async function postAll(o: RunOptions): Promise<RunResult> {
     lastStoredAt: 0,
     finishedAt: 0,
   };
-  const giveUpMs = o.giveUpMs ?? 300_000;
+  const giveUpMs = options.giveUpMs ?? 300_000;
   let next = 0;
   const one = async (i: number): Promise<void> => {
-    if (o.rate) {
-      const due = r.firstPostAt + (i * 1000) / o.rate;
+    if (options.rate) {
+      const due = r.firstPostAt + (i * 1000) / options.rate;
       if (due > Date.now()) await sleep(due - Date.now());
     }
-    const body = o.bodies.make(i); // the same bytes on every retry: a retry is a redelivery
+    const body = options.bodies.make(i); // the same bytes on every retry: a retry is a redelivery
     const deadline = Date.now() + giveUpMs;
     for (;;) {
       if (Date.now() > deadline) {
@@ -166,7 +166,7 @@ export async function postAll(o: RunOptions): Promise<RunResult> {
       }
       let answer: Answer;
       try {
-        answer = await post(o.url(), body);
+        answer = await post(options.url(), body);
       } catch {
         r.connectionErrors++;
         await sleep(100);
@@ -178,12 +178,12 @@ export async function postAll(o: RunOptions): Promise<RunResult> {
         else r.duplicates++;
         r.stored.set(parsed.id, { root: parsed.root, sequence: parsed.sequence });
         r.lastStoredAt = Date.now();
-        o.onStored?.(r.stored.size);
+        options.onStored?.(r.stored.size);
         return;
       }
       if (answer.status === 503) {
         r.backpressure++;
-        o.onBackpressure?.();
+        options.onBackpressure?.();
         const seconds = Number(answer.retryAfter);
         if (answer.retryAfter === undefined || !Number.isFinite(seconds)) r.backpressureWithoutRetryAfter++;
         else r.retryAfterValues.add(answer.retryAfter);
@@ -196,9 +196,9 @@ export async function postAll(o: RunOptions): Promise<RunResult> {
     }
   };
   const worker = async (): Promise<void> => {
-    while (next < o.events) await one(next++);
+    while (next < options.events) await one(next++);
   };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.events) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.events) }, worker));
   r.finishedAt = Date.now();
   return r;
 }

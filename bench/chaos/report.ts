@@ -42,11 +42,11 @@ export function burstPassed(r: BurstReport): boolean {
 
 export function burstTable(r: BurstReport, command: string): string {
   const c = r.check;
-  const o = r.options;
+  const options = r.options;
   const rate = r.postMs > 0 ? Math.round((r.client.stored.size * 1000) / r.postMs) : 0;
   const rows: [string, string, string][] = [
-    ['events posted / stored (202 + 200)', `${n(o.events)} / ${n(r.client.stored.size)} (${n(r.client.accepted)} + ${n(r.client.duplicates)})`, 'all'],
-    ['roots, client concurrency', `${n(o.roots)}, ${o.concurrency}`, ''],
+    ['events posted / stored (202 + 200)', `${n(options.events)} / ${n(r.client.stored.size)} (${n(r.client.accepted)} + ${n(r.client.duplicates)})`, 'all'],
+    ['roots, client concurrency', `${n(options.roots)}, ${options.concurrency}`, ''],
     ['503 answers (without Retry-After)', `${n(r.client.backpressure)} (${r.client.backpressureWithoutRetryAfter})`, '(0)'],
     ['other non-2xx answers, connection errors', `${n(r.client.unexpected)}, ${n(r.client.connectionErrors)}`, '0, 0'],
     ['post time (first post → last 2xx), accepted/s', `${s(r.postMs)}, ${n(rate)}/s`, ''],

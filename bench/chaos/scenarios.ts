@@ -44,30 +44,30 @@ export interface ScenarioReport {
   totalMs: number;
 }
 
-export function describe(s: Scenario, o: FaultOptions): string {
-  const at = `${Math.round(o.faultAt * 100)} %`;
+export function describe(s: Scenario, options: FaultOptions): string {
+  const at = `${Math.round(options.faultAt * 100)} %`;
   switch (s) {
     case 'kafka-kill':
       return `SIGKILL Kafka at ${at} stored, then \`scripts/kafka up\``;
     case 'receiver-kill':
       return `SIGKILL the receiver at ${at} stored, restart on the same data dir`;
     case 'kafka-stop':
-      return `SIGSTOP Kafka at ${at} stored until 503 + Retry-After (outbox limit ${o.outboxLimit}), ${o.holdMs / 1000} s more, SIGCONT`;
+      return `SIGSTOP Kafka at ${at} stored until 503 + Retry-After (outbox limit ${options.outboxLimit}), ${options.holdMs / 1000} s more, SIGCONT`;
   }
 }
 
-export async function runScenario(scenario: Scenario, o: FaultOptions): Promise<ScenarioReport> {
+export async function runScenario(scenario: Scenario, options: FaultOptions): Promise<ScenarioReport> {
   const prefix = `chaos${randomUUID().slice(0, 8)}`;
   const port = await freePort();
   const env: Record<string, string> = {
-    KAFKA_BROKERS: o.brokers,
+    KAFKA_BROKERS: options.brokers,
     UNICOP_WEBHOOK_SECRETS: SECRET,
     ...REPLAY_ENV,
     UNICOP_DATA_DIR: join(TMP, `${scenario}-data`),
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_LOG_LEVEL: 'warn',
   };
-  if (scenario === 'kafka-stop') env.UNICOP_OUTBOX_LIMIT = String(o.outboxLimit);
+  if (scenario === 'kafka-stop') env.UNICOP_OUTBOX_LIMIT = String(options.outboxLimit);
   let receiver: ReceiverProcess = await startReceiver(`${scenario}-receiver`, port, env);
   const t0 = Date.now();
   const timeline: string[] = [];
@@ -104,8 +104,8 @@ export async function runScenario(scenario: Scenario, o: FaultOptions): Promise<
         note(`broker pid ${pid} stopped (SIGSTOP) at ${stored} stored`);
         try {
           await Promise.race([backpressureSeen, sleep(180_000).then(() => Promise.reject(new Error('no 503 within 180 s of SIGSTOP')))]);
-          note(`first 503 at ${stored} stored; holding ${o.holdMs / 1000} s`);
-          await sleep(o.holdMs);
+          note(`first 503 at ${stored} stored; holding ${options.holdMs / 1000} s`);
+          await sleep(options.holdMs);
         } finally {
           resumeBroker();
           note(`broker continued (SIGCONT) at ${stored} stored`);
@@ -121,15 +121,15 @@ export async function runScenario(scenario: Scenario, o: FaultOptions): Promise<
       if (Date.now() > deadline) throw new Error(`${scenario} receiver not ready within 60 s; see ${receiver.log}`);
       await sleep(100);
     }
-    const triggerAt = Math.max(1, Math.floor(o.events * o.faultAt));
+    const triggerAt = Math.max(1, Math.floor(options.events * options.faultAt));
     const state: { faulting: Promise<void> | null; error: unknown } = { faulting: null, error: null };
-    note(`posting ${o.events} events over ${o.roots} roots, ${o.rate}/s, concurrency ${o.concurrency}`);
+    note(`posting ${options.events} events over ${options.roots} roots, ${options.rate}/s, concurrency ${options.concurrency}`);
     const client = await postAll({
       url: () => receiver.url,
-      events: o.events,
-      concurrency: o.concurrency,
-      rate: o.rate,
-      bodies: new Bodies(o.roots),
+      events: options.events,
+      concurrency: options.concurrency,
+      rate: options.rate,
+      bodies: new Bodies(options.roots),
       onStored: (n) => {
         stored = n;
         if (n >= triggerAt && !state.faulting) state.faulting = fault().catch((error: unknown) => void (state.error = error ?? 'fault failed'));
@@ -142,9 +142,9 @@ export async function runScenario(scenario: Scenario, o: FaultOptions): Promise<
     if (state.error) throw state.error;
     const drainedAt = await waitDrained(receiver.url, 10 * 60_000);
     note('outbox empty');
-    const check = await checkTopic([o.brokers], `${prefix}.events.v1`, client.stored);
+    const check = await checkTopic([options.brokers], `${prefix}.events.v1`, client.stored);
     note(`checked ${check.messages} messages in ${(check.readMs / 1000).toFixed(1)} s`);
-    return { scenario, what: describe(scenario, o), client, check, timeline, totalMs: drainedAt - t0 };
+    return { scenario, what: describe(scenario, options), client, check, timeline, totalMs: drainedAt - t0 };
   } finally {
     await stopReceiver(receiver);
   }

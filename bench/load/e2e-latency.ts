@@ -45,20 +45,20 @@ function post(url: URL, agent: Agent, body: SignedBody): Promise<number> {
   });
 }
 
-export async function measureE2e(o: { kafka: Kafka; watch: TopicWatch; url: string; bodies: SignedBody[]; rate: number }): Promise<E2eResult> {
+export async function measureE2e(options: { kafka: Kafka; watch: TopicWatch; url: string; bodies: SignedBody[]; rate: number }): Promise<E2eResult> {
   const posted = new Map<string, number>();
   const e2e: number[] = [];
   const accept: number[] = [];
   const seen = new Set<string>();
   let fetches = 0;
 
-  const consumer = o.kafka.consumer({ groupId: `bench-e2e-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const consumer = options.kafka.consumer({ groupId: `bench-e2e-${randomUUID()}`, maxWaitTimeInMs: 100 });
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-  const start = await o.watch.offsets();
+  const start = await options.watch.offsets();
   await consumer.connect();
   try {
     consumer.on(consumer.events.FETCH, () => fetches++);
-    await consumer.subscribe({ topic: o.watch.topic, fromBeginning: false });
+    await consumer.subscribe({ topic: options.watch.topic, fromBeginning: false });
     await consumer.run({
       eachMessage: async ({ message }) => {
         const now = performance.now();
@@ -71,20 +71,20 @@ export async function measureE2e(o: { kafka: Kafka; watch: TopicWatch; url: stri
         }
       },
     });
-    for (const p of start) consumer.seek({ topic: o.watch.topic, partition: p.partition, offset: p.high });
+    for (const p of start) consumer.seek({ topic: options.watch.topic, partition: p.partition, offset: p.high });
     const after = fetches;
     await waitFor(() => fetches >= after + 3, 30_000, 'the e2e consumer to fetch');
 
-    const url = new URL(o.url);
-    const interval = 1000 / o.rate;
+    const url = new URL(options.url);
+    const interval = 1000 / options.rate;
     const began = performance.now();
     const inFlight: Promise<void>[] = [];
     let accepted = 0;
-    for (let i = 0; i < o.bodies.length; i++) {
+    for (let i = 0; i < options.bodies.length; i++) {
       const due = began + i * interval;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      const body = o.bodies[i] as SignedBody;
+      const body = options.bodies[i] as SignedBody;
       const t0 = performance.now();
       posted.set(body.requestId, t0);
       inFlight.push(
@@ -97,10 +97,10 @@ export async function measureE2e(o: { kafka: Kafka; watch: TopicWatch; url: stri
     await Promise.allSettled(inFlight);
     await waitFor(() => seen.size >= accepted, 30_000, 'every e2e event on Kafka').catch(() => undefined);
     return {
-      posted: o.bodies.length,
+      posted: options.bodies.length,
       accepted,
       seen: seen.size,
-      rate: o.rate,
+      rate: options.rate,
       e2eMs: { p50: percentile(e2e, 50), p99: percentile(e2e, 99), max: percentile(e2e, 100) },
       acceptMs: { p50: percentile(accept, 50), p99: percentile(accept, 99) },
     };

@@ -34,7 +34,7 @@ export class TopicWatch {
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        return (await this.admin.fetchTopicOffsets(this.topic)).map((o) => ({ partition: o.partition, high: o.high }));
+        return (await this.admin.fetchTopicOffsets(this.topic)).map((offset) => ({ partition: offset.partition, high: offset.high }));
       } catch (error) {
         if (Date.now() > deadline) throw error;
         await sleep(250);
@@ -43,7 +43,7 @@ export class TopicWatch {
   }
 
   async size(): Promise<number> {
-    return (await this.offsets()).reduce((sum, o) => sum + Number(o.high), 0);
+    return (await this.offsets()).reduce((sum, offset) => sum + Number(offset.high), 0);
   }
 
   /** Polls until the topic holds at least `target` messages; resolves with the `Date.now()` it was seen. */

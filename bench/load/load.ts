@@ -42,26 +42,26 @@ export interface LoadResult {
   startedAt: number;
 }
 
-export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const lateBefore = o.pool.late;
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const lateBefore = options.pool.late;
   const samples: number[] = [];
   const startedAt = Date.now();
   let instance: autocannon.Instance | undefined;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
       {
-        url: `${o.url}${WEBHOOK_PATH}`,
+        url: `${options.url}${WEBHOOK_PATH}`,
         method: 'POST',
-        connections: o.connections,
-        duration: o.durationS,
-        ...(o.overallRate ? { overallRate: o.overallRate } : {}),
+        connections: options.connections,
+        duration: options.durationS,
+        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
         timeout: 30,
         headers: { 'content-type': 'application/json' },
         requests: [
           {
             method: 'POST',
             setupRequest: (request) => {
-              const b = o.pool.next();
+              const b = options.pool.next();
               request.body = b.raw;
               request.headers = { ...request.headers, 'content-type': 'application/json', 'x-hook-signature': b.signature };
               return request;
@@ -82,8 +82,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const ok = result['2xx'];
   const accepted = byStatus['202'] ?? 0;
   return {
-    connections: o.connections,
-    overallRate: o.overallRate ?? null,
+    connections: options.connections,
+    overallRate: options.overallRate ?? null,
     seconds,
     sent: result.requests.sent,
     byStatus,
@@ -100,7 +100,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       max: percentile(samples, 100),
     },
     autocannonP99Ms: result.latency.p99,
-    late: o.pool.late - lateBefore,
+    late: options.pool.late - lateBefore,
     startedAt,
   };
 }

@@ -19,21 +19,21 @@ export const RECEIVER_MAIN = process.env.BENCH_RECEIVER_MAIN ?? 'receiver/dist/m
 
 let starts = 0;
 
-export async function startReceiver(o: { brokers: string; prefix: string; cpuProfDir?: string }): Promise<RunningReceiver> {
+export async function startReceiver(options: { brokers: string; prefix: string; cpuProfDir?: string }): Promise<RunningReceiver> {
   const n = ++starts;
   const dataDir = join(TMP, `receiver-${process.pid}-${n}`);
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
-  const args = [...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), RECEIVER_MAIN];
+  const args = [...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []), RECEIVER_MAIN];
   const started = startChild(`receiver-${process.pid}-${n}`, args, {
     NODE_ENV: 'production',
     PORT: String(port),
     HOST: '127.0.0.1',
-    KAFKA_BROKERS: o.brokers,
+    KAFKA_BROKERS: options.brokers,
     UNICOP_WEBHOOK_SECRETS: SECRET,
     ...REPLAY_ENV,
     UNICOP_DATA_DIR: dataDir,
-    UNICOP_TOPIC_PREFIX: o.prefix,
+    UNICOP_TOPIC_PREFIX: options.prefix,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(

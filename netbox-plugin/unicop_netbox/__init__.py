@@ -25,9 +25,12 @@ class UnicopConfig(PluginConfig):
         # Check first: a misconfigured plugin must stop start-up before it registers anything.
         self.settings = check_settings(settings.PLUGINS_CONFIG.get(self.name, {}))
         super().ready()
+        from . import jobs  # noqa: F401 - registers the grant expiry sweep as a system job
+        from .iam import register_reconcile_action
         from .webhook_callbacks import register
 
         register()
+        register_reconcile_action()
 
 
 config = UnicopConfig

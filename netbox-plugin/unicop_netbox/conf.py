@@ -58,6 +58,16 @@ DEFAULT_SETTINGS = {
     # Path of the root policy JSON (schemas/root-policy.schema.json); None = the default shipped in the package, a
     # copy of schemas/root-policy.default.json. Give the receiver the same file (UNICOP_ROOT_POLICY). Read once.
     'root_policy': None,
+    # Path of the IAM policy JSON (schemas/iam-policy.schema.json), the receiver's UNICOP_IAM_POLICY: what
+    # `unicop_iam_sync` applies and the roles an AccessGrant may name. None = no policy (any role name is taken).
+    # Read when used, not at start-up: a broken file then fails the sync (listing every problem), not NetBox.
+    'iam_policy': None,
+    # Longest an AccessGrant may last, in seconds (8 h).
+    'grant_max_seconds': 28800,
+    # Single sign-on (unicop_netbox.sso.sync_groups in SOCIAL_AUTH_PIPELINE): the token claim that lists the user's
+    # groups, and the NetBox groups that claim manages (None = every group; a list of names = only those).
+    'sso_groups_claim': 'groups',
+    'sso_managed_groups': None,
 }
 
 _WHERE = f"PLUGINS_CONFIG['{PLUGIN_NAME}']"
@@ -115,7 +125,22 @@ def check_settings(config):
     else:
         errors.extend(f"{_WHERE}['panel_models']: {e}" for e in map(_check_object_type, panel_models) if e)
 
+    claim = merged['sso_groups_claim']
+    if not isinstance(claim, str) or not claim.strip():
+        errors.append(f"{_WHERE}['sso_groups_claim'] must be a claim name, e.g. 'groups'")
+    managed = merged['sso_managed_groups']
+    if managed is not None and (not isinstance(managed, (list, tuple)) or not all(isinstance(g, str) for g in managed)):
+        errors.append(f"{_WHERE}['sso_managed_groups'] must be None (every group) or a list of group names")
+
     policy_path, policy = _check_root_policy(merged['root_policy'], errors)
+
+    iam_policy = merged['iam_policy']
+    if iam_policy is not None and (not isinstance(iam_policy, str | os.PathLike) or not str(iam_policy).strip()):
+        errors.append(f"{_WHERE}['iam_policy'] must be the path of an IAM policy JSON file (or None)")
+
+    max_seconds = merged['grant_max_seconds']
+    if not isinstance(max_seconds, int) or isinstance(max_seconds, bool) or not 60 <= max_seconds <= 31 * 86400:
+        errors.append(f"{_WHERE}['grant_max_seconds'] must be a whole number of seconds from 60 to 2678400 (31 days)")
 
     if errors:
         raise ImproperlyConfigured('unicop_netbox is not configured correctly:\n  - ' + '\n  - '.join(errors))

@@ -15,6 +15,8 @@ __all__ = (
     'label_of',
     'object_key',
     'orm_values_at',
+    'region_ancestry',
+    'regions_for_slug',
     'resolve_root',
     'root_from_data',
     'scope_from_data',
@@ -22,6 +24,10 @@ __all__ = (
 )
 
 _MISSING = object()
+
+# schemas/unicop-context.schema.json: `scope.regions` holds at most 32 slugs (NetBox puts no bound on nesting; a
+# deeper tree loses its topmost regions, which a scope binding on them then does not cover).
+MAX_ANCESTRY = 32
 
 
 def active_root_policy():
@@ -148,9 +154,28 @@ def _tenant(obj):
     return _fk(obj, 'tenant')
 
 
+def region_ancestry(region):
+    """Slugs of `region`, then its parent, ... up to a top-level region (at most MAX_ANCESTRY); [] for None. One
+    query: NetBox's Region is a tree (MPTT through 4.6, ltree from 4.7; both have get_ancestors)."""
+    if region is None:
+        return []
+    parents = region.get_ancestors(ascending=True).values_list('slug', flat=True)[: MAX_ANCESTRY - 1]
+    return [region.slug, *parents]
+
+
+def regions_for_slug(slug):
+    """The ancestry of the live region with this slug. A region's slug is unique only among its siblings, so a slug
+    two regions share (or one NetBox no longer has) gives just [slug]: the event then names no parent rather than a
+    wrong one."""
+    if not slug:
+        return []
+    matches = list(apps.get_model('dcim', 'region').objects.filter(slug=slug)[:2])
+    return region_ancestry(matches[0]) if len(matches) == 1 else [slug]
+
+
 def scope_of(obj, root):
-    """{tenant, site, region} slugs: the object's own tenant, else its root's; site and region of the root,
-    else of the object."""
+    """{tenant, site, region, regions} slugs: the object's own tenant, else its root's; site and region of the root,
+    else of the object; `regions` = the region's ancestry (the region first, then each parent up to the top)."""
     tenant = _tenant(obj) or (_tenant(root) if root is not obj else None)
     site = _site(root) or (_site(obj) if root is not obj else None)
     region = _region(root, site) or (_region(obj, site) if root is not obj else None)
@@ -158,6 +183,7 @@ def scope_of(obj, root):
         'tenant': tenant.slug if tenant is not None else None,
         'site': site.slug if site is not None else None,
         'region': region.slug if region is not None else None,
+        'regions': region_ancestry(region),
     }
 
 

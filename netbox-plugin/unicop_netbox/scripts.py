@@ -56,8 +56,8 @@ class RequestReconcile(Script):
     def _root(self, data, user):
         """The root object to reconcile, after every check; raises RefusedError with a readable message.
         A typed root key gets the same checks as type + ID: it must name an existing object of a type UNICOP follows
-        (its root is reconciled), and the user needs `<app>.change_<model>` on that root, checked with the object so
-        NetBox's ObjectPermission constraints apply."""
+        (its root is reconciled), and the user needs `<app>.reconcile_<model>` or `<app>.change_<model>` on that
+        root, checked with the object so NetBox's ObjectPermission constraints apply."""
         if user is None or not getattr(user, 'is_authenticated', False):
             raise RefusedError('no NetBox user to check the permission of')
         if data.get('root'):

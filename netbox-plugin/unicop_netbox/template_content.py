@@ -12,8 +12,9 @@ __all__ = ('RootPanel', 'template_extensions')
 
 class RootPanel(PluginTemplateExtension):
     """Right column: the root's reconcile state, whether a reconcile would run, and its latest events (within 2 s,
-    whatever the receiver does). Buttons: Reconcile, for users with `<app>.change_<model>` on the root; disabled,
-    with the reason as its title, when the receiver says no reconcile would run. Both share one receiver read."""
+    whatever the receiver does). Buttons: Reconcile, for users with `<app>.reconcile_<model>` or
+    `<app>.change_<model>` on the root; disabled, with the reason as its title, when the receiver says no reconcile
+    would run. Both share one receiver read."""
 
     models = panel_models()
 

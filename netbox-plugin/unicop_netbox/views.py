@@ -1,6 +1,6 @@
 """The plugin's views: the Reconcile button (POST only, CSRF-protected by Django's middleware, login and the root's
-change permission required), the panel fragment htmx refreshes while an attempt is in flight, and the root's full
-timeline page (paged with the receiver's `before` cursor). The two reads need login and view permission."""
+reconcile or change permission required), the panel fragment htmx refreshes while an attempt is in flight, and the
+root's full timeline page (paged with the receiver's `before` cursor). The two reads need login and view permission."""
 
 import logging
 
@@ -14,23 +14,41 @@ from django.urls import reverse
 from django.views import View
 
 from .conf import PLUGIN_NAME, panel_models
+from .iam import RECONCILE_ACTION
 from .panel import link_events, panel_context
 from .receiver import ReceiverError, request_reconcile, root_timeline
 from .roots import label_of, object_key, resolve_root
 
-__all__ = ('PanelView', 'ReconcileView', 'TimelineView', 'may_reconcile', 'reconcile_permission', 'reconcile_url')
+__all__ = (
+    'PanelView',
+    'ReconcileView',
+    'TimelineView',
+    'may_reconcile',
+    'reconcile_permission',
+    'reconcile_permissions',
+    'reconcile_url',
+)
 
 logger = logging.getLogger('unicop_netbox.reconcile')
 
 
+def reconcile_permissions(root):
+    """`<app_label>.reconcile_<model>` (the custom action UNICOP's IAM mapping grants: iam.py) or, as before it
+    existed, `<app_label>.change_<model>` of the root object: a reconcile pushes the root's intended state, as
+    editing it would. NetBox's object permissions (with their constraints) decide either."""
+    meta = root._meta
+    return (f'{meta.app_label}.{RECONCILE_ACTION}_{meta.model_name}', f'{meta.app_label}.change_{meta.model_name}')
+
+
 def reconcile_permission(root):
-    """`<app_label>.change_<model>` of the root object: a reconcile pushes the root's intended state, as editing it
-    would, and NetBox's object permissions (with their constraints) already express who may do that."""
-    return f'{root._meta.app_label}.change_{root._meta.model_name}'
+    """The permissions that allow a reconcile, as a readable phrase for refusals."""
+    return ' or '.join(reconcile_permissions(root))
 
 
 def may_reconcile(user, root):
-    return bool(user and user.is_authenticated and user.has_perm(reconcile_permission(root), root))
+    if not (user and user.is_authenticated):
+        return False
+    return any(user.has_perm(perm, root) for perm in reconcile_permissions(root))
 
 
 def reconcile_url(obj):

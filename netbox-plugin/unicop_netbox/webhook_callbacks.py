@@ -8,7 +8,16 @@ from django.apps import apps
 from extras.webhooks import register_webhook_callback
 from netbox.registry import registry
 
-from .roots import object_key, resolve_root, root_from_data, scope_from_data, scope_of
+from .roots import (
+    MAX_ANCESTRY,
+    object_key,
+    region_ancestry,
+    regions_for_slug,
+    resolve_root,
+    root_from_data,
+    scope_from_data,
+    scope_of,
+)
 
 __all__ = ('register', 'unicop_context')
 
@@ -18,8 +27,21 @@ MAX_ID = 10**18 - 1  # the schema's root id pattern allows at most 18 digits
 SLUG_MAX = 100
 
 
+def _slug_or_none(value):
+    return value if isinstance(value, str) and 0 < len(value) <= SLUG_MAX else None
+
+
 def _clean_scope(scope):
-    return {k: v if isinstance(v, str) and 0 < len(v) <= SLUG_MAX else None for k, v in scope.items()}
+    """The scope as the schema allows it: slugs or None, and `regions` starting with the region (the receiver ignores
+    an ancestry that does not) or empty when there is no region."""
+    clean = {k: _slug_or_none(scope.get(k)) for k in ('tenant', 'site', 'region')}
+    regions = [r for r in scope.get('regions') or [] if _slug_or_none(r)][:MAX_ANCESTRY]
+    if clean['region'] is None:
+        regions = []
+    elif not regions or regions[0] != clean['region']:
+        regions = [clean['region']]
+    clean['regions'] = regions
+    return clean
 
 
 def _changelog_id(object_type, object_id, request):
@@ -56,6 +78,15 @@ def _site_named_by(data):
     return apps.get_model('dcim', 'site').objects.filter(pk=nested['id']).select_related('region').first()
 
 
+def _deleted_region_ancestry(data):
+    """A deleted region's ancestry: its own slug, then its live parent's (the REST data names the parent's id)."""
+    parent = data.get('parent')
+    live = None
+    if isinstance(parent, dict) and isinstance(parent.get('id'), int):
+        live = apps.get_model('dcim', 'region').objects.filter(pk=parent['id']).first()
+    return [data.get('slug'), *region_ancestry(live)]
+
+
 def _scope_after_delete(label, data, root_key):
     """Scope of a deleted object: its REST data names only brief parents (a deleted IP's interface has no
     site, a deleted VLAN's site has no region), so what still lives supplies the rest, as scope_of() would:
@@ -64,15 +95,23 @@ def _scope_after_delete(label, data, root_key):
     root = _live_root(root_key)
     if root is not None:
         of_root = scope_of(root, root)
-        return {
-            'tenant': scope['tenant'] or of_root['tenant'],
-            'site': of_root['site'] or scope['site'],
-            'region': of_root['region'] or scope['region'],
-        }
+        if of_root['region']:
+            return {
+                'tenant': scope['tenant'] or of_root['tenant'],
+                'site': of_root['site'] or scope['site'],
+                'region': of_root['region'],
+                'regions': of_root['regions'],
+            }
+        scope = {**scope, 'tenant': scope['tenant'] or of_root['tenant'], 'site': of_root['site'] or scope['site']}
     site = _site_named_by(data)
     if site is not None:
         scope['site'] = scope['site'] or site.slug
-        scope['region'] = scope['region'] or (site.region.slug if site.region is not None else None)
+        if scope['region'] is None and site.region is not None:
+            scope['region'], scope['regions'] = site.region.slug, region_ancestry(site.region)
+    if label == 'dcim.region':
+        scope['regions'] = _deleted_region_ancestry(data)
+    elif 'regions' not in scope:
+        scope['regions'] = regions_for_slug(scope['region'])
     return scope
 
 

@@ -105,8 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const registry = new SchemaRegistry({ coerce: true });
   const isConfig = registry.validator<Config>('config.schema.json');
   if (!isConfig(raw)) {
-    for (const d of registry.lastErrors('config.schema.json')) {
-      problems.push({ pointer: environmentName(d.pointer), message: itemMessage(d.pointer, d.message) });
+    for (const detail of registry.lastErrors('config.schema.json')) {
+      problems.push({ pointer: environmentName(detail.pointer), message: itemMessage(detail.pointer, detail.message) });
     }
   } else if ((raw.netboxUrl === undefined) !== (raw.netboxToken === undefined)) {
     problems.push({ pointer: 'NETBOX_URL', message: 'changelog catch-up needs both NETBOX_URL and NETBOX_TOKEN (or _FILE)' });

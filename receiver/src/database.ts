@@ -67,13 +67,13 @@ function migrate(db: Db, components: readonly SchemaComponent[], versionOf: (c: 
 }
 
 /** The parts' versions: from `schema_versions`, or, once, from a single-list database's `user_version`. */
-function storedVersions(d: Db, components: readonly SchemaComponent[]): { versions: Map<string, number>; legacy: boolean } {
-  const table = d.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'").get();
+function storedVersions(db: Db, components: readonly SchemaComponent[]): { versions: Map<string, number>; legacy: boolean } {
+  const table = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'").get();
   if (table) {
-    const rows = d.prepare<[], { component: string; version: number }>('SELECT component, version FROM schema_versions').all();
+    const rows = db.prepare<[], { component: string; version: number }>('SELECT component, version FROM schema_versions').all();
     return { versions: new Map(rows.map((r) => [r.component, r.version])), legacy: false };
   }
-  const userVersion = d.pragma('user_version', { simple: true }) as number;
+  const userVersion = db.pragma('user_version', { simple: true }) as number;
   if (userVersion === 0) return { versions: new Map(), legacy: false };
   // A database of the single list: each part says which of its versions that list had reached
   // (a number beyond the list's last is read as its last, as the single list itself did).

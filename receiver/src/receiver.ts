@@ -130,7 +130,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const topics = topicNames(config.topicPrefix);
   const relay = new Relay({
     kafka,
-    source: store,
+    store,
     topics,
     partitions: config.topicPartitions,
     replication: config.topicReplication,
@@ -156,9 +156,9 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     metrics: metrics.access,
     log: log.child({ stage: 'access' }),
   });
-  const outbox = new GroupCommit({
+  const groupCommit = new GroupCommit({
     store,
-    stamp: sequenceEvent,
+    sequence: sequenceEvent,
     onCommit: committed,
     maxValueBytes: MAX_MESSAGE_BYTES - 1024,
     writes: storeHealth,
@@ -181,8 +181,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     ? new ChangelogCatchup({
         client: netbox,
         store,
-        append: (draft) => outbox.appendEvent(draft),
-        reject: (record) => outbox.appendReject(record),
+        append: (draft) => groupCommit.appendEvent(draft),
+        reject: (record) => groupCommit.appendReject(record),
         source: config.source,
         normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
         intervalMs: config.catchupIntervalMs,
@@ -201,7 +201,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
     validate: createWebhookValidator(registry),
     normalize: createNormalizer(normalizeDeps),
-    outbox,
+    groupCommit,
     depth: () => depth,
     outboxLimit: config.outboxLimit,
     stopping: () => stopping,
@@ -255,7 +255,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     roots: createRootsApi({
       source: config.source,
       index: store,
-      append: (draft) => outbox.appendEvent(draft),
+      append: (draft) => groupCommit.appendEvent(draft),
       existsInNetbox: netbox && ((type, id) => netbox.objectExists(type, id)),
       reconcile: reconcile && {
         record: (root) => reconcile.reconciler.record(root),

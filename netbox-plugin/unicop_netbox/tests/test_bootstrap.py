@@ -34,7 +34,7 @@ class BootstrapTests(TestCase):
         self.assertEqual(rule.action_object, webhook)
         self.assertEqual(sorted(rule.event_types), ['object_created', 'object_deleted', 'object_updated'])
         labels = {f'{ct.app_label}.{ct.model}' for ct in rule.object_types.all()}
-        self.assertEqual(labels, set(DEFAULT_OBJECT_TYPES))
+        self.assertEqual(labels, {*DEFAULT_OBJECT_TYPES, 'unicop_netbox.accessgrant'})
 
     def test_second_run_is_unchanged_when_nothing_changed(self):
         run()
@@ -58,7 +58,8 @@ class BootstrapTests(TestCase):
         self.assertIn('updated (object_types)', out)
         self.assertEqual(Webhook.objects.get(name='unicop').secret, 'second-secret')
         rule = EventRule.objects.get(name='unicop')
-        wanted = {ObjectType.objects.get_by_natural_key('dcim', name).pk for name in ('device', 'interface')}
+        keys = (('dcim', 'device'), ('dcim', 'interface'), ('unicop_netbox', 'accessgrant'))
+        wanted = {ObjectType.objects.get_by_natural_key(*key).pk for key in keys}
         self.assertEqual({ct.pk for ct in rule.object_types.all()}, wanted)
 
     def test_repairs_rule_when_edited_by_hand(self):

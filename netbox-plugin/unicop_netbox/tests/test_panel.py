@@ -125,6 +125,12 @@ class RootPanelTests(TestCase):
         self.assertContains(response, f'<form method="post" action="{url}"')
         self.assertContains(response, 'csrfmiddlewaretoken')
 
+    def test_button_shown_when_user_may_reconcile_root_without_change(self):
+        self.add_permissions('dcim.reconcile_device')
+        with override_settings(PLUGINS_CONFIG=closed_config()):
+            response, _ = self.get_device_page()
+        self.assertContains(response, f'action="/plugins/unicop/reconcile/dcim/device/{self.objects.device.pk}/"')
+
     def test_button_hidden_when_user_lacks_change_permission(self):
         with override_settings(PLUGINS_CONFIG=closed_config()):
             response, _ = self.get_device_page()

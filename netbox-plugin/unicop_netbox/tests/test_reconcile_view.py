@@ -61,6 +61,13 @@ class ReconcileViewTests(TestCase):
         self.assertEqual(response.status_code, 302)
         self.assertIn('/login/', response['Location'])
 
+    def test_view_calls_receiver_when_user_has_reconcile_action_without_change(self):
+        self.add_permissions('dcim.reconcile_device')
+        with ReceiverStub() as stub, override_settings(PLUGINS_CONFIG=stub.config()):
+            response, _ = self.post()
+        self.assertRedirects(response, self.device.get_absolute_url(), fetch_redirect_response=False)
+        self.assertEqual([r['path'] for r in stub.requests], [f'/v1/roots/{self.root}/reconcile'])
+
     def test_view_answers_404_when_model_not_in_panel_models(self):
         self.add_permissions('dcim.change_interface')
         response = self.client.post(f'/plugins/unicop/reconcile/dcim/interface/{self.objects.interface.pk}/')

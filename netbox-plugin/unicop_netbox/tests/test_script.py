@@ -32,10 +32,10 @@ class RequestReconcileScriptTests(TestCase):
         result = script.run(data, commit=False)
         return script, result
 
-    def constrain_change_to(self, device):
+    def constrain_change_to(self, device, action='change'):
         """An ObjectPermission like an operator would write: change devices, but only this one."""
         permission = ObjectPermission.objects.create(
-            name='change one device', actions=['change'], constraints={'pk': device.pk}
+            name=f'{action} one device', actions=[action], constraints={'pk': device.pk}
         )
         permission.object_types.add(ObjectType.objects.get_for_model(Device))
         permission.users.add(self.user)
@@ -69,7 +69,7 @@ class RequestReconcileScriptTests(TestCase):
             script, _ = self.run_script({'object_type': 'dcim.device', 'object_id': self.objects.device.pk})
         self.assertTrue(script.failed)
         self.assertEqual(stub.requests, [])
-        self.assertIn('lacks dcim.change_device', script.messages[-1]['message'])
+        self.assertIn('lacks dcim.reconcile_device or dcim.change_device', script.messages[-1]['message'])
 
     def test_script_logs_failure_when_neither_root_nor_object_given(self):
         script, _ = self.run_script({})
@@ -82,7 +82,9 @@ class RequestReconcileScriptTests(TestCase):
             script, result = self.run_script({'root': self.root})
         self.assertTrue(script.failed)
         self.assertEqual(stub.requests, [])
-        self.assertIn(f'lacks dcim.change_device on {self.root}', script.messages[-1]['message'])
+        self.assertIn(
+            f'lacks dcim.reconcile_device or dcim.change_device on {self.root}', script.messages[-1]['message']
+        )
         self.assertEqual(result, 'not requested: permission denied')
 
     def test_script_accepts_a_and_refuses_b_when_object_permission_constrained_to_a(self):
@@ -98,7 +100,21 @@ class RequestReconcileScriptTests(TestCase):
         self.assertEqual([r['path'] for r in stub.requests], [f'/v1/roots/{self.root}/reconcile'])
         for script in (refused_by_key, refused_by_id):
             self.assertTrue(script.failed)
-            self.assertIn(f'lacks dcim.change_device on {root_b}', script.messages[-1]['message'])
+            self.assertIn(
+                f'lacks dcim.reconcile_device or dcim.change_device on {root_b}', script.messages[-1]['message']
+            )
+
+    def test_script_accepts_a_and_refuses_b_when_reconcile_action_constrained_to_a(self):
+        # the custom action UNICOP's IAM mapping grants, without NetBox's change permission
+        self.add_permissions('extras.run_script', 'dcim.view_device')
+        device_b = self.second_device()
+        self.constrain_change_to(self.objects.device, action='reconcile')
+        with ReceiverStub() as stub, override_settings(PLUGINS_CONFIG=stub.config()):
+            accepted, _ = self.run_script({'root': self.root})
+            refused, _ = self.run_script({'root': f'dcim.device:{device_b.pk}'})
+        self.assertFalse(accepted.failed)
+        self.assertTrue(refused.failed)
+        self.assertEqual([r['path'] for r in stub.requests], [f'/v1/roots/{self.root}/reconcile'])
 
     def test_script_refuses_unknown_root_when_object_does_not_exist(self):
         self.add_permissions('extras.run_script', 'dcim.view_device', 'dcim.change_device')

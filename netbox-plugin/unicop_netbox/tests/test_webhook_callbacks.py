@@ -8,6 +8,7 @@ from core.models import ObjectChange, ObjectType
 from dcim.models import Device, DeviceRole, DeviceType, Interface, Manufacturer, Region, Site
 from django.test import TestCase
 from ipam.models import VLAN, IPAddress, Prefix
+from jsonschema.validators import Draft202012Validator
 from netbox.registry import registry
 from tenancy.models import Tenant
 from virtualization.models import Cluster, ClusterType, VirtualMachine, VMInterface
@@ -19,6 +20,8 @@ __all__ = ('WebhookCallbackTests',)
 # The receiver validates context.unicop against this schema; check the same constraints here.
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / 'schemas' / 'unicop-context.schema.json'
 ROOT_PATTERN = r'^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*:[1-9][0-9]{0,17}$'
+# the test region's ancestry: the region first, then each parent up to the top
+ANCESTRY = ['region-1', 'emea', 'world']
 
 
 def call(obj, data=None, request=None, event='object_updated'):
@@ -29,7 +32,9 @@ def call(obj, data=None, request=None, event='object_updated'):
 class WebhookCallbackTests(TestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.region = Region.objects.create(name='Region 1', slug='region-1')
+        cls.world = Region.objects.create(name='World', slug='world')
+        cls.emea = Region.objects.create(name='EMEA', slug='emea', parent=cls.world)
+        cls.region = Region.objects.create(name='Region 1', slug='region-1', parent=cls.emea)
         cls.tenant = Tenant.objects.create(name='Tenant 1', slug='tenant-1')
         cls.site = Site.objects.create(name='Site 1', slug='site-1', region=cls.region)
         manufacturer = Manufacturer.objects.create(name='M', slug='m')
@@ -51,7 +56,9 @@ class WebhookCallbackTests(TestCase):
     def test_root_is_device_when_object_is_interface(self):
         ctx = call(self.interface)
         self.assertEqual(ctx['root'], f'dcim.device:{self.device.pk}')
-        self.assertEqual(ctx['scope'], {'tenant': 'tenant-1', 'site': 'site-1', 'region': 'region-1'})
+        self.assertEqual(
+            ctx['scope'], {'tenant': 'tenant-1', 'site': 'site-1', 'region': 'region-1', 'regions': ANCESTRY}
+        )
 
     def test_root_is_device_when_ip_on_device_interface(self):
         self.assertEqual(call(self.device_ip)['root'], f'dcim.device:{self.device.pk}')
@@ -71,8 +78,12 @@ class WebhookCallbackTests(TestCase):
         for obj in (self.device, self.site, ip, prefix, vlan, self.vm):
             with self.subTest(obj=obj):
                 self.assertEqual(call(obj)['root'], f'{obj._meta.app_label}.{obj._meta.model_name}:{obj.pk}')
-        self.assertEqual(call(prefix)['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1'})
-        self.assertEqual(call(self.site)['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1'})
+        self.assertEqual(
+            call(prefix)['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1', 'regions': ANCESTRY}
+        )
+        self.assertEqual(
+            call(self.site)['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1', 'regions': ANCESTRY}
+        )
 
     def test_root_comes_from_data_when_object_deleted(self):
         data = {'id': 999999, 'device': {'id': self.device.pk, 'name': 'dev1'}, 'name': 'gone'}
@@ -94,7 +105,9 @@ class WebhookCallbackTests(TestCase):
             'assigned_object': {'id': 5, 'device': {'id': self.device.pk, 'name': 'dev1'}},
         }
         ctx = call(self.device_ip, data=data, event='object_deleted')
-        self.assertEqual(ctx['scope'], {'tenant': 'tenant-1', 'site': 'site-1', 'region': 'region-1'})
+        self.assertEqual(
+            ctx['scope'], {'tenant': 'tenant-1', 'site': 'site-1', 'region': 'region-1', 'regions': ANCESTRY}
+        )
 
     def test_scope_region_comes_from_live_site_when_root_deleted(self):
         vlan = {'id': 999994, 'vid': 10, 'site': {'id': self.site.pk, 'slug': 'site-1'}}
@@ -102,13 +115,49 @@ class WebhookCallbackTests(TestCase):
         for obj, data in ((VLAN(vid=10, name='v'), vlan), (Prefix(prefix='10.0.0.0/8'), prefix)):
             with self.subTest(data=data):
                 ctx = call(obj, data=data, event='object_deleted')
-                self.assertEqual(ctx['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1'})
+                self.assertEqual(
+                    ctx['scope'], {'tenant': None, 'site': 'site-1', 'region': 'region-1', 'regions': ANCESTRY}
+                )
 
     def test_scope_comes_from_data_when_root_also_deleted(self):
         data = {'id': 999996, 'device': {'id': 999995}, 'tenant': {'id': 1, 'slug': 'gone-tenant'}}
         ctx = call(self.interface, data=data, event='object_deleted')
         self.assertEqual(ctx['root'], 'dcim.device:999995')
-        self.assertEqual(ctx['scope'], {'tenant': 'gone-tenant', 'site': None, 'region': None})
+        self.assertEqual(ctx['scope'], {'tenant': 'gone-tenant', 'site': None, 'region': None, 'regions': []})
+
+    def test_regions_is_ancestry_when_object_is_region_or_top_level(self):
+        self.assertEqual(call(self.region)['scope']['regions'], ANCESTRY)
+        self.assertEqual(
+            call(self.world)['scope'], {'tenant': None, 'site': None, 'region': 'world', 'regions': ['world']}
+        )
+        lone = Site.objects.create(name='Lone', slug='lone')
+        self.assertEqual(call(lone)['scope'], {'tenant': None, 'site': 'lone', 'region': None, 'regions': []})
+
+    def test_regions_follow_live_parent_when_region_deleted(self):
+        data = {'id': 999990, 'slug': 'gone-region', 'parent': {'id': self.emea.pk, 'slug': 'emea'}}
+        ctx = call(self.region, data=data, event='object_deleted')
+        self.assertEqual(ctx['scope']['region'], 'gone-region')
+        self.assertEqual(ctx['scope']['regions'], ['gone-region', 'emea', 'world'])
+
+    def test_regions_from_live_region_when_deleted_data_names_region_slug(self):
+        data = {'id': 999989, 'region': {'id': self.region.pk, 'slug': 'region-1'}}
+        ctx = call(Site(name='gone', slug='gone'), data=data, event='object_deleted')
+        self.assertEqual(ctx['scope']['regions'], ANCESTRY)
+
+    def test_regions_is_only_region_when_slug_is_ambiguous(self):
+        # slugs are unique among siblings only: a second 'region-1' elsewhere makes the parent unknowable by slug
+        Region.objects.create(name='Region 1', slug='region-1', parent=self.world)
+        data = {'id': 999988, 'region': {'id': 999987, 'slug': 'region-1'}}
+        ctx = call(Site(name='gone', slug='gone'), data=data, event='object_deleted')
+        self.assertEqual(ctx['scope']['regions'], ['region-1'])
+
+    def test_regions_capped_at_schema_maximum_when_tree_is_deep(self):
+        parent = None
+        for depth in range(40):
+            parent = Region.objects.create(name=f'D{depth}', slug=f'd{depth}', parent=parent)
+        regions = call(parent)['scope']['regions']
+        self.assertEqual(len(regions), 32)
+        self.assertEqual(regions[:2], ['d39', 'd38'])
 
     def test_changelog_id_is_newest_match_when_request_has_changes(self):
         request_id = uuid.uuid4()
@@ -140,7 +189,8 @@ class WebhookCallbackTests(TestCase):
             ctx = json.loads(json.dumps(call(obj)))
             self.assertEqual(set(ctx) - set(schema['properties']), set())
             self.assertRegex(ctx['root'], ROOT_PATTERN)
-            self.assertEqual(set(ctx['scope']), {'tenant', 'site', 'region'})
+            self.assertEqual(set(ctx['scope']), {'tenant', 'site', 'region', 'regions'})
+            self.assertEqual(list(Draft202012Validator(schema).iter_errors(ctx)), [])
             self.assertTrue(ctx['changelog_id'] is None or isinstance(ctx['changelog_id'], int))
 
     def test_returns_nothing_when_data_has_no_object_id(self):

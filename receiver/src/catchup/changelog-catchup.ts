@@ -86,13 +86,13 @@ export class ChangelogCatchup {
   /** Failed object fetches per changelog id. In memory: a restart grants a row its attempts again. */
   private readonly attempts = new Map<number, number>();
 
-  constructor(private readonly o: CatchupOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: CatchupOptions) {
+    this.now = options.now ?? Date.now;
   }
 
   /** Polls now, then `intervalMs` after each poll ended; a failed poll is retried by the next (`catchup` policy). */
   start(): void {
-    this.schedule = every({ firstMs: 0, everyMs: this.o.intervalMs, round: () => this.pollSafely() });
+    this.schedule = every({ firstMs: 0, everyMs: this.options.intervalMs, round: () => this.pollSafely() });
   }
 
   /** Ends a poll in progress after its current row (a first poll after a long outage can take minutes). */
@@ -104,11 +104,11 @@ export class ChangelogCatchup {
   private async pollSafely(): Promise<PollResult | null> {
     try {
       const result = await this.poll();
-      if (result.recovered > 0) this.o.log.warn(result, 'changelog catch-up recovered events whose webhooks never arrived');
+      if (result.recovered > 0) this.options.log.warn(result, 'changelog catch-up recovered events whose webhooks never arrived');
       return result;
     } catch (error) {
-      this.o.metrics.failed();
-      this.o.log.warn({ err: error }, 'changelog catch-up failed; retrying at the next interval');
+      this.options.metrics.failed();
+      this.options.log.warn({ err: error }, 'changelog catch-up failed; retrying at the next interval');
       return null;
     }
   }
@@ -121,26 +121,26 @@ export class ChangelogCatchup {
    * ends the pass, and the mark reached so far is saved even then.
    */
   async poll(): Promise<PollResult> {
-    this.version ??= await this.o.client.version();
-    if (this.o.store.state(HWM) === null) {
+    this.version ??= await this.options.client.version();
+    if (this.options.store.state(HWM) === null) {
       const start = await this.initialMark();
-      this.o.store.setState(FLOOR, String(start));
-      this.o.store.setState(HWM, String(start));
+      this.options.store.setState(FLOOR, String(start));
+      this.options.store.setState(HWM, String(start));
     }
-    let hwm = Number(this.o.store.state(HWM));
-    const floor = Number(this.o.store.state(FLOOR) ?? 0);
+    let hwm = Number(this.options.store.state(HWM));
+    const floor = Number(this.options.store.state(FLOOR) ?? 0);
     const cursor = !/^4\.[0-5]\./.test(this.version);
-    const dueBefore = this.now() - this.o.graceMs;
+    const dueBefore = this.now() - this.options.graceMs;
     const result: PollResult = { scanned: 0, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm };
     let blocked = false;
     let oldestWaiting = 0;
-    const objectTypes = this.o.objectTypes.length > 0 ? this.o.objectTypes : await this.o.client.eventRuleObjectTypes(this.o.eventRule);
-    const query = { afterId: Math.max(floor, hwm - this.o.overlap), objectTypes, pageSize: PAGE, cursor };
+    const objectTypes = this.options.objectTypes.length > 0 ? this.options.objectTypes : await this.options.client.eventRuleObjectTypes(this.options.eventRule);
+    const query = { afterId: Math.max(floor, hwm - this.options.overlap), objectTypes, pageSize: PAGE, cursor };
     try {
-      for await (const row of this.o.client.objectChanges(query, MAX_ROWS_PER_POLL)) {
+      for await (const row of this.options.client.objectChanges(query, MAX_ROWS_PER_POLL)) {
         if (this.stopping) break;
         result.scanned++;
-        if (this.o.store.changelogSeen(row.id)) {
+        if (this.options.store.changelogSeen(row.id)) {
           if (!blocked) hwm = Math.max(hwm, row.id);
           continue;
         }
@@ -154,42 +154,42 @@ export class ChangelogCatchup {
         if (outcome === 'retrying') blocked = true; // the mark waits for its next attempt
         if (!blocked && row.id > hwm) {
           hwm = row.id;
-          this.o.metrics.highWaterMark(hwm);
+          this.options.metrics.highWaterMark(hwm);
         }
       }
     } finally {
-      this.o.store.setState(HWM, String(hwm));
-      this.o.metrics.highWaterMark(hwm);
+      this.options.store.setState(HWM, String(hwm));
+      this.options.metrics.highWaterMark(hwm);
     }
     result.hwm = hwm;
-    this.o.metrics.lag(blocked ? Math.max(0, (this.now() - oldestWaiting) / 1000) : 0);
+    this.options.metrics.lag(blocked ? Math.max(0, (this.now() - oldestWaiting) / 1000) : 0);
     return result;
   }
 
   /** One due row not seen before: covered by its webhook's event, recovered as an event, kept as a reject, or retried. */
   private async handle(row: ObjectChangeRow, version: string): Promise<RowOutcome> {
     const subject = `${row.changed_object_type}:${row.changed_object_id}`;
-    const covering = row.request_id ? this.o.store.eventForRequest(row.request_id, subject) : undefined;
+    const covering = row.request_id ? this.options.store.eventForRequest(row.request_id, subject) : undefined;
     if (covering) {
-      this.o.store.markChangelogSeen(row.id, covering.id, this.now());
+      this.options.store.markChangelogSeen(row.id, covering.id, this.now());
       return 'covered';
     }
     let rest: JsonObject | null;
     try {
-      rest = row.changed_object?.url ? await this.o.client.object(row.changed_object.url) : null;
+      rest = row.changed_object?.url ? await this.options.client.object(row.changed_object.url) : null;
     } catch (error) {
       if (!(error instanceof ClientRequestError)) throw error;
       const attempts = (this.attempts.get(row.id) ?? 0) + 1;
       this.attempts.set(row.id, attempts);
       if (shouldRetry('catchup-row', error, attempts - 1)) {
-        this.o.log.warn({ changelogId: row.id, attempts, request: error.request }, 'changelog row: object fetch failed; retrying at the next poll');
+        this.options.log.warn({ changelogId: row.id, attempts, request: error.request }, 'changelog row: object fetch failed; retrying at the next poll');
         return 'retrying';
       }
       return this.keepReject(row, { code: error.code, message: `object fetch failed ${attempts} times: ${error.message}`, attempts });
     }
     let appended;
     try {
-      appended = await this.o.append(this.o.normalize(row, rest, version));
+      appended = await this.options.append(this.options.normalize(row, rest, version));
     } catch (error) {
       // A local fault (the outbox cannot write, the receiver stops) ends the poll; the row waits.
       if (isRetriable(error)) throw error;
@@ -197,19 +197,19 @@ export class ChangelogCatchup {
       return this.keepReject(row, { code, message: error instanceof Error ? error.message : String(error), attempts: 1 });
     }
     this.attempts.delete(row.id);
-    this.o.store.markChangelogSeen(row.id, appended.event.id, this.now());
+    this.options.store.markChangelogSeen(row.id, appended.event.id, this.now());
     if (appended.status === 'duplicate') return 'covered';
-    this.o.metrics.recovered(1); // per row: a long poll shows its progress
+    this.options.metrics.recovered(1); // per row: a long poll shows its progress
     return 'recovered';
   }
 
   private async keepReject(row: ObjectChangeRow, reason: { code: string; message: string; attempts: number }): Promise<RowOutcome> {
-    const record = changelogReject(this.o.source, row, reason);
-    await this.o.reject(record);
+    const record = changelogReject(this.options.source, row, reason);
+    await this.options.reject(record);
     this.attempts.delete(row.id);
-    this.o.store.markChangelogSeen(row.id, null, this.now());
-    this.o.metrics.rejected(1);
-    this.o.log.warn(
+    this.options.store.markChangelogSeen(row.id, null, this.now());
+    this.options.metrics.rejected(1);
+    this.options.log.warn(
       { changelogId: row.id, subject: `${row.changed_object_type}:${row.changed_object_id}`, code: reason.code, rejectId: record.id },
       'changelog row cannot become an event; kept as a reject and passed',
     );
@@ -218,9 +218,9 @@ export class ChangelogCatchup {
 
   /** No mark yet: start at the newest row (`latest`) or replay everything NetBox still keeps (`earliest`). */
   private async initialMark(): Promise<number> {
-    if (this.o.from === 'earliest') return 0;
-    const last = await this.o.client.latestChangeId();
-    this.o.log.info({ hwm: last }, 'changelog catch-up starts at the newest changelog row (UNICOP_CATCHUP_FROM=latest)');
+    if (this.options.from === 'earliest') return 0;
+    const last = await this.options.client.latestChangeId();
+    this.options.log.info({ hwm: last }, 'changelog catch-up starts at the newest changelog row (UNICOP_CATCHUP_FROM=latest)');
     return last;
   }
 }

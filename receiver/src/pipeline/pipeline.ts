@@ -20,7 +20,7 @@ export interface PipelineDeps {
   verify: Verifier;
   validate: WebhookValidator;
   normalize: Normalizer;
-  outbox: GroupCommit;
+  groupCommit: GroupCommit;
   /** Unpublished rows right now and the most allowed before answering 503. */
   depth: () => number;
   outboxLimit: number;
@@ -60,7 +60,7 @@ export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
       throw error;
     }
     if (deps.stopping()) throw new UnicopError('UNICOP_INGEST_STOPPING', 'the receiver is stopping');
-    if (deps.depth() + deps.outbox.queued >= deps.outboxLimit) {
+    if (deps.depth() + deps.groupCommit.queued >= deps.outboxLimit) {
       throw new UnicopError('UNICOP_OUTBOX_FULL', 'the outbox is over its limit; Kafka is behind or away');
     }
     let result: AppendResult;
@@ -68,7 +68,7 @@ export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
       const webhook = deps.validate(parseJson(raw), raw.length);
       const draft = deps.normalize(webhook);
       refuseReplay(deps, webhook.body.timestamp, draft.envelope.id, now());
-      result = await deps.outbox.appendEvent(draft);
+      result = await deps.groupCommit.appendEvent(draft);
     } catch (error) {
       if (isUnicopError(error) && error.httpStatus >= 400 && error.httpStatus < 500) await keepReject(deps, raw, error);
       throw error;
@@ -114,7 +114,7 @@ async function keepReject(deps: PipelineDeps, raw: Buffer, error: UnicopError): 
       body: { bytes: raw.length, sha256: createHash('sha256').update(raw).digest('hex'), excerpt, truncated: raw.length > REJECT_BODY_EXCERPT },
     },
   };
-  await deps.outbox.appendReject({
+  await deps.groupCommit.appendReject({
     id,
     source: deps.source,
     code: error.code,

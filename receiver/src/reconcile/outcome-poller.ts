@@ -25,16 +25,16 @@ export interface OutcomePollerOptions {
 export class OutcomePoller {
   private schedule: Schedule | null = null;
 
-  constructor(private readonly o: OutcomePollerOptions) {}
+  constructor(private readonly options: OutcomePollerOptions) {}
 
   /** Polls every `intervalMs` (after each poll ended); a failed poll is retried by the next (`awx-poll` policy). */
   start(): void {
     this.schedule = every({
-      everyMs: this.o.intervalMs,
+      everyMs: this.options.intervalMs,
       round: () =>
         this.poll().catch((error: unknown) => {
-          this.o.failed();
-          this.o.log.warn({ err: error }, 'AWX outcome poll failed; the next round tries again');
+          this.options.failed();
+          this.options.log.warn({ err: error }, 'AWX outcome poll failed; the next round tries again');
         }),
     });
   }
@@ -45,11 +45,14 @@ export class OutcomePoller {
 
   async poll(): Promise<number> {
     let found = 0;
-    for (const attempt of this.o.unresolved(Date.now())) {
-      const job = attempt.awxJobId !== null ? await this.o.awx.job(attempt.awxJobId) : (await this.o.awx.jobsForEvent(attempt.reconcileId))[0];
+    for (const attempt of this.options.unresolved(Date.now())) {
+      const job = attempt.awxJobId !== null ? await this.options.awx.job(attempt.awxJobId) : (await this.options.awx.jobsForEvent(attempt.reconcileId))[0];
       if (!job || !TERMINAL.has(job.status)) continue;
-      this.o.log.info({ reconcileId: attempt.reconcileId, awxJobId: job.id, status: job.status }, 'outcome found by polling AWX (no notification arrived)');
-      this.o.notify({
+      this.options.log.info(
+        { reconcileId: attempt.reconcileId, awxJobId: job.id, status: job.status },
+        'outcome found by polling AWX (no notification arrived)',
+      );
+      this.options.notify({
         id: job.id,
         status: job.status,
         // The label or job id already ties the job to the attempt, even if AWX dropped the extra vars.

@@ -49,25 +49,25 @@ export interface ReconcileLoopDeps {
  * the outcome poller. On a new database they start only after the state was rebuilt from the
  * compacted state topic (state-rebuild.ts). Null when no policy is configured.
  */
-export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null {
-  const { config, metrics, log } = d;
+export function createReconcileLoop(deps: ReconcileLoopDeps): ReconcileLoop | null {
+  const { config, metrics, log } = deps;
   if (!config.reconcilePolicyFile) return null;
-  const store = new ReconcileStore(d.db);
-  const policy = loadReconcilePolicy(config.reconcilePolicyFile, d.registry);
+  const store = new ReconcileStore(deps.db);
+  const policy = loadReconcilePolicy(config.reconcilePolicyFile, deps.registry);
   const reconciler = new Reconciler({
     policy,
     store,
-    outbox: d.outbox,
-    onCommit: d.onCommit,
+    outbox: deps.outbox,
+    onCommit: deps.onCommit,
     source: config.source,
-    registry: d.registry,
+    registry: deps.registry,
     metrics: metrics.reconcile,
     log: log.child({ stage: 'reconcile' }),
   });
   const consumer = new TopicConsumer({
-    kafka: d.kafka,
+    kafka: deps.kafka,
     groupId: `${config.topicPrefix}.reconciler`,
-    topic: d.eventsTopic,
+    topic: deps.eventsTopic,
     handle: (m) => reconciler.handleEvent(m),
     onError: () => metrics.consumerErrors.inc(),
     log: log.child({ stage: 'reconcile-consumer' }),
@@ -87,12 +87,12 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
   let stopped = false;
   let starting: Promise<unknown> = Promise.resolve();
   const stateTopic = topicNames(config.topicPrefix).rootsState;
-  const isStateMessage = d.registry.validator<StateMessage>(STATE_SCHEMA);
+  const isStateMessage = deps.registry.validator<StateMessage>(STATE_SCHEMA);
   const rebuild = () =>
     rebuildUntilDone({
       read: (onMessage) =>
         readTopicToEnd({
-          kafka: d.kafka,
+          kafka: deps.kafka,
           topic: stateTopic,
           groupId: `${config.topicPrefix}.state-rebuild.${randomUUID()}`,
           onMessage,
@@ -102,7 +102,7 @@ export function createReconcileLoop(d: ReconcileLoopDeps): ReconcileLoop | null 
       store,
       isStateMessage,
       schemaErrors: () =>
-        d.registry
+        deps.registry
           .lastErrors(STATE_SCHEMA, 3)
           .map((e) => `${e.pointer}: ${e.message}`)
           .join('; '),

@@ -65,10 +65,10 @@ export class Reconciler {
   private readonly newId: () => string;
   private readonly readEvent: EventReader;
 
-  constructor(private readonly o: ReconcilerOptions) {
-    this.now = o.now ?? Date.now;
-    this.newId = o.newId ?? randomUUID;
-    this.readEvent = createEventReader(o.registry);
+  constructor(private readonly options: ReconcilerOptions) {
+    this.now = options.now ?? Date.now;
+    this.newId = options.newId ?? randomUUID;
+    this.readEvent = createEventReader(options.registry);
   }
 
   /**
@@ -81,7 +81,7 @@ export class Reconciler {
     const reading = this.readEvent(record.raw);
     if (reading.kind === 'poison') return this.keepPoison(record, reading.error);
     if (reading.kind === 'ignored') return;
-    const rule = matchRule(this.o.policy, reading.rootType, reading.objectType);
+    const rule = matchRule(this.options.policy, reading.rootType, reading.objectType);
     if (!rule) return;
     const now = this.now();
     this.transact(reading.rootKey, { kind: 'change', eventId: reading.id, rule, now }, reading.id);
@@ -90,16 +90,16 @@ export class Reconciler {
   /** Debounce windows that ended and deadlines that passed. */
   tick(): void {
     const now = this.now();
-    for (const root of this.o.store.dueRoots(now)) this.transact(root, { kind: 'tick', now });
+    for (const root of this.options.store.dueRoots(now)) this.transact(root, { kind: 'tick', now });
   }
 
   /** An AWX notification (or a poll result in the same shape). Unknown attempts are kept as orphans. */
   notify(body: AwxNotification): NotificationResult {
-    this.o.metrics.notification(awxStatusOf(body.status));
+    this.options.metrics.notification(awxStatusOf(body.status));
     const reading = readNotification(body);
     const now = this.now();
     if (reading.kind === 'unusable') return this.orphan(reading.reconcileId, reading.reason, body);
-    const attempt = this.o.store.attempt(reading.reconcileId);
+    const attempt = this.options.store.attempt(reading.reconcileId);
     if (!attempt) return this.orphan(reading.reconcileId, ORPHAN_REASONS.noAttempt, body);
     const input: Input =
       reading.kind === 'started'
@@ -120,20 +120,23 @@ export class Reconciler {
 
   /** True while a new database's state is rebuilt from the state topic: reads and notifications answer 503 meanwhile. */
   get rebuilding(): boolean {
-    return this.o.store.rebuilding;
+    return this.options.store.rebuilding;
   }
 
   record(root: string): RootRecord | null {
-    return this.o.store.hasRecord(root) ? this.o.store.record(root) : null;
+    return this.options.store.hasRecord(root) ? this.options.store.record(root) : null;
   }
 
   /** Keeps a bounded stand-in of the body (excerpt, size, sha256) in a bounded table. */
   private orphan(reconcileId: string | null, reason: OrphanReason, body: AwxNotification): NotificationResult {
     const kept = boundedExcerpt(Buffer.from(JSON.stringify(body), 'utf8'));
-    this.o.store.keepOrphan(reconcileId, reason, JSON.stringify(kept), this.now(), this.o.orphanLimit ?? ORPHAN_ROW_LIMIT);
-    this.o.metrics.orphan(reason);
+    this.options.store.keepOrphan(reconcileId, reason, JSON.stringify(kept), this.now(), this.options.orphanLimit ?? ORPHAN_ROW_LIMIT);
+    this.options.metrics.orphan(reason);
     const status = typeof body.status === 'string' ? body.status.slice(0, 64) : null;
-    this.o.log.warn({ reconcileId: reconcileId?.slice(0, 64), reason, status, bytes: kept.bytes }, 'AWX notification matches no attempt; kept as an orphan');
+    this.options.log.warn(
+      { reconcileId: reconcileId?.slice(0, 64), reason, status, bytes: kept.bytes },
+      'AWX notification matches no attempt; kept as an orphan',
+    );
     return 'orphan';
   }
 
@@ -141,17 +144,17 @@ export class Reconciler {
   private keepPoison(record: EventRecord, error: UnicopError): void {
     const at: KafkaCoordinates = { topic: record.topic, partition: record.partition, offset: record.offset };
     const now = this.now();
-    const kept = this.o.store.transaction(() => {
+    const kept = this.options.store.transaction(() => {
       const key = poisonSeenKey(at);
-      if (this.o.store.seen(key)) return false;
-      this.o.store.markSeen(key, now);
-      this.o.outbox.insertReject(poisonReject(this.o.source, at, record.raw, error, now), now);
+      if (this.options.store.seen(key)) return false;
+      this.options.store.markSeen(key, now);
+      this.options.outbox.insertReject(poisonReject(this.options.source, at, record.raw, error, now), now);
       return true;
     });
     if (!kept) return;
-    this.o.onCommit(1);
-    this.o.metrics.poison(error.code);
-    this.o.log.warn(
+    this.options.onCommit(1);
+    this.options.metrics.poison(error.code);
+    this.options.log.warn(
       { ...at, code: error.code, details: error.details, bytes: record.raw.length },
       'unreadable record on the events topic kept as a reject and skipped',
     );
@@ -162,26 +165,26 @@ export class Reconciler {
     let rows = 0;
     const outcomes: Outcome[] = [];
     const commands: Command[] = [];
-    const applied = this.o.store.transaction(() => {
+    const applied = this.options.store.transaction(() => {
       if (eventId !== undefined) {
-        if (this.o.store.seen(eventId)) return false;
-        this.o.store.markSeen(eventId, input.now);
+        if (this.options.store.seen(eventId)) return false;
+        this.options.store.markSeen(eventId, input.now);
       }
-      const s = step(this.o.store.record(root), input, this.newId);
+      const s = step(this.options.store.record(root), input, this.newId);
       if (!s.applied) return false;
-      this.o.store.save(s.record, input.now);
-      if (awxJob) this.o.store.setAwxJob(awxJob.reconcileId, awxJob.id);
+      this.options.store.save(s.record, input.now);
+      if (awxJob) this.options.store.setAwxJob(awxJob.reconcileId, awxJob.id);
       for (const effect of s.effects) {
         if (effect.kind === 'command') {
           const c = effect.command;
-          this.o.store.addAttempt(c.reconcileId, c.root, c.attempt, input.now, Date.parse(c.deadline));
-          this.o.outbox.insertMessage('reconcileRequests', c.root, c.reconcileId, JSON.stringify(this.commandEnvelope(c, input.now)), input.now);
+          this.options.store.addAttempt(c.reconcileId, c.root, c.attempt, input.now, Date.parse(c.deadline));
+          this.options.outbox.insertMessage('reconcileRequests', c.root, c.reconcileId, JSON.stringify(this.commandEnvelope(c, input.now)), input.now);
           commands.push(c);
         } else {
-          this.o.store.setOutcome(effect.outcome);
+          this.options.store.setOutcome(effect.outcome);
           const id = uuidv5(effect.outcome.reconcileId, OUTCOME_ID_NAMESPACE);
           const message = { ...this.envelope(id, 'unicop.reconcile.outcome', root, effect.outcome, input.now), dataschema: OUTCOME_DATASCHEMA };
-          this.o.outbox.insertMessage('reconcileOutcomes', root, id, JSON.stringify(message), input.now);
+          this.options.outbox.insertMessage('reconcileOutcomes', root, id, JSON.stringify(message), input.now);
           outcomes.push(effect.outcome);
         }
         rows++;
@@ -192,19 +195,19 @@ export class Reconciler {
         dataschema: ROOT_STATE_DATASCHEMA,
         data: stateData(s.record),
       };
-      this.o.outbox.insertMessage('rootsState', root, stateId, JSON.stringify(state), input.now);
+      this.options.outbox.insertMessage('rootsState', root, stateId, JSON.stringify(state), input.now);
       rows++;
       return true;
     });
     if (!applied) return false;
-    this.o.onCommit(rows);
+    this.options.onCommit(rows);
     for (const c of commands) {
-      this.o.metrics.command(c.attempt);
-      this.o.log.info({ root, reconcileId: c.reconcileId, attempt: c.attempt, template: c.jobTemplate.name }, 'reconcile requested');
+      this.options.metrics.command(c.attempt);
+      this.options.log.info({ root, reconcileId: c.reconcileId, attempt: c.attempt, template: c.jobTemplate.name }, 'reconcile requested');
     }
-    for (const o of outcomes) {
-      this.o.metrics.outcome(o.result, o.class);
-      this.o.log.info({ root, reconcileId: o.reconcileId, result: o.result, class: o.class }, 'reconcile outcome');
+    for (const outcome of outcomes) {
+      this.options.metrics.outcome(outcome.result, outcome.class);
+      this.options.log.info({ root, reconcileId: outcome.reconcileId, result: outcome.result, class: outcome.class }, 'reconcile outcome');
     }
     return true;
   }
@@ -230,7 +233,16 @@ export class Reconciler {
   }
 
   private envelope(id: string, type: string, root: string, data: unknown, now: number) {
-    return { specversion: '1.0', id, source: this.o.source, type, subject: root, time: new Date(now).toISOString(), datacontenttype: 'application/json', data };
+    return {
+      specversion: '1.0',
+      id,
+      source: this.options.source,
+      type,
+      subject: root,
+      time: new Date(now).toISOString(),
+      datacontenttype: 'application/json',
+      data,
+    };
   }
 }
 

@@ -189,17 +189,23 @@ function launch(r: RootRecord, events: string[], eventCount: number, now: number
   return { kind: 'command', command };
 }
 
-function conclude(r: RootRecord, effects: Effect[], o: Pick<Outcome, 'result' | 'class' | 'message' | 'awxJobId'>, now: number, newId: () => string): void {
+function conclude(
+  r: RootRecord,
+  effects: Effect[],
+  verdict: Pick<Outcome, 'result' | 'class' | 'message' | 'awxJobId'>,
+  now: number,
+  newId: () => string,
+): void {
   const inFlight = r.inFlight;
   if (!inFlight || !r.rule) return;
-  const outcome: Outcome = { reconcileId: inFlight.reconcileId, root: r.root, attempt: inFlight.attempt, ...o, at: new Date(now).toISOString() };
+  const outcome: Outcome = { reconcileId: inFlight.reconcileId, root: r.root, attempt: inFlight.attempt, ...verdict, at: new Date(now).toISOString() };
   effects.push({ kind: 'outcome', outcome });
   r.lastOutcome = outcome;
   r.inFlight = null;
-  r.state = o.result;
-  const budget = o.class ? (r.rule.retry[o.class] ?? 0) : 0;
+  r.state = verdict.result;
+  const budget = verdict.class ? (r.rule.retry[verdict.class] ?? 0) : 0;
   const retries = r.attempt - 1;
-  if (o.result !== 'succeeded' && retries < budget) {
+  if (verdict.result !== 'succeeded' && retries < budget) {
     // A retry by policy: a new command with the next attempt number, never a silent relaunch.
     effects.push(launch(r, mergeSamples(inFlight.events, r.followUpEvents), inFlight.eventCount + r.followUpEventCount, now, newId));
     Object.assign(r, { followUpEvents: [], followUpEventCount: 0 });

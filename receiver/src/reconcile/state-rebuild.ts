@@ -43,47 +43,47 @@ export interface RebuildSummary {
  * until Kafka answers — starting on a silently empty state would forget attempts in flight and
  * orphan their AWX outcomes. Resolves null when stopped first.
  */
-export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildSummary | null> {
-  const now = o.now ?? Date.now;
-  o.metrics.rebuilding(true);
+export async function rebuildUntilDone(options: StateRebuildOptions): Promise<RebuildSummary | null> {
+  const now = options.now ?? Date.now;
+  options.metrics.rebuilding(true);
   try {
     const backoff = new Backoff('state-rebuild');
-    while (!o.stopped()) {
+    while (!options.stopped()) {
       const started = now();
       const latest = new Map<string, string>();
       let read: Awaited<ReturnType<StateRebuildOptions['read']>>;
       try {
-        read = await o.read((m) => keepLatest(latest, m));
+        read = await options.read((m) => keepLatest(latest, m));
       } catch (error) {
-        if (o.stopped()) return null;
+        if (options.stopped()) return null;
         // Whatever `read` threw (kafkajs, a crashed consumer), the topic could not be read: retriable.
         const failure = new UnicopError('UNICOP_RECONCILE_STATE_UNREADABLE', 'the state topic could not be read', { cause: error });
-        o.metrics.failed();
-        o.log.warn(
-          { err: error, code: failure.code, topic: o.topic, retryInMs: backoff.nextDelayMs },
+        options.metrics.failed();
+        options.log.warn(
+          { err: error, code: failure.code, topic: options.topic, retryInMs: backoff.nextDelayMs },
           'state topic could not be read; the reconciler waits and retries',
         );
         if (!(await backoff.wait(failure))) return null;
         continue;
       }
-      if (o.stopped()) return null;
+      if (options.stopped()) return null;
       const roots: RestoredRoot[] = [];
       const skipped: Array<{ root: string; reason: string; detail: string }> = [];
       for (const [key, value] of latest) {
-        const r = restoreRoot(key, value, o.isStateMessage, o.schemaErrors);
+        const r = restoreRoot(key, value, options.isStateMessage, options.schemaErrors);
         if (r.kind === 'restored') roots.push(r.root);
         else skipped.push({ root: key, reason: r.reason, detail: r.detail });
       }
-      o.store.restore(roots, now());
-      for (const r of roots) o.metrics.restored(r.record.state);
+      options.store.restore(roots, now());
+      for (const r of roots) options.metrics.restored(r.record.state);
       for (const [i, s] of skipped.entries()) {
-        o.metrics.skipped(s.reason);
-        if (i < SKIPS_LOGGED) o.log.warn(s, 'state message not restorable; root skipped');
+        options.metrics.skipped(s.reason);
+        if (i < SKIPS_LOGGED) options.log.warn(s, 'state message not restorable; root skipped');
       }
       const summary = { restored: roots.length, inFlight: roots.filter((r) => r.attempt !== null).length, skipped: skipped.length, messages: read.messages };
-      o.log.info(
+      options.log.info(
         {
-          topic: o.topic,
+          topic: options.topic,
           topicExists: read.exists,
           partitions: read.partitions,
           ...summary,
@@ -96,7 +96,7 @@ export async function rebuildUntilDone(o: StateRebuildOptions): Promise<RebuildS
     }
     return null;
   } finally {
-    o.metrics.rebuilding(false);
+    options.metrics.rebuilding(false);
   }
 }
 

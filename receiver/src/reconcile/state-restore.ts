@@ -104,19 +104,19 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
 
 /** What the schema cannot say: the invariants `step` (state-machine.ts) keeps between fields. */
 function inconsistency(key: string, m: StateMessage): string | null {
-  const d = m.data;
-  if (d.root !== key || m.subject !== key) return `key ${key} differs from data.root ${d.root} or subject ${m.subject}`;
-  const inFlightState = d.state === 'requested' || d.state === 'running';
-  if (inFlightState !== (d.inFlight !== null)) return `state ${d.state} with inFlight ${d.inFlight === null ? 'null' : 'set'}`;
-  if ((inFlightState || d.state === 'pending') && d.rule === null) return `state ${d.state} without the rule of its cycle`;
-  if ((d.state === 'pending') !== (d.dueAt !== null)) return `state ${d.state} with dueAt ${String(d.dueAt)}`;
-  if (d.inFlight && d.inFlight.attempt !== d.attempt) return `inFlight.attempt ${d.inFlight.attempt} differs from attempt ${d.attempt}`;
-  const followUps = d.followUpEventCount ?? d.followUpEvents.length;
-  if (d.pendingFollowUp !== followUps > 0) return 'pendingFollowUp disagrees with followUpEvents';
+  const data = m.data;
+  if (data.root !== key || m.subject !== key) return `key ${key} differs from data.root ${data.root} or subject ${m.subject}`;
+  const inFlightState = data.state === 'requested' || data.state === 'running';
+  if (inFlightState !== (data.inFlight !== null)) return `state ${data.state} with inFlight ${data.inFlight === null ? 'null' : 'set'}`;
+  if ((inFlightState || data.state === 'pending') && data.rule === null) return `state ${data.state} without the rule of its cycle`;
+  if ((data.state === 'pending') !== (data.dueAt !== null)) return `state ${data.state} with dueAt ${String(data.dueAt)}`;
+  if (data.inFlight && data.inFlight.attempt !== data.attempt) return `inFlight.attempt ${data.inFlight.attempt} differs from attempt ${data.attempt}`;
+  const followUps = data.followUpEventCount ?? data.followUpEvents.length;
+  if (data.pendingFollowUp !== followUps > 0) return 'pendingFollowUp disagrees with followUpEvents';
   const samples: Array<[string, string[], number | undefined]> = [
-    ['pendingEvents', d.pendingEvents, d.pendingEventCount],
-    ['followUpEvents', d.followUpEvents, d.followUpEventCount],
-    ['inFlight.triggeringEvents', d.inFlight?.triggeringEvents ?? [], d.inFlight?.triggeringEventCount],
+    ['pendingEvents', data.pendingEvents, data.pendingEventCount],
+    ['followUpEvents', data.followUpEvents, data.followUpEventCount],
+    ['inFlight.triggeringEvents', data.inFlight?.triggeringEvents ?? [], data.inFlight?.triggeringEventCount],
   ];
   for (const [name, ids, count] of samples) if (count !== undefined && count < ids.length) return `${name} holds ${ids.length} ids but counts ${count}`;
   return null;

@@ -18,7 +18,7 @@ export interface EveryOptions {
  * A polling loop: runs `round` after `firstMs`, then `everyMs` after each round ended (rounds never
  * overlap), until stopped. The `interval` policies of `policies.ts` (catch-up, AWX poll) are these.
  */
-export function every(o: EveryOptions): Schedule {
+export function every(options: EveryOptions): Schedule {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
@@ -27,15 +27,15 @@ export function every(o: EveryOptions): Schedule {
     timer = setTimeout(() => {
       timer = null;
       running = Promise.resolve()
-        .then(o.round)
+        .then(options.round)
         .then(
-          () => arm(o.everyMs),
-          () => arm(o.everyMs),
+          () => arm(options.everyMs),
+          () => arm(options.everyMs),
         );
     }, ms);
-    if (o.unref) timer.unref();
+    if (options.unref) timer.unref();
   };
-  arm(o.firstMs ?? o.everyMs);
+  arm(options.firstMs ?? options.everyMs);
   return {
     async stop() {
       stopped = true;

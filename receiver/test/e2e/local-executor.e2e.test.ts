@@ -215,7 +215,7 @@ describe('local executor: webhook → reconciler → ansible-rulebook run_playbo
       'read from NetBox',
     );
     const outcomes = await consume(`${prefix}.reconcile.outcomes.v1`, 1, { settleMs: 200 });
-    const mine = outcomes.find((o) => (o.value.data as { reconcileId?: string }).reconcileId === state.lastOutcome?.reconcileId);
+    const mine = outcomes.find((outcome) => (outcome.value.data as { reconcileId?: string }).reconcileId === state.lastOutcome?.reconcileId);
     assert.equal(mine?.key, 'dcim.device:701');
     assert.equal((mine?.value.data as { result?: string }).result, 'succeeded');
   });

@@ -28,7 +28,7 @@ export interface Fixture {
 export function allFixtures(): Fixture[] {
   const out: Fixture[] = [];
   for (const dir of readdirSync(FIXTURES_DIR)
-    .filter((d) => d.startsWith('netbox-'))
+    .filter((name) => name.startsWith('netbox-'))
     .sort()) {
     const version = dir.slice('netbox-'.length);
     const objectTypes = readdirSync(new URL(`${dir}/`, FIXTURES_DIR), { withFileTypes: true })

@@ -78,7 +78,7 @@ export async function topicSize(topic: string): Promise<number> {
   try {
     if (!(await admin.listTopics()).includes(topic)) return 0;
     const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+    return offsets.reduce((sum, offset) => sum + Number(offset.high), 0);
   } finally {
     await admin.disconnect();
   }

@@ -42,10 +42,10 @@ type ByteOp =
   | { kind: 'truncate'; keep: number }
   | { kind: 'flip'; flips: { at: number; xor: number }[] }
   | { kind: 'splice'; at: number; bytes: Uint8Array };
-type Source = { kind: 'fixture'; index: number; ops: Op[]; bytes: ByteOp } | { kind: 'random'; raw: Uint8Array };
+type Origin = { kind: 'fixture'; index: number; ops: Op[]; bytes: ByteOp } | { kind: 'random'; raw: Uint8Array };
 type Signing = 'valid' | 'none' | 'retired' | 'garbage';
 interface Case {
-  source: Source;
+  origin: Origin;
   signing: Signing;
   garbage: string;
   contentType: string | undefined;
@@ -105,7 +105,7 @@ const byteOpArb: fc.Arbitrary<ByteOp> = fc.oneof(
     }),
   },
 );
-const sourceArb: fc.Arbitrary<Source> = fc.oneof(
+const originArb: fc.Arbitrary<Origin> = fc.oneof(
   {
     weight: 9,
     arbitrary: fc.record({
@@ -128,7 +128,7 @@ const sourceArb: fc.Arbitrary<Source> = fc.oneof(
   },
 );
 const caseArb: fc.Arbitrary<Case> = fc.record({
-  source: sourceArb,
+  origin: originArb,
   signing: fc.oneof({ weight: 10, arbitrary: fc.constant<Signing>('valid') }, { weight: 1, arbitrary: fc.constantFrom<Signing>('none', 'retired', 'garbage') }),
   garbage: fc.oneof(fc.string({ unit: 'grapheme-ascii', maxLength: 160 }), fc.stringMatching(/^[0-9a-f]{0,130}$/)),
   contentType: fc.oneof(
@@ -199,22 +199,22 @@ function apply(body: Record<string, Json>, op: Op): void {
   }
 }
 
-function bytesOf(source: Source): Buffer {
-  if (source.kind === 'random') return Buffer.from(source.raw);
-  const body = structuredClone(FIXTURES[source.index]?.body ?? {}) as Record<string, Json>;
-  for (const op of source.ops) apply(body, op);
+function bytesOf(origin: Origin): Buffer {
+  if (origin.kind === 'random') return Buffer.from(origin.raw);
+  const body = structuredClone(FIXTURES[origin.index]?.body ?? {}) as Record<string, Json>;
+  for (const op of origin.ops) apply(body, op);
   const raw = Buffer.from(JSON.stringify(body));
   const pos = (f: number): number => Math.min(raw.length - 1, Math.floor(f * raw.length));
-  switch (source.bytes.kind) {
+  switch (origin.bytes.kind) {
     case 'none':
       return raw;
     case 'truncate':
-      return raw.subarray(0, Math.floor(source.bytes.keep * raw.length));
+      return raw.subarray(0, Math.floor(origin.bytes.keep * raw.length));
     case 'flip':
-      for (const f of source.bytes.flips) raw[pos(f.at)] = (raw[pos(f.at)] ?? 0) ^ f.xor;
+      for (const f of origin.bytes.flips) raw[pos(f.at)] = (raw[pos(f.at)] ?? 0) ^ f.xor;
       return raw;
     case 'splice':
-      return Buffer.concat([raw.subarray(0, pos(source.bytes.at)), Buffer.from(source.bytes.bytes), raw.subarray(pos(source.bytes.at))]);
+      return Buffer.concat([raw.subarray(0, pos(origin.bytes.at)), Buffer.from(origin.bytes.bytes), raw.subarray(pos(origin.bytes.at))]);
   }
 }
 
@@ -293,7 +293,7 @@ describe(`fuzz: ${RUNS} mutated and random webhook bodies through a real receive
     const before = process.memoryUsage();
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
-        const raw = bytesOf(c.source);
+        const raw = bytesOf(c.origin);
         const res = await post(raw, {
           'content-type': c.contentType,
           'content-encoding': c.contentEncoding,

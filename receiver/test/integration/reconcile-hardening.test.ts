@@ -153,7 +153,7 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
       const res = await notify(body);
       assert.deepEqual([res.status, res.body.error?.code], [400, 'UNICOP_AWX_BODY_INVALID'], JSON.stringify(res.body));
       assert.ok(
-        (res.body.error.details as Array<{ pointer: string }>).some((d) => d.pointer === pointer),
+        (res.body.error.details as Array<{ pointer: string }>).some((detail) => detail.pointer === pointer),
         `details name ${pointer}: ${JSON.stringify(res.body.error.details)}`,
       );
     }

@@ -57,7 +57,7 @@ describe('reconciler across a receiver crash (SIGKILL, same data dir)', function
       assert.equal(new Set(ids).size, 2, 'the first attempt and exactly one follow-up, nothing lost');
       assert.equal(ids[0], inFlight.reconcileId);
       const outcomes = await consume(`${prefix}.reconcile.outcomes.v1`, 1, { settleMs: 2000 });
-      assert.deepEqual(new Set(outcomes.map((o) => (o.value.data as { reconcileId: string }).reconcileId)), new Set([inFlight.reconcileId]));
+      assert.deepEqual(new Set(outcomes.map((outcome) => (outcome.value.data as { reconcileId: string }).reconcileId)), new Set([inFlight.reconcileId]));
     } finally {
       await killHard(r.child);
       rmSync(dataDir, { recursive: true, force: true });

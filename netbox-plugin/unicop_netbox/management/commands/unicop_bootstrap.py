@@ -10,11 +10,13 @@ from extras.models import EventRule, Webhook
 from unicop_netbox.conf import PLUGIN_NAME, check_settings
 from unicop_netbox.receiver import safe_url
 
-__all__ = ('EVENT_TYPES', 'NAME', 'WEBHOOK_PATH', 'Command', 'bootstrap')
+__all__ = ('ALWAYS_COVERED', 'EVENT_TYPES', 'NAME', 'WEBHOOK_PATH', 'Command', 'bootstrap')
 
 NAME = 'unicop'
 WEBHOOK_PATH = '/v1/netbox/webhooks'
 EVENT_TYPES = ['object_created', 'object_updated', 'object_deleted']
+# Always covered, whatever object_types says: the receiver builds unicop.access.granted|revoked from these webhooks.
+ALWAYS_COVERED = ('unicop_netbox.accessgrant',)
 
 
 def _apply(obj, wanted):
@@ -54,7 +56,7 @@ def bootstrap(plugin_settings):
         webhook.save()
 
     types = []
-    for label in plugin_settings['object_types']:
+    for label in dict.fromkeys([*plugin_settings['object_types'], *ALWAYS_COVERED]):
         app_label, model = label.split('.')
         types.append(ContentType.objects.get_by_natural_key(app_label, model))
     rule_wanted = {

@@ -20,8 +20,8 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
   const objectId = row.changed_object_id;
   const { before, after } = changeSnapshots(row);
   const snapshot = after ?? before ?? {};
-  const source = rest ?? snapshot;
-  const { root, related } = deps.resolveRoot(objectType, objectId, source);
+  const current = rest ?? snapshot;
+  const { root, related } = deps.resolveRoot(objectType, objectId, current);
   const shape = netboxVersion.startsWith('4.4') ? '4.4' : netboxVersion.startsWith('4.5') ? '4.5' : netboxVersion.startsWith('4.6') ? '4.6' : '4.7';
   return {
     versionKey: null,
@@ -53,7 +53,7 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
         superseded: false,
         changes: changesBetween(before, after),
         snapshots: { before, after },
-        current: rest ?? snapshot,
+        current,
         netbox: { version: shape, changelogId: row.id, via: 'changelog' },
       },
     },

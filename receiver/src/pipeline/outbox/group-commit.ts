@@ -4,7 +4,7 @@ import type { EventRecord, OutboxStore, RejectRecord, StoredEvent } from './outb
 import { sqliteCode } from './store-health.js';
 
 /** Turns a draft into its sequenced envelope, reading state through the open transaction (the sequence stage). */
-export type Stamp = (
+export type Sequencer = (
   state: Pick<OutboxStore, 'lastSequence' | 'newestVersion'>,
   draft: DraftEvent,
 ) => { envelope: EventEnvelope; rootSequence: number; versionMark: string | null };
@@ -24,7 +24,7 @@ type Job =
 
 export interface GroupCommitOptions {
   store: OutboxStore;
-  stamp: Stamp;
+  sequence: Sequencer;
   /** Called after each commit with the number of new outbox rows (wakes the relay, moves the depth gauge). */
   onCommit: (rows: number) => void;
   /** Largest serialized event Kafka will take; a larger one fails alone with UNICOP_NORMALIZE_EVENT_TOO_LARGE. */
@@ -77,7 +77,7 @@ export class GroupCommit {
     this.queue = [];
     this.scheduled = false;
     this.inFlight = jobs.length;
-    const { store, stamp } = this.options;
+    const { store, sequence } = this.options;
     const now = this.now();
     let results: (AppendResult | UnicopError | undefined)[];
     let rows = 0;
@@ -93,33 +93,33 @@ export class GroupCommit {
           const requestId = 'actor' in data && data.action !== 'reconcile' ? data.actor.requestId : null;
           const known = store.event(id) ?? (requestId === null ? undefined : store.eventForRequest(requestId, subject));
           if (known) return { status: 'duplicate', event: known } as const;
-          const s = stamp(store, job.draft);
+          const sequenced = sequence(store, job.draft);
           // Serialized once, here: the size check and the stored value are the same bytes.
-          const value = JSON.stringify(s.envelope);
+          const value = JSON.stringify(sequenced.envelope);
           if (value.length * 3 > this.options.maxValueBytes && Buffer.byteLength(value) > this.options.maxValueBytes) {
             return new UnicopError('UNICOP_NORMALIZE_EVENT_TOO_LARGE', 'the event would exceed the Kafka message limit');
           }
           store.insertEvent(
             {
               id,
-              root: s.envelope.partitionkey,
-              rootSequence: s.rootSequence,
-              subject: s.envelope.subject,
-              type: s.envelope.type,
-              time: s.envelope.time,
-              superseded: s.envelope.data.superseded,
-              versionMark: s.versionMark,
+              root: sequenced.envelope.partitionkey,
+              rootSequence: sequenced.rootSequence,
+              subject: sequenced.envelope.subject,
+              type: sequenced.envelope.type,
+              time: sequenced.envelope.time,
+              superseded: sequenced.envelope.data.superseded,
+              versionMark: sequenced.versionMark,
               requestId,
-              action: s.envelope.data.action,
-              actorUser: s.envelope.data.actor?.user ?? null,
-              scope: scopeRecord(s.envelope),
+              action: sequenced.envelope.data.action,
+              actorUser: sequenced.envelope.data.actor?.user ?? null,
+              scope: scopeRecord(sequenced.envelope),
               value,
             },
             now,
           );
           rows++;
-          for (const project of this.options.projections ?? []) rows += project(s.envelope, now);
-          const event = { id, root: s.envelope.partitionkey, sequence: s.rootSequence, superseded: s.envelope.data.superseded };
+          for (const project of this.options.projections ?? []) rows += project(sequenced.envelope, now);
+          const event = { id, root: sequenced.envelope.partitionkey, sequence: sequenced.rootSequence, superseded: sequenced.envelope.data.superseded };
           return { status: 'accepted', event } as const;
         }),
       );

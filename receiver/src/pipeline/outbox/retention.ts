@@ -63,13 +63,13 @@ export class Retention {
   private readonly batchRows: number;
   private readonly now: () => number;
 
-  constructor(private readonly o: RetentionOptions) {
-    this.batchRows = o.batchRows ?? 500;
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: RetentionOptions) {
+    this.batchRows = options.batchRows ?? 500;
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
-    this.schedule = every({ everyMs: this.o.intervalMs ?? 60_000, unref: true, round: () => this.pass() });
+    this.schedule = every({ everyMs: this.options.intervalMs ?? 60_000, unref: true, round: () => this.pass() });
   }
 
   async stop(): Promise<void> {
@@ -87,9 +87,9 @@ export class Retention {
   private async prune(): Promise<Counts> {
     const pruned = Object.fromEntries(RETENTION_TABLES.map((t) => [t, 0])) as Counts;
     const started = this.now();
-    const cutoff = started - this.o.retentionDays * DAY_MS;
+    const cutoff = started - this.options.retentionDays * DAY_MS;
     try {
-      const db = this.o.db;
+      const db = this.options.db;
       const cursor = db.prepare<[], { pos: number }>('SELECT pos FROM relay_cursor').get()?.pos ?? 0;
       const firstYoung = db.prepare<[number], { pos: number | null }>('SELECT min(pos) AS pos FROM outbox WHERE accepted_at >= ?').get(cutoff)?.pos ?? null;
       // Every row at or below agedPos is published and older than the retention.
@@ -101,7 +101,7 @@ export class Retention {
         'DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)',
         agedPos,
       );
-      const rejectsPos = Math.min(cursor, Math.max(agedPos, this.capPos('rejects', 'outbox_pos', this.o.maxRejects)));
+      const rejectsPos = Math.min(cursor, Math.max(agedPos, this.capPos('rejects', 'outbox_pos', this.options.maxRejects)));
       await this.steps(
         'rejects',
         pruned,
@@ -115,40 +115,44 @@ export class Retention {
             'SELECT min(pos) AS pos FROM (SELECT min(outbox_pos) AS pos FROM events UNION ALL SELECT min(outbox_pos) FROM rejects)',
           )
           .get()?.pos ?? null;
-      const outboxPos = Math.min(cursor, Math.max(agedPos, this.capPos('outbox', 'pos', this.o.maxRows)), referenced === null ? Infinity : referenced - 1);
+      const outboxPos = Math.min(
+        cursor,
+        Math.max(agedPos, this.capPos('outbox', 'pos', this.options.maxRows)),
+        referenced === null ? Infinity : referenced - 1,
+      );
       await this.steps('outbox', pruned, 'DELETE FROM outbox WHERE pos IN (SELECT pos FROM outbox WHERE pos <= ? ORDER BY pos LIMIT ?)', outboxPos);
 
       for (const t of TIMED) {
         const pick = `SELECT ${t.key} FROM ${t.table} WHERE ${t.eligible} AND ${t.time} < ? ORDER BY ${t.time} LIMIT ?`;
         await this.steps(t.table, pruned, `DELETE FROM ${t.table} WHERE ${t.key} IN (${pick})`, cutoff);
-        const excess = this.count(t.table) - this.o.maxRows;
+        const excess = this.count(t.table) - this.options.maxRows;
         if (excess > 0) {
           // The cap's rows: the oldest eligible ones whatever their age (no time bound), at most the excess.
           await this.steps(t.table, pruned, `DELETE FROM ${t.table} WHERE ${t.key} IN (${pick})`, Number.MAX_SAFE_INTEGER, excess);
         }
       }
       this.warnOverCap();
-      this.o.writes?.succeeded('retention');
+      this.options.writes?.succeeded('retention');
     } catch (error) {
-      this.o.writes?.failed('retention', error);
-      this.o.log.warn({ err: error, pruned }, 'retention pass failed; the next pass tries again');
+      this.options.writes?.failed('retention', error);
+      this.options.log.warn({ err: error, pruned }, 'retention pass failed; the next pass tries again');
     }
     if (Object.values(pruned).some((n) => n > 0)) {
-      this.o.log.info({ pruned, retentionDays: this.o.retentionDays, durationMs: this.now() - started }, 'retention pass pruned rows');
+      this.options.log.info({ pruned, retentionDays: this.options.retentionDays, durationMs: this.now() - started }, 'retention pass pruned rows');
     }
     return pruned;
   }
 
   /** Deletes in steps of `batchRows` until a step deletes fewer (or `limit` rows are gone), yielding between steps. */
   private async steps(table: RetentionTable, pruned: Counts, sql: string, bound: number, limit = Infinity): Promise<void> {
-    const remove = this.o.db.prepare<[number, number]>(sql);
+    const remove = this.options.db.prepare<[number, number]>(sql);
     let left = limit;
     while (!this.stopped && left > 0) {
       const step = Math.min(this.batchRows, left);
       const n = remove.run(bound, step).changes;
       pruned[table] += n;
       left -= n;
-      if (n > 0) this.o.metrics.pruned(table, n);
+      if (n > 0) this.options.metrics.pruned(table, n);
       await new Promise((resolve) => setImmediate(resolve));
       if (n < step) return;
     }
@@ -156,23 +160,23 @@ export class Retention {
 
   /** The position at or below which a pos-ordered table is over `cap` rows (0 when it is not). */
   private capPos(table: 'rejects' | 'outbox', column: string, cap: number): number {
-    const row = this.o.db.prepare<[number], { pos: number }>(`SELECT ${column} AS pos FROM ${table} ORDER BY ${column} DESC LIMIT 1 OFFSET ?`).get(cap);
+    const row = this.options.db.prepare<[number], { pos: number }>(`SELECT ${column} AS pos FROM ${table} ORDER BY ${column} DESC LIMIT 1 OFFSET ?`).get(cap);
     return row?.pos ?? 0;
   }
 
   private count(table: RetentionTable): number {
-    return this.o.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()?.n ?? 0;
+    return this.options.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()?.n ?? 0;
   }
 
   private warnOverCap(): void {
     for (const table of RETENTION_TABLES) {
-      const cap = table === 'rejects' ? this.o.maxRejects : this.o.maxRows;
+      const cap = table === 'rejects' ? this.options.maxRejects : this.options.maxRows;
       const rows = this.count(table);
       if (rows <= cap) continue;
-      this.o.metrics.overCap(table);
+      this.options.metrics.overCap(table);
       const why =
         table === 'events' ? 'younger than the retention (the dedupe index is never shortened)' : 'unpublished, in flight or referenced by kept events';
-      this.o.log.warn({ table, rows, cap, retentionDays: this.o.retentionDays, why }, 'table over its row cap; its remaining rows are kept');
+      this.options.log.warn({ table, rows, cap, retentionDays: this.options.retentionDays, why }, 'table over its row cap; its remaining rows are kept');
     }
   }
 }

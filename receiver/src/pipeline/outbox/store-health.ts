@@ -51,9 +51,9 @@ export class StoreHealth {
   private schedule: Schedule | null = null;
   private readonly now: () => number;
 
-  constructor(private readonly o: StoreHealthOptions) {
-    this.now = o.now ?? Date.now;
-    o.metrics.writable(true);
+  constructor(private readonly options: StoreHealthOptions) {
+    this.now = options.now ?? Date.now;
+    options.metrics.writable(true);
   }
 
   get fault(): StoreFault | null {
@@ -62,17 +62,17 @@ export class StoreHealth {
 
   failed(part: string, cause: unknown): void {
     const code = sqliteCode(cause);
-    this.o.metrics.writeFailed(code, part);
+    this.options.metrics.writeFailed(code, part);
     const storage = STORAGE_FAULT.test(code);
     const now = this.now();
     if (storage && !this.current) {
       this.current = { code, part, since: now };
-      this.o.metrics.writable(false);
+      this.options.metrics.writable(false);
     } else if (storage && now - this.lastLogAt < LOG_EVERY_MS) {
       this.unlogged++;
       return;
     }
-    this.o.log.error(
+    this.options.log.error(
       { err: cause, code, part, storage, failuresNotLogged: this.unlogged },
       storage ? 'store write failed: the disk refuses writes; not ready until a write succeeds' : 'store write failed',
     );
@@ -89,19 +89,19 @@ export class StoreHealth {
     if (!this.current || !PROVES_SPACE.has(part)) return;
     const fault = this.current;
     this.current = null;
-    this.o.metrics.writable(true);
-    this.o.log.info({ code: fault.code, part, faultMs: this.now() - fault.since, failuresNotLogged: this.unlogged }, 'store writable again');
+    this.options.metrics.writable(true);
+    this.options.log.info({ code: fault.code, part, faultMs: this.now() - fault.since, failuresNotLogged: this.unlogged }, 'store writable again');
     this.unlogged = 0;
   }
 
   start(): void {
     this.schedule = every({
-      everyMs: this.o.probeIntervalMs ?? 5000,
+      everyMs: this.options.probeIntervalMs ?? 5000,
       unref: true,
       round: () => {
         if (!this.current) return;
         try {
-          this.o.probe();
+          this.options.probe();
           this.succeeded('probe');
         } catch (error) {
           this.failed('probe', error);

@@ -37,14 +37,14 @@ export interface ReadTopicOptions {
  * only happens on an append); there are no transaction markers, the producer is idempotent only.
  * Rejects on any failure (Kafka unreachable, the consumer crashed); the caller retries.
  */
-export async function readTopicToEnd(o: ReadTopicOptions): Promise<TopicReadResult> {
-  const admin = o.kafka.admin();
+export async function readTopicToEnd(options: ReadTopicOptions): Promise<TopicReadResult> {
+  const admin = options.kafka.admin();
   const ends = new Map<number, bigint>();
   let partitions: number;
   await admin.connect();
   try {
-    if (!(await admin.listTopics()).includes(o.topic)) return { exists: false, partitions: 0, messages: 0 };
-    const offsets = await admin.fetchTopicOffsets(o.topic);
+    if (!(await admin.listTopics()).includes(options.topic)) return { exists: false, partitions: 0, messages: 0 };
+    const offsets = await admin.fetchTopicOffsets(options.topic);
     partitions = offsets.length;
     for (const p of offsets) if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
   } finally {
@@ -53,22 +53,30 @@ export async function readTopicToEnd(o: ReadTopicOptions): Promise<TopicReadResu
   let messages = 0;
   if (ends.size === 0) return { exists: true, partitions, messages };
 
-  const consumer = o.kafka.consumer({ groupId: o.groupId, retry: { ...kafkajsRetry(RETRY_POLICIES['kafka-consumer']), restartOnFailure: async () => false } });
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    retry: { ...kafkajsRetry(RETRY_POLICIES['kafka-consumer']), restartOnFailure: async () => false },
+  });
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
       consumer
         .run({
           autoCommit: false,
           eachBatch: async ({ batch, heartbeat }) => {
-            if (o.stopped?.()) return reject(new Error('stopped while reading the topic'));
+            if (options.stopped?.()) return reject(new Error('stopped while reading the topic'));
             const end = ends.get(batch.partition);
             if (end === undefined) return;
             for (const m of batch.messages) {
               if (BigInt(m.offset) >= end) break;
-              o.onMessage({ key: m.key?.toString() ?? '', value: m.value === null ? null : m.value.toString(), partition: batch.partition, offset: m.offset });
+              options.onMessage({
+                key: m.key?.toString() ?? '',
+                value: m.value === null ? null : m.value.toString(),
+                partition: batch.partition,
+                offset: m.offset,
+              });
               messages++;
             }
             if (BigInt(batch.lastOffset()) + 1n >= end) ends.delete(batch.partition);

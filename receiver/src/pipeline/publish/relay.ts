@@ -22,7 +22,7 @@ const FAILURE_CODES = {
 export type RelayFailure = PublishFailure | 'cursor_write';
 
 /** The rows the relay reads and acknowledges (the outbox store). */
-export interface RelaySource {
+export interface RelayStore {
   pending(limit: number): { pos: number; topic: keyof TopicNames; key: string; messageId: string; value: string; acceptedAt: number }[];
   markPublished(toPos: number): void;
 }
@@ -36,7 +36,7 @@ export interface RelayMetrics {
 
 export interface RelayOptions {
   kafka: Kafka;
-  source: RelaySource;
+  store: RelayStore;
   topics: TopicNames;
   partitions: number;
   replication: number;
@@ -86,13 +86,13 @@ export class Relay {
   private batchBytes: number;
   private readonly maxBatchBytes: number;
 
-  constructor(private readonly o: RelayOptions) {
-    this.batchSize = o.batchSize ?? 500;
-    const overrides = { initialMs: o.minBackoffMs, maxMs: o.maxBackoffMs, pause: this.pause };
+  constructor(private readonly options: RelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    const overrides = { initialMs: options.minBackoffMs, maxMs: options.maxBackoffMs, pause: this.pause };
     this.publishBackoff = new Backoff('relay', overrides);
     this.cursorBackoff = new Backoff('cursor-write', overrides);
-    this.probeIntervalMs = o.probeIntervalMs ?? 5000;
-    this.maxBatchBytes = o.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.probeIntervalMs = options.probeIntervalMs ?? 5000;
+    this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.batchBytes = this.maxBatchBytes;
   }
 
@@ -118,7 +118,7 @@ export class Relay {
    */
   async stop(drainMs: number): Promise<number> {
     const deadline = Date.now() + drainMs;
-    while (this.running && this.o.source.pending(1).length > 0 && Date.now() < deadline) {
+    while (this.running && this.options.store.pending(1).length > 0 && Date.now() < deadline) {
       this.wake();
       await sleep(20);
     }
@@ -126,13 +126,13 @@ export class Relay {
     this.wake();
     await this.loop;
     if (this.unrecorded) {
-      this.o.log.warn(
+      this.options.log.warn(
         { toPos: this.unrecorded.toPos, rows: this.unrecorded.rows },
         'stopping with an acknowledged batch unrecorded; the next start resends it (same ids)',
       );
     }
     await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
-    return this.o.source.pending(this.batchSize).length;
+    return this.options.store.pending(this.batchSize).length;
   }
 
   private async run(): Promise<void> {
@@ -143,7 +143,7 @@ export class Relay {
         else this.cursorBackoff.reset();
         continue;
       }
-      const rows = this.withinBudget(this.o.source.pending(this.batchSize));
+      const rows = this.withinBudget(this.options.store.pending(this.batchSize));
       try {
         if (rows.length === 0) {
           await this.probeWhenDue();
@@ -159,15 +159,18 @@ export class Relay {
       } catch (error) {
         const kind = classifyPublishError(error);
         this.setReachable(false);
-        this.o.metrics.failed(kind);
+        this.options.metrics.failed(kind);
         const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
-        this.o.log.warn({ err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs }, 'publish failed; backing off');
+        this.options.log.warn(
+          { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs },
+          'publish failed; backing off',
+        );
         if (kind === 'fatal_sequence') await this.replaceProducer();
         if (kind === 'too_large') {
           // Never dropped: smaller batches first; a single message the topic refuses stays here,
           // loudly, until the topic's max.message.bytes is raised.
           this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
-          this.o.log.error(
+          this.options.log.error(
             { code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos },
             'Kafka refused the batch as too large; retrying with smaller batches',
           );
@@ -186,29 +189,29 @@ export class Relay {
     const pending = this.unrecorded;
     if (!pending) return null;
     try {
-      this.o.source.markPublished(pending.toPos);
+      this.options.store.markPublished(pending.toPos);
     } catch (cause) {
-      this.o.metrics.failed('cursor_write');
-      this.o.writes?.failed('relay_cursor', cause);
+      this.options.metrics.failed('cursor_write');
+      this.options.writes?.failed('relay_cursor', cause);
       const failure = new UnicopError('UNICOP_PUBLISH_CURSOR_WRITE_FAILED', 'Kafka acknowledged the batch but its position could not be recorded', { cause });
-      this.o.log.error(
+      this.options.log.error(
         { err: failure, code: failure.code, toPos: pending.toPos, rows: pending.rows },
         'relay cursor not recorded; retrying without resending the batch',
       );
       return failure;
     }
     this.unrecorded = null;
-    this.o.writes?.succeeded('relay_cursor');
-    this.o.metrics.acknowledged(pending.rows);
+    this.options.writes?.succeeded('relay_cursor');
+    this.options.metrics.acknowledged(pending.rows);
     return null;
   }
 
   /** Sends and records one batch; resolves with the cursor-write failure when Kafka acknowledged it but SQLite did not record it. */
-  private async publish(rows: ReturnType<RelaySource['pending']>): Promise<UnicopError | null> {
+  private async publish(rows: ReturnType<RelayStore['pending']>): Promise<UnicopError | null> {
     const producer = await this.connectedProducer();
     const byTopic = new Map<string, Message[]>();
     for (const row of rows) {
-      const topic = this.o.topics[row.topic];
+      const topic = this.options.topics[row.topic];
       const list = byTopic.get(topic) ?? [];
       list.push({
         key: row.key,
@@ -226,13 +229,13 @@ export class Relay {
     const last = rows[rows.length - 1];
     if (!first || !last) return null;
     this.setReachable(true);
-    for (const [topic, messages] of byTopic) this.o.metrics.published(topic, messages.length, first.acceptedAt);
+    for (const [topic, messages] of byTopic) this.options.metrics.published(topic, messages.length, first.acceptedAt);
     this.unrecorded = { toPos: last.pos, rows: rows.length };
     return this.recordAcknowledged();
   }
 
   /** The longest prefix of `rows` within the batch byte budget, never fewer than one row. */
-  private withinBudget(rows: ReturnType<RelaySource['pending']>): ReturnType<RelaySource['pending']> {
+  private withinBudget(rows: ReturnType<RelayStore['pending']>): ReturnType<RelayStore['pending']> {
     let bytes = 0;
     for (let i = 0; i < rows.length; i++) {
       // UTF-16 length: bytes for the ASCII-heavy JSON here; the budget is half the topic's cap for the rest.
@@ -245,17 +248,17 @@ export class Relay {
   /** Topics exist from the first contact with Kafka on, so consumers (reconciler, EDA) can subscribe early. */
   private async ensureTopicsOnce(): Promise<void> {
     if (this.topicsReady) return;
-    this.admin ??= this.o.kafka.admin();
+    this.admin ??= this.options.kafka.admin();
     await this.admin.connect();
-    const created = await ensureTopics(this.admin, this.o.topics, this.o.partitions, this.o.replication);
-    if (created.length > 0) this.o.log.info({ topics: created }, 'topics created');
+    const created = await ensureTopics(this.admin, this.options.topics, this.options.partitions, this.options.replication);
+    if (created.length > 0) this.options.log.info({ topics: created }, 'topics created');
     this.topicsReady = true;
   }
 
   private async connectedProducer(): Promise<Producer> {
     await this.ensureTopicsOnce();
     if (!this.producer) {
-      const producer = this.o.kafka.producer({
+      const producer = this.options.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         createPartitioner: Partitioners.DefaultPartitioner,
@@ -272,7 +275,7 @@ export class Relay {
   private async replaceProducer(): Promise<void> {
     const old = this.producer;
     this.producer = null;
-    this.o.log.warn('idempotent producer state lost; a new producer will resend the batch (same event ids)');
+    this.options.log.warn('idempotent producer state lost; a new producer will resend the batch (same event ids)');
     await old?.disconnect().catch(() => undefined);
   }
 
@@ -285,8 +288,8 @@ export class Relay {
   }
 
   private setReachable(up: boolean): void {
-    if (up !== this.brokerUp) this.o.log.info({ reachable: up }, up ? 'kafka reachable' : 'kafka unreachable');
+    if (up !== this.brokerUp) this.options.log.info({ reachable: up }, up ? 'kafka reachable' : 'kafka unreachable');
     this.brokerUp = up;
-    this.o.metrics.reachable(up);
+    this.options.metrics.reachable(up);
   }
 }

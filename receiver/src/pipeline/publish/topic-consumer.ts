@@ -37,7 +37,7 @@ export class TopicConsumer {
   private stopped = false;
   private starting: Promise<void> | null = null;
 
-  constructor(private readonly o: TopicConsumerOptions) {}
+  constructor(private readonly options: TopicConsumerOptions) {}
 
   start(): void {
     this.starting = this.connectUntilReady();
@@ -52,18 +52,21 @@ export class TopicConsumer {
   private async connectUntilReady(): Promise<void> {
     const backoff = new Backoff('consumer-start');
     while (!this.stopped) {
-      const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']) });
+      const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']) });
       try {
         await consumer.connect();
-        await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+        await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
         await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachMessage: (p) => this.each(consumer, p) });
         this.consumer = consumer;
-        this.o.log.info({ topic: this.o.topic, groupId: this.o.groupId }, 'consumer running');
+        this.options.log.info({ topic: this.options.topic, groupId: this.options.groupId }, 'consumer running');
         return;
       } catch (error) {
         const failure = new UnicopError('UNICOP_PUBLISH_CONSUMER_START_FAILED', 'the consumer could not join its group and subscribe', { cause: error });
-        this.o.onError();
-        this.o.log.warn({ err: error, code: failure.code, topic: this.o.topic, retryInMs: backoff.nextDelayMs }, 'consumer could not start; retrying');
+        this.options.onError();
+        this.options.log.warn(
+          { err: error, code: failure.code, topic: this.options.topic, retryInMs: backoff.nextDelayMs },
+          'consumer could not start; retrying',
+        );
         await consumer.disconnect().catch(() => undefined);
         if (!(await backoff.wait(failure))) return;
       }
@@ -75,10 +78,10 @@ export class TopicConsumer {
     for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
     try {
       const raw = message.value ?? Buffer.alloc(0);
-      await this.o.handle({ key: message.key?.toString() ?? '', value: raw.toString(), raw, headers, topic, partition, offset: message.offset });
+      await this.options.handle({ key: message.key?.toString() ?? '', value: raw.toString(), raw, headers, topic, partition, offset: message.offset });
     } catch (error) {
-      this.o.onError();
-      this.o.log.error({ err: error, topic, partition, offset: message.offset }, 'message not handled; kafkajs will deliver it again');
+      this.options.onError();
+      this.options.log.error({ err: error, topic, partition, offset: message.offset }, 'message not handled; kafkajs will deliver it again');
       throw error;
     }
     await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);

@@ -19,11 +19,11 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
   const tag = runTag();
   const n = parseInt(tag.slice(0, 4), 16);
   const want: Want[] = [];
-  const o: Record<string, NetboxObject> = {};
+  const created: Record<string, NetboxObject> = {};
 
   async function create(name: string, path: string, body: unknown, root?: (obj: NetboxObject) => string, subject?: string): Promise<NetboxObject> {
     const obj = await netbox('POST', path, body);
-    o[name] = obj;
+    created[name] = obj;
     if (root && subject) want.push({ subject: `${subject}:${obj.id}`, type: 'created', root: root(obj) });
     return obj;
   }
@@ -60,7 +60,7 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
       await create(
         `ip${i}`,
         'ipam/ip-addresses/',
-        { address: `198.18.${n % 250}.${10 + i}/32`, assigned_object_type: 'dcim.interface', assigned_object_id: o[`if${i}`]?.id },
+        { address: `198.18.${n % 250}.${10 + i}/32`, assigned_object_type: 'dcim.interface', assigned_object_id: created[`if${i}`]?.id },
         () => deviceRoot,
         'ipam.ipaddress',
       );
@@ -69,7 +69,7 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
     const vm = await create(
       'vm',
       'virtualization/virtual-machines/',
-      { name: `e2e-vm-${tag}`, cluster: o.cluster?.id, site: site.id, status: 'active' },
+      { name: `e2e-vm-${tag}`, cluster: created.cluster?.id, site: site.id, status: 'active' },
       self('virtualization.virtualmachine'),
       'virtualization.virtualmachine',
     );
@@ -78,7 +78,7 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
     await create(
       'vmip',
       'ipam/ip-addresses/',
-      { address: `198.19.${n % 250}.10/32`, assigned_object_type: 'virtualization.vminterface', assigned_object_id: o.vmif?.id },
+      { address: `198.19.${n % 250}.10/32`, assigned_object_type: 'virtualization.vminterface', assigned_object_id: created.vmif?.id },
       () => vmRoot,
       'ipam.ipaddress',
     );
@@ -93,20 +93,20 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
 
     // Updates and deletes, interleaved on the device root.
     const update = async (name: string, path: string, body: unknown, subject: string, root: string) => {
-      await netbox('PATCH', `${path}${o[name]?.id}/`, body);
-      want.push({ subject: `${subject}:${o[name]?.id}`, type: 'updated', root });
+      await netbox('PATCH', `${path}${created[name]?.id}/`, body);
+      want.push({ subject: `${subject}:${created[name]?.id}`, type: 'updated', root });
     };
     const remove = async (name: string, path: string, subject: string, root: string) => {
-      await netbox('DELETE', `${path}${o[name]?.id}/`);
-      want.push({ subject: `${subject}:${o[name]?.id}`, type: 'deleted', root });
+      await netbox('DELETE', `${path}${created[name]?.id}/`);
+      want.push({ subject: `${subject}:${created[name]?.id}`, type: 'deleted', root });
     };
     await update('if0', 'dcim/interfaces/', { description: `uplink ${tag}` }, 'dcim.interface', deviceRoot);
     await update('device', 'dcim/devices/', { serial: `SN-${tag}` }, 'dcim.device', deviceRoot);
     await remove('ip1', 'ipam/ip-addresses/', 'ipam.ipaddress', deviceRoot);
     await remove('if3', 'dcim/interfaces/', 'dcim.interface', deviceRoot);
     await update('vmif', 'virtualization/interfaces/', { mtu: 9000 }, 'virtualization.vminterface', vmRoot);
-    await update('prefix', 'ipam/prefixes/', { description: `e2e ${tag}` }, 'ipam.prefix', `ipam.prefix:${o.prefix?.id}`);
-    await remove('vlan', 'ipam/vlans/', 'ipam.vlan', `ipam.vlan:${o.vlan?.id}`);
+    await update('prefix', 'ipam/prefixes/', { description: `e2e ${tag}` }, 'ipam.prefix', `ipam.prefix:${created.prefix?.id}`);
+    await remove('vlan', 'ipam/vlans/', 'ipam.vlan', `ipam.vlan:${created.vlan?.id}`);
   });
 
   let found: NetboxEvent[] = [];
@@ -129,20 +129,25 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
       assert.equal(typeof e.data.netbox.changelogId, 'number', `${w.type} ${w.subject}: changelog id`);
     }
     const changelog = await netbox('GET', `core/object-changes/${found[2]?.data.netbox.changelogId}/`);
-    assert.deepEqual([changelog.changed_object_type, changelog.changed_object_id], ['dcim.interface', o.if0?.id], 'the changelog id is the change');
+    assert.deepEqual([changelog.changed_object_type, changelog.changed_object_id], ['dcim.interface', created.if0?.id], 'the changelog id is the change');
     assert.equal(new Set(found.map((e) => e.data.netbox.changelogId)).size, found.length, 'distinct changelog ids');
   });
 
   it('scopes every event by tenant, site and region (the plugin reads them from the ORM)', () => {
-    const site = String(o.site?.slug);
-    const region = String(o.region?.slug);
-    const tenant = String(o.tenant?.slug);
+    const site = String(created.site?.slug);
+    const region = String(created.region?.slug);
+    const tenant = String(created.tenant?.slug);
     for (const e of found) {
       assert.equal(e.data.scope.site, site, `${e.type} ${e.subject}: scope.site`);
       assert.equal(e.data.scope.region, region, `${e.type} ${e.subject}: scope.region`);
     }
     const on = (subject: string) => found.filter((e) => e.subject === subject);
-    for (const subject of [`dcim.site:${o.site?.id}`, `dcim.device:${o.device?.id}`, `dcim.interface:${o.if1?.id}`, `ipam.prefix:${o.prefix?.id}`]) {
+    for (const subject of [
+      `dcim.site:${created.site?.id}`,
+      `dcim.device:${created.device?.id}`,
+      `dcim.interface:${created.if1?.id}`,
+      `ipam.prefix:${created.prefix?.id}`,
+    ]) {
       for (const e of on(subject)) assert.equal(e.data.scope.tenant, tenant, `${e.type} ${subject}: tenant (own or the root's)`);
     }
   });
@@ -157,7 +162,7 @@ describe('NetBox REST changes → events on Kafka (real NetBox, real Kafka)', fu
         `${root}: offsets follow changelog ids`,
       );
     }
-    const onDevice = found.filter((e) => e.partitionkey === `dcim.device:${o.device?.id}`);
+    const onDevice = found.filter((e) => e.partitionkey === `dcim.device:${created.device?.id}`);
     assert.equal(onDevice.length, 1 + 4 + 2 + 4, 'device: created, 4 interfaces, 2 IPs, 2 updates, 2 deletes');
   });
 });

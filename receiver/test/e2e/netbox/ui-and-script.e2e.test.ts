@@ -16,12 +16,12 @@ const USER = String(process.env.NETBOX_ADMIN_USER ?? 'admin');
 
 /** Uploads (or replaces) the test script module through `/api/extras/scripts/upload/`. */
 async function uploadScriptModule(): Promise<void> {
-  const source = readFileSync(new URL(`scripts/${SCRIPT_FILE}`, import.meta.url));
+  const code = readFileSync(new URL(`scripts/${SCRIPT_FILE}`, import.meta.url));
   // The upload endpoint cannot be listed; the scripts list names each script's module id.
   const scripts = await netboxAll<{ module: number; name: string; display: string }>('extras/scripts/');
   const existing = scripts.find((s) => s.name === SCRIPT_CLASS && s.display.endsWith(`(${SCRIPT_MODULE})`));
   const form = new FormData();
-  form.append('file', new Blob([source], { type: 'text/x-python' }), SCRIPT_FILE);
+  form.append('file', new Blob([code], { type: 'text/x-python' }), SCRIPT_FILE);
   const res = await fetch(`${NETBOX_URL}/api/extras/scripts/upload/${existing ? `${existing.module}/` : ''}`, {
     method: existing ? 'PUT' : 'POST',
     headers: { authorization: authorization(), accept: 'application/json' },

@@ -53,9 +53,9 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
       log: createLogger('silent'),
       now: () => T0,
     });
-    const outbox = new GroupCommit({
+    const groupCommit = new GroupCommit({
       store,
-      stamp: sequenceEvent,
+      sequence: sequenceEvent,
       onCommit: () => undefined,
       maxValueBytes: 1 << 20,
       projections: [(event, now) => access.project(event, now)],
@@ -65,7 +65,7 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
       verify: createVerifier([TEST_SECRET]),
       validate: createWebhookValidator(registry),
       normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
-      outbox,
+      groupCommit,
       depth: () => store.depth(),
       outboxLimit: 1000,
       stopping: () => false,

@@ -65,14 +65,14 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   let dir: string;
   let db: Db;
   let store: OutboxStore;
-  let outbox: GroupCommit;
+  let groupCommit: GroupCommit;
   const metrics = { recovered: () => undefined, rejected: () => undefined, lag: () => undefined, failed: () => undefined, highWaterMark: () => undefined };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-'));
     db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
+    groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
   });
   afterEach(() => {
     try {
@@ -87,8 +87,8 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     return new ChangelogCatchup({
       client: fakeNetbox(rows),
       store,
-      append: (d) => outbox.appendEvent(d),
-      reject: (r) => outbox.appendReject(r),
+      append: (draft) => groupCommit.appendEvent(draft),
+      reject: (record) => groupCommit.appendReject(record),
       source: 'netbox://test',
       normalize: (r, rest, v) => normalizeChangelog(deps, r, rest, v),
       intervalMs: 1000,
@@ -128,7 +128,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     const registry = new SchemaRegistry();
     const webhook = fixture('4.7', 'dcim.interface', 'updated').body as { request: { id: string }; data: { id: number } };
     const draft = createNormalizer(deps)(createWebhookValidator(registry)(webhook, 1));
-    await outbox.appendEvent(draft);
+    await groupCommit.appendEvent(draft);
     const covered = row(7, 120, { request_id: webhook.request.id, changed_object_id: webhook.data.id });
     assert.deepEqual(await catchup([covered]).poll(), { scanned: 1, recovered: 0, covered: 1, rejected: 0, retrying: 0, hwm: 7 });
     assert.equal(store.depth(), 1);

@@ -12,7 +12,7 @@ function problems(env: Record<string, string>): string[] {
   } catch (error) {
     assert.ok(error instanceof UnicopError);
     assert.equal(error.code, 'UNICOP_CONFIG_INVALID');
-    return error.details.map((d) => `${d.pointer}: ${d.message}`);
+    return error.details.map((detail) => `${detail.pointer}: ${detail.message}`);
   }
 }
 

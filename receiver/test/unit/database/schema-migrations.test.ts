@@ -22,15 +22,15 @@ function schemaOf(db: Db): Record<string, unknown> {
     )
     .all();
   return Object.fromEntries(
-    objects.map((o) => [
-      `${o.type} ${o.name}`,
-      o.type === 'table'
+    objects.map((object) => [
+      `${object.type} ${object.name}`,
+      object.type === 'table'
         ? {
-            columns: db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_xinfo('${o.name}')`).all(),
-            foreignKeys: db.prepare(`SELECT "from", "table", "to" FROM pragma_foreign_key_list('${o.name}')`).all(),
-            withoutRowid: /WITHOUT ROWID/i.test(o.sql ?? ''),
+            columns: db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_xinfo('${object.name}')`).all(),
+            foreignKeys: db.prepare(`SELECT "from", "table", "to" FROM pragma_foreign_key_list('${object.name}')`).all(),
+            withoutRowid: /WITHOUT ROWID/i.test(object.sql ?? ''),
           }
-        : { table: o.tbl_name, sql: (o.sql ?? '').replace(/\s+/g, ' ') },
+        : { table: object.tbl_name, sql: (object.sql ?? '').replace(/\s+/g, ' ') },
     ]),
   );
 }
@@ -85,12 +85,12 @@ function fill(db: Db): void {
 describe('schema migrations per part (database.ts, outbox-migrations.ts, reconcile-migrations.ts)', () => {
   let dirs: string[];
   const newDir = (): string => {
-    const d = mkdtempSync(join(tmpdir(), 'unicop-migrations-'));
-    dirs.push(d);
-    return d;
+    const dir = mkdtempSync(join(tmpdir(), 'unicop-migrations-'));
+    dirs.push(dir);
+    return dir;
   };
   beforeEach(() => (dirs = []));
-  afterEach(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterEach(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
   it('opens a database made by the single migration list with every row kept and no migration applied again', () => {
     const dir = newDir();

@@ -5,9 +5,9 @@ import { ERROR_CODES } from '../../../src/errors.js';
 const doc = readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
 const documented = new Set([...doc.matchAll(/^\| `(UNICOP_[A-Z_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`));
 
-function sources(dir: URL): string[] {
+function codeUnder(dir: URL): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(new URL(`${e.name}/`, dir)) : e.name.endsWith('.ts') ? [readFileSync(new URL(e.name, dir), 'utf8')] : [],
+    e.isDirectory() ? codeUnder(new URL(`${e.name}/`, dir)) : e.name.endsWith('.ts') ? [readFileSync(new URL(e.name, dir), 'utf8')] : [],
   );
 }
 
@@ -25,7 +25,7 @@ describe('docs/errors.md', () => {
   });
   it('throws no code in the source that the catalogue lacks', () => {
     const used = new Set(
-      sources(new URL('../../../src/', import.meta.url)).flatMap((s) => [...s.matchAll(/UnicopError\(\s*'(UNICOP_[A-Z_]+)'/g)].map((m) => m[1])),
+      codeUnder(new URL('../../../src/', import.meta.url)).flatMap((s) => [...s.matchAll(/UnicopError\(\s*'(UNICOP_[A-Z_]+)'/g)].map((m) => m[1])),
     );
     for (const code of used) assert.ok(code && code in ERROR_CODES, `${code} is used but not catalogued`);
   });

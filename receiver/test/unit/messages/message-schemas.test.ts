@@ -55,7 +55,7 @@ describe('message schemas: every message the receiver writes names its schema an
   let dir: string;
   let db: Db;
   let store: OutboxStore;
-  let outbox: GroupCommit;
+  let groupCommit: GroupCommit;
   let access: AccessGrants;
   const registry = new SchemaRegistry();
 
@@ -74,9 +74,9 @@ describe('message schemas: every message the receiver writes names its schema an
       metrics: createAccessMetrics(new Registry()),
       log: createLogger('silent'),
     });
-    outbox = new GroupCommit({
+    groupCommit = new GroupCommit({
       store,
-      stamp: sequenceEvent,
+      sequence: sequenceEvent,
       onCommit: () => undefined,
       maxValueBytes: 1 << 20,
       projections: [(event, now) => access.project(event, now)],
@@ -94,7 +94,7 @@ describe('message schemas: every message the receiver writes names its schema an
       verify: createVerifier([TEST_SECRET]),
       validate: createWebhookValidator(registry),
       normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
-      outbox,
+      groupCommit,
       depth: () => store.depth(),
       outboxLimit: 1000,
       stopping: () => false,
@@ -123,7 +123,13 @@ describe('message schemas: every message the receiver writes names its schema an
     await assert.rejects(accept(invalid.raw, invalid.signature), (e: UnicopError) => e.code === 'UNICOP_VALIDATE_SCHEMA');
 
     const device = fixture('4.7', 'dcim.device', 'created').body as { data: { id: number } };
-    const api = createRootsApi({ source: 'netbox://test', index: store, append: (draft) => outbox.appendEvent(draft), reconcile: null, existsInNetbox: null });
+    const api = createRootsApi({
+      source: 'netbox://test',
+      index: store,
+      append: (draft) => groupCommit.appendEvent(draft),
+      reconcile: null,
+      existsInNetbox: null,
+    });
     assert.equal((await api.requestReconcile(`dcim.device:${device.data.id}`, { reason: 'check' }, 'token:abc', undefined, 'alice')).status, 202);
 
     const audit = createAuditTrail({

@@ -39,7 +39,7 @@ function normalizers(file: string) {
   const deps: NormalizeDeps = {
     source: 'netbox://test',
     resolveRoot: createRootResolver(loadRootPolicy(file, registry)),
-    onRootDisagreement: (d) => disagreements.push(d),
+    onRootDisagreement: (disagreement) => disagreements.push(disagreement),
   };
   const webhook = createNormalizer(deps);
   return {

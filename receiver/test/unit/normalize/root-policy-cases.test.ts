@@ -37,8 +37,8 @@ describe('shared root policy cases (schemas/root-policy.cases.json)', () => {
     });
   }
 
-  it('the plugin package ships byte-identical copies of the default policy and its schema', () => {
-    for (const file of ['root-policy.default.json', 'root-policy.schema.json']) {
+  it('the plugin package ships byte-identical copies of the default policy, its schema and the IAM policy schema', () => {
+    for (const file of ['root-policy.default.json', 'root-policy.schema.json', 'iam-policy.schema.json']) {
       const shipped = readFileSync(new URL(file, PLUGIN_POLICY_DIR));
       assert.ok(
         shipped.equals(readFileSync(new URL(file, SCHEMAS_DIR))),

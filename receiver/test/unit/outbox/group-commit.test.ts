@@ -29,14 +29,14 @@ describe('outbox group commit (real SQLite)', () => {
   let db: Db;
   let store: OutboxStore;
   let commits: number[];
-  let outbox: GroupCommit;
+  let groupCommit: GroupCommit;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-outbox-'));
     db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
     commits = [];
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 1 << 20 });
+    groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 1 << 20 });
   });
   afterEach(() => {
     db.close();
@@ -44,7 +44,7 @@ describe('outbox group commit (real SQLite)', () => {
   });
 
   it('writes the appends of one event-loop turn in one transaction, in call order', async () => {
-    const results = await Promise.all(['a', 'b', 'c'].map((id) => outbox.appendEvent(draft(id))));
+    const results = await Promise.all(['a', 'b', 'c'].map((id) => groupCommit.appendEvent(draft(id))));
     assert.deepEqual(
       results.map((r) => [r.status, r.event.sequence]),
       [
@@ -61,8 +61,8 @@ describe('outbox group commit (real SQLite)', () => {
   });
 
   it('answers duplicate for an id already stored, within and across commits, and stores it once', async () => {
-    const [first, again] = await Promise.all([outbox.appendEvent(draft('a')), outbox.appendEvent(draft('a'))]);
-    const later = await outbox.appendEvent(draft('a'));
+    const [first, again] = await Promise.all([groupCommit.appendEvent(draft('a')), groupCommit.appendEvent(draft('a'))]);
+    const later = await groupCommit.appendEvent(draft('a'));
     assert.deepEqual([first.status, again.status, later.status], ['accepted', 'duplicate', 'duplicate']);
     assert.equal(later.event.sequence, 1);
     assert.equal(store.depth(), 1);
@@ -71,9 +71,9 @@ describe('outbox group commit (real SQLite)', () => {
   it('rolls back the whole group when one write fails, and says so to every caller', async () => {
     const failing = new GroupCommit({
       store,
-      stamp: (state, d) => {
-        if (d.envelope.id === 'bad') throw new Error('disk full');
-        return sequenceEvent(state, d);
+      sequence: (state, draftEvent) => {
+        if (draftEvent.envelope.id === 'bad') throw new Error('disk full');
+        return sequenceEvent(state, draftEvent);
       },
       onCommit: (rows) => commits.push(rows),
       maxValueBytes: 1 << 20,
@@ -89,7 +89,7 @@ describe('outbox group commit (real SQLite)', () => {
   });
 
   it('fails only the event that is too large for Kafka; the rest of the group commits', async () => {
-    const small = new GroupCommit({ store, stamp: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 2000 });
+    const small = new GroupCommit({ store, sequence: sequenceEvent, onCommit: (rows) => commits.push(rows), maxValueBytes: 2000 });
     const big = draft('big');
     (big.envelope as unknown as { data: { pad: string } }).data.pad = 'x'.repeat(5000);
     const [bigResult, okResult] = await Promise.allSettled([small.appendEvent(big), small.appendEvent(draft('ok'))]);
@@ -103,12 +103,12 @@ describe('outbox group commit (real SQLite)', () => {
   });
 
   it('keeps sequences and pending rows across a reopen (durable state)', async () => {
-    await outbox.appendEvent(draft('a'));
+    await groupCommit.appendEvent(draft('a'));
     db.close();
     db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
-    outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
-    const r = await outbox.appendEvent(draft('b'));
+    groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
+    const r = await groupCommit.appendEvent(draft('b'));
     assert.equal(r.event.sequence, 2);
     assert.equal(store.depth(), 2);
     store.markPublished(1);

@@ -41,10 +41,10 @@ describe('outbox timeline (real SQLite)', () => {
   });
 
   it('stores the action and the acting person of every appended event with it', async () => {
-    const outbox = new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
-    await outbox.appendEvent(draft('a', { action: 'updated', actor: { user: 'bob', requestId: null } }));
-    await outbox.appendEvent(draft('b', { action: 'reconcile', actor: { user: null, principal: 'token:1' } }));
-    await outbox.appendEvent(draft('c', { action: 'reconcile', requestedBy: 'token:1' })); // a request from before `actor`
+    const groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
+    await groupCommit.appendEvent(draft('a', { action: 'updated', actor: { user: 'bob', requestId: null } }));
+    await groupCommit.appendEvent(draft('b', { action: 'reconcile', actor: { user: null, principal: 'token:1' } }));
+    await groupCommit.appendEvent(draft('c', { action: 'reconcile', requestedBy: 'token:1' })); // a request from before `actor`
     assert.deepEqual(db.prepare('SELECT id, action, actor_user FROM events ORDER BY sequence').all(), [
       { id: 'a', action: 'updated', actor_user: 'bob' },
       { id: 'b', action: 'reconcile', actor_user: null },

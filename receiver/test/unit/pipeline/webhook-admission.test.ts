@@ -51,7 +51,7 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
       verify: createVerifier([TEST_SECRET]),
       validate: createWebhookValidator(registry),
       normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
-      outbox: new GroupCommit({ store, stamp: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 }),
+      groupCommit: new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 }),
       depth: () => store.depth(),
       outboxLimit: 1000,
       stopping: () => false,

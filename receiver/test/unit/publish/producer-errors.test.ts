@@ -12,7 +12,7 @@ describe('publish error classification', () => {
     // kafkajs' retrier (src/retry/index.js) wraps a non-retriable error with it as the cause.
     const inner = protocolError('UNKNOWN_PRODUCER_ID');
     assert.equal(
-      classifyPublishError(new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(inner, { cause: inner })),
+      classifyPublishError(new (KafkaJSNonRetriableError as unknown as new (e: Error, options: { cause: Error }) => Error)(inner, { cause: inner })),
       'fatal_sequence',
     );
     assert.equal(classifyPublishError(protocolError('INVALID_PRODUCER_EPOCH')), 'fatal_sequence');

@@ -2,11 +2,11 @@ import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../../src/log.js';
-import { Relay, type RelayMetrics, type RelaySource } from '../../../src/pipeline/publish/relay.js';
+import { Relay, type RelayMetrics, type RelayStore } from '../../../src/pipeline/publish/relay.js';
 import { topicNames } from '../../../src/pipeline/publish/topics.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-type Row = ReturnType<RelaySource['pending']>[number];
+type Row = ReturnType<RelayStore['pending']>[number];
 
 /** What better-sqlite3 throws when the disk (or max_page_count) is full. */
 function sqliteFull(): Error {
@@ -14,20 +14,20 @@ function sqliteFull(): Error {
 }
 
 /** An outbox whose cursor write fails `failures` times (disk full), then succeeds. */
-function failingSource(rows: Row[], failures: number) {
+function failingStore(rows: Row[], failures: number) {
   let cursor = 0;
   let left = failures;
-  const source: RelaySource & { cursor: () => number; attempts: number } = {
+  const store: RelayStore & { cursor: () => number; attempts: number } = {
     attempts: 0,
     cursor: () => cursor,
     pending: (limit) => rows.filter((r) => r.pos > cursor).slice(0, limit),
     markPublished(toPos) {
-      source.attempts++;
+      store.attempts++;
       if (left-- > 0) throw sqliteFull();
       cursor = Math.max(cursor, toPos);
     },
   };
-  return source;
+  return store;
 }
 
 /** A broker that acknowledges every batch: only the relay's own bookkeeping can fail here. */
@@ -58,7 +58,7 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
   it('sends the batch exactly once, keeps Kafka reachable, reports the cursor write failure and records the cursor later', async () => {
     const names = topicNames('t');
     const rows: Row[] = [1, 2, 3].map((pos) => ({ pos, topic: 'events', key: 'dcim.device:1', messageId: `id-${pos}`, value: '{}', acceptedAt: Date.now() }));
-    const source = failingSource(rows, 3);
+    const store = failingStore(rows, 3);
     const { kafka, sent } = acknowledgingKafka(Object.values(names));
     const failed: string[] = [];
     const reachability: boolean[] = [];
@@ -80,7 +80,7 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
     };
     const relay = new Relay({
       kafka,
-      source,
+      store,
       topics: names,
       partitions: 1,
       replication: 1,
@@ -95,14 +95,14 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
     });
     relay.start();
     try {
-      await waitFor(() => source.cursor() === 3, 5000, 'the acknowledged position to be recorded');
+      await waitFor(() => store.cursor() === 3, 5000, 'the acknowledged position to be recorded');
     } finally {
       await relay.stop(0);
     }
 
     assert.equal(sent.length, 1, 'the acknowledged batch was sent once, not once per backoff step');
     assert.deepEqual(sent[0], [{ topic: names.events, ids: ['id-1', 'id-2', 'id-3'] }]);
-    assert.equal(source.attempts, 4, 'three failed cursor writes, then one that succeeded');
+    assert.equal(store.attempts, 4, 'three failed cursor writes, then one that succeeded');
     assert.deepEqual(failed, ['cursor_write', 'cursor_write', 'cursor_write'], 'counted as a local write failure, never as Kafka unavailable');
     assert.equal(relay.reachable, true);
     assert.ok(!reachability.includes(false), 'Kafka was never reported unreachable');

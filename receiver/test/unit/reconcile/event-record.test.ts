@@ -51,7 +51,7 @@ describe('event record (what the reconciler reads from the events topic)', () =>
       if (reading.kind !== 'poison') continue;
       assert.equal(reading.error.code, 'UNICOP_RECONCILE_RECORD_INVALID');
       assert.ok(
-        reading.error.details.some((d) => d.pointer === pointer),
+        reading.error.details.some((detail) => detail.pointer === pointer),
         `${pointer} in ${JSON.stringify(reading.error.details)}`,
       );
     }

@@ -31,7 +31,7 @@ describe('reconcile policy', () => {
     assert.throws(
       () => loadReconcilePolicy(policyFile([{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: -1 }]), registry),
       (e: { code: string; details: Array<{ pointer: string }> }) =>
-        e.code === 'UNICOP_POLICY_INVALID' && e.details.some((d) => d.pointer === '/rules/0/debounceMs'),
+        e.code === 'UNICOP_POLICY_INVALID' && e.details.some((detail) => detail.pointer === '/rules/0/debounceMs'),
     );
   });
 });

@@ -152,13 +152,13 @@ describe('reconcile state restore (pure)', () => {
 describe('reconcile state rebuild (real SQLite)', () => {
   let dirs: string[] = [];
   const open = (dir?: string): { db: Db; dir: string } => {
-    const d = dir ?? mkdtempSync(join(tmpdir(), 'unicop-rebuild-'));
-    if (!dir) dirs.push(d);
-    return { db: openReceiverDatabase(d), dir: d };
+    const path = dir ?? mkdtempSync(join(tmpdir(), 'unicop-rebuild-'));
+    if (!dir) dirs.push(path);
+    return { db: openReceiverDatabase(path), dir: path };
   };
   const silent = createLogger('silent');
   afterEach(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    for (const path of dirs) rmSync(path, { recursive: true, force: true });
     dirs = [];
   });
 
@@ -177,13 +177,13 @@ describe('reconcile state rebuild (real SQLite)', () => {
 
   it('restores from the messages a reconciler published: the same records, attempts and wake-up times', () => {
     const published: Array<{ key: string; value: string }> = [];
-    const source = new ReconcileStore(open().db);
-    source.restore([], 0);
+    const original = new ReconcileStore(open().db);
+    original.restore([], 0);
     let now = Date.UTC(2026, 0, 1);
     let ids = 0;
     const reconciler = new Reconciler({
       policy: { version: 1, rules: [rule] },
-      store: source,
+      store: original,
       outbox: {
         insertMessage: (topic, key, _id, value) => void (topic === 'rootsState' && published.push({ key, value })),
         insertReject: () => assert.fail('no record here is poison'),
@@ -204,10 +204,10 @@ describe('reconcile state rebuild (real SQLite)', () => {
         raw: objectEventRecord(uuid(5000 + ++ids), `dcim.device:${device}`),
       });
     const awx = (device: number, status: string) => {
-      const id = source.record(`dcim.device:${device}`).inFlight!.reconcileId;
+      const id = original.record(`dcim.device:${device}`).inFlight!.reconcileId;
       reconciler.notify({ id: 900 + device, status, extra_vars: JSON.stringify({ unicop_reconcile_id: id }) });
     };
-    for (const d of [1, 2, 3, 4]) change(d);
+    for (const device of [1, 2, 3, 4]) change(device);
     now += 1000;
     reconciler.tick(); // 1..4 requested
     change(5); // pending
@@ -226,32 +226,32 @@ describe('reconcile state rebuild (real SQLite)', () => {
       now,
     );
 
-    const roots = [1, 2, 3, 4, 5].map((d) => `dcim.device:${d}`);
+    const roots = [1, 2, 3, 4, 5].map((device) => `dcim.device:${device}`);
     assert.deepEqual(
       roots.map((r) => target.record(r)),
-      roots.map((r) => source.record(r)),
+      roots.map((r) => original.record(r)),
     );
     assert.deepEqual(
-      roots.map((r) => source.record(r).state),
+      roots.map((r) => original.record(r).state),
       ['succeeded', 'running', 'failed', 'requested', 'pending'],
     );
     for (const r of roots) {
-      const inFlight = source.record(r).inFlight;
-      if (inFlight) assert.deepEqual(target.attempt(inFlight.reconcileId), source.attempt(inFlight.reconcileId));
+      const inFlight = original.record(r).inFlight;
+      if (inFlight) assert.deepEqual(target.attempt(inFlight.reconcileId), original.attempt(inFlight.reconcileId));
     }
     for (const t of [now, now + 1000, now + 60_000, now + 120_000])
-      assert.deepEqual(target.dueRoots(t).sort(), source.dueRoots(t).sort(), `due roots at +${t - now} ms`);
+      assert.deepEqual(target.dueRoots(t).sort(), original.dueRoots(t).sort(), `due roots at +${t - now} ms`);
     assert.deepEqual(
       target
         .unresolvedPastHalf(now + 30_000, 100)
         .map((a) => a.reconcileId)
         .sort(),
-      source
+      original
         .unresolvedPastHalf(now + 30_000, 100)
         .map((a) => a.reconcileId)
         .sort(),
     );
-    assert.ok(target.seen(source.record('dcim.device:2').followUpEvents[0]!), 'events the restored records cover count as seen');
+    assert.ok(target.seen(original.record('dcim.device:2').followUpEvents[0]!), 'events the restored records cover count as seen');
   });
 
   it('retries while the topic cannot be read, then restores once and counts what it skipped', async () => {

@@ -18,7 +18,8 @@ describe('webhook validation', () => {
       for (const id of [1e308, 2 ** 53]) {
         assert.throws(
           () => validate(withId(version, id), 1000),
-          (error: unknown) => error instanceof UnicopError && error.code === 'UNICOP_VALIDATE_SCHEMA' && error.details.some((d) => d.pointer === '/data/id'),
+          (error: unknown) =>
+            error instanceof UnicopError && error.code === 'UNICOP_VALIDATE_SCHEMA' && error.details.some((detail) => detail.pointer === '/data/id'),
           `${version}: id ${id}`,
         );
       }
