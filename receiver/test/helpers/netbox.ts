@@ -191,9 +191,9 @@ export function runTag(): string {
   return Math.random().toString(16).slice(2, 10);
 }
 
-/** A site and a device on it (with the manufacturer, type and role NetBox requires), named after `tag`. */
-export async function makeDevice(tag: string): Promise<{ site: NetboxObject; device: NetboxObject }> {
-  const site = await netbox('POST', 'dcim/sites/', { name: `e2e-${tag}`, slug: `e2e-${tag}`, status: 'active' });
+/** A site (with `siteFields`, e.g. its region) and a device on it (with the manufacturer, type and role NetBox requires), named after `tag`. */
+export async function makeDevice(tag: string, siteFields: Record<string, unknown> = {}): Promise<{ site: NetboxObject; device: NetboxObject }> {
+  const site = await netbox('POST', 'dcim/sites/', { name: `e2e-${tag}`, slug: `e2e-${tag}`, status: 'active', ...siteFields });
   const manufacturer = await netbox('POST', 'dcim/manufacturers/', { name: `e2e-m-${tag}`, slug: `e2e-m-${tag}` });
   const deviceType = await netbox('POST', 'dcim/device-types/', { manufacturer: manufacturer.id, model: `e2e-t-${tag}`, slug: `e2e-t-${tag}` });
   const role = await netbox('POST', 'dcim/device-roles/', { name: `e2e-r-${tag}`, slug: `e2e-r-${tag}` });

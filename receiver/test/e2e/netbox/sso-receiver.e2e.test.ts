@@ -4,9 +4,7 @@
  * provider's JWKS and authorizes with the IAM policy (ARCHITECTURE.md "Identity and access": UNICOP_OIDC_ISSUER,
  * UNICOP_OIDC_AUDIENCE, UNICOP_IAM_POLICY; 401 codes UNICOP_API_TOKEN_MISSING / _EXPIRED).
  *
- * Needs what sso.e2e.test.ts and receiver-under-test.ts need, and a receiver that verifies OIDC bearer tokens
- * (until then its configuration refuses the UNICOP_OIDC_* variables and this file fails; it is not in
- * `npm run test:e2e:netbox` until that receiver is in).
+ * Needs what sso.e2e.test.ts and receiver-under-test.ts need.
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
@@ -15,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got from 'got';
 import { loginForToken, runningIdp, signWithProviderKey, type Idp } from '../../helpers/idp.js';
-import { requireNetbox } from '../../helpers/netbox.js';
+import { makeDevice, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { ssoLogin } from '../../helpers/netbox-sso.js';
 import { API_TOKEN, RECEIVER_URL, startReceiver, stopReceiver } from './receiver-under-test.js';
 
@@ -24,8 +23,13 @@ describe('the same identity provider for NetBox and the receiver API', function 
   const work = mkdtempSync(join(tmpdir(), 'unicop-sso-receiver-'));
   let idp: Idp;
 
+  let root = '';
   const roots = (authorization?: string) =>
-    got(`${RECEIVER_URL}/v1/roots`, { headers: authorization ? { authorization } : {}, throwHttpErrors: false, retry: { limit: 0 } });
+    got(`${RECEIVER_URL}/v1/roots/${encodeURIComponent(root)}`, {
+      headers: authorization ? { authorization } : {},
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+    });
   const errorCode = (body: string): string | undefined => (JSON.parse(body) as { error?: { code?: string } }).error?.code;
 
   before(async () => {
@@ -46,6 +50,15 @@ describe('the same identity provider for NetBox and the receiver API', function 
     );
     await stopReceiver();
     await startReceiver({ UNICOP_OIDC_ISSUER: idp.issuer, UNICOP_OIDC_AUDIENCE: idp.audience, UNICOP_IAM_POLICY: policy });
+
+    // a device in a child region of "emea": alice's binding covers it through the region ancestry events carry
+    const tag = runTag();
+    const existing = (await netbox<NetboxList>('GET', 'dcim/regions/?slug=emea')).results[0];
+    const emea = existing ?? (await netbox<NetboxObject>('POST', 'dcim/regions/', { name: 'EMEA', slug: 'emea' }));
+    const child = await netbox('POST', 'dcim/regions/', { name: `e2e-${tag}`, slug: `e2e-${tag}`, parent: emea.id });
+    const { device } = await makeDevice(tag, { region: child.id });
+    root = `dcim.device:${device.id}`;
+    await waitFor(async () => (await roots(`Bearer ${API_TOKEN}`)).statusCode === 200, 60_000, `the receiver knows ${root}`);
   });
 
   after(async () => {
@@ -59,7 +72,12 @@ describe('the same identity provider for NetBox and the receiver API', function 
     await ssoLogin(idp, 'alice', idp.password('alice'));
     const { accessToken } = await loginForToken(idp, 'alice', idp.password('alice'));
     const answer = await roots(`Bearer ${accessToken}`);
-    assert.equal(answer.statusCode, 200, `GET /v1/roots with alice's token → ${answer.statusCode}: ${answer.body}`);
+    assert.equal(answer.statusCode, 200, `GET /v1/roots/${root} with alice's token → ${answer.statusCode}: ${answer.body}`);
+    // bob's group is bound nowhere here: the same root is outside his scope, answered as if unknown
+    const bob = await loginForToken(idp, 'bob', idp.password('bob'));
+    const hidden = await roots(`Bearer ${bob.accessToken}`);
+    assert.equal(hidden.statusCode, 404);
+    assert.equal(errorCode(hidden.body), 'UNICOP_API_ROOT_NOT_FOUND');
   });
 
   it('answers 401 with the contract codes for no token and for an expired one signed by the provider', async () => {
