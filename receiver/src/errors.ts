@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   UNICOP_RECONCILE_RECORD_INVALID: { httpStatus: 400, retriable: false },
   UNICOP_RECONCILE_STATE_UNREADABLE: { httpStatus: 503, retriable: true },
   UNICOP_CATCHUP_ROW_UNUSABLE: { httpStatus: 422, retriable: false },
+  UNICOP_ACCESS_GRANT_REFUSED: { httpStatus: 422, retriable: false },
   UNICOP_CLIENT_REQUEST_FAILED: { httpStatus: 502, retriable: true },
   UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_HTTP_INTERNAL: { httpStatus: 500, retriable: false },

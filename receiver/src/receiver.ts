@@ -146,6 +146,15 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
   };
+  const audit = createAuditTrail({
+    source: config.source,
+    write: (key, id, value) => {
+      store.transaction(() => store.insertMessage('audit', key, id, value, Date.now()));
+      committed(1);
+    },
+    metrics: metrics.iam,
+    log: log.child({ stage: 'audit' }),
+  });
   const access = new AccessGrants({
     db,
     outbox: store,
@@ -154,6 +163,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
     onCommit: committed,
     metrics: metrics.access,
+    audit,
     log: log.child({ stage: 'access' }),
   });
   const groupCommit = new GroupCommit({
@@ -211,15 +221,6 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log,
   });
 
-  const audit = createAuditTrail({
-    source: config.source,
-    write: (key, id, value) => {
-      store.transaction(() => store.insertMessage('audit', key, id, value, Date.now()));
-      committed(1);
-    },
-    metrics: metrics.iam,
-    log: log.child({ stage: 'audit' }),
-  });
   const iamPolicy = config.iamPolicyFile
     ? new PolicyHolder({ path: config.iamPolicyFile, registry, metrics: metrics.iam, audit, log: log.child({ stage: 'iam' }) })
     : null;

@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import type { Db } from '../database.js';
 import type { AccessV1 } from '../generated/access.v1.js';
 import type { IamPolicy } from '../generated/iam-policy.js';
+import type { AuditTrail } from '../iam/audit-trail.js';
 import type { Logger } from '../log.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
@@ -34,6 +35,8 @@ export interface AccessGrantsOptions {
   /** New outbox rows committed by the expiry schedule (wakes the relay). */
   onCommit: (rows: number) => void;
   metrics: AccessMetrics;
+  /** Every grant, revoke and refusal is also an access decision (`unicop.audit.v1`). */
+  audit: AuditTrail;
   log: Logger;
   now?: () => number;
 }
@@ -94,6 +97,17 @@ export class AccessGrants {
         this.q.put.run(grantId, 'refused', JSON.stringify({ grantId, refused: parsed.reason, current: data.current }), null, now);
         this.options.metrics.changed('refused');
         this.options.log.warn({ grantId, eventId: event.id, reason: parsed.reason }, 'access grant refused: not honoured');
+        const grantedBy = (data.current.granted_by as { username?: unknown } | null)?.username;
+        this.options.audit({
+          principal: `user:${typeof grantedBy === 'string' && grantedBy !== '' ? grantedBy : 'unknown'}`,
+          action: 'access:grant',
+          target: grantId,
+          scope: null,
+          decision: 'deny',
+          reason: parsed.reason,
+          code: 'UNICOP_ACCESS_GRANT_REFUSED',
+          requestId: event.id,
+        });
         return 0;
       }
       grant = parsed.grant;
@@ -177,6 +191,23 @@ export class AccessGrants {
     };
     this.options.outbox.insertMessage('access', grant.grantId, message.id, JSON.stringify(message), now);
     this.options.metrics.changed(kind);
+    // Expiry is the schedule's, not a person's decision: only a grant and a revoke are audited.
+    if (kind !== 'expired') {
+      const { subject, role, scope, expiresAt, reason } = grant;
+      this.options.audit({
+        principal: `user:${grant.grantedBy ?? 'unknown'}`,
+        action: 'access:grant',
+        target: grant.grantId,
+        scope: null,
+        decision: 'allow',
+        reason: `${kind} ${role} on ${JSON.stringify(scope)} to ${subject.kind} ${subject.name} until ${new Date(expiresAt).toISOString()}: ${reason}`.slice(
+          0,
+          500,
+        ),
+        code: null,
+        ...(eventId === null ? {} : { requestId: eventId }),
+      });
+    }
     return 1;
   }
 }

@@ -3,12 +3,12 @@ import type { Decision } from './access-policy.js';
 import type { AuditAction, AuditTrail } from './audit-trail.js';
 import type { Authenticate } from './authenticate-bearer.js';
 import type { IamBinding, Permission } from './iam-policy.js';
-
-/** A permission a call can need (`*` is only granted, never asked for). */
-export type ApiPermission = Exclude<Permission, '*'>;
 import type { PolicyHolder } from './policy-holder.js';
 import { ANONYMOUS, principalId, type Principal } from './principal.js';
 import type { RootScope } from './root-scope.js';
+
+/** A permission a call can need (`*` is only granted, never asked for). */
+export type ApiPermission = Exclude<Permission, '*'>;
 
 /** Temporary grants: extra bindings honoured while active (built outside this folder). */
 export interface GrantSource {

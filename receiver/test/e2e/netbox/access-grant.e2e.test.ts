@@ -44,7 +44,10 @@ describe('a temporary access grant of 20 s, in NetBox and on the receiver API', 
         retry: { limit: 0 },
       })
     ).statusCode;
-  /** dave's answer from NetBox for the device, with his SSO session (NetBox answers 404 for an object outside his permissions). */
+  /**
+   * dave's answer from NetBox for the device, with his SSO session: 200 with a permission covering it; 403 without
+   * any view permission on devices, 404 with one whose constraints leave the device out.
+   */
   const daveSeesDevice = async (): Promise<number> => (await dave.browser.get(`${NETBOX_URL}/api/dcim/devices/${device.id}/`)).statusCode;
 
   async function grant(seconds: number): Promise<{ id: number; key: string; expiresAt: number }> {
@@ -105,7 +108,7 @@ describe('a temporary access grant of 20 s, in NetBox and on the receiver API', 
       `the receiver knows ${root}`,
     );
     assert.equal(await daveReadsRoot(), 404, 'without a grant the root is outside dave’s scope: 404 as if unknown');
-    assert.equal(await daveSeesDevice(), 404, 'without a grant NetBox hides the device from dave');
+    assert.equal(await daveSeesDevice(), 403, 'without a grant NetBox refuses dave the device');
   });
 
   after(async () => {
@@ -123,7 +126,7 @@ describe('a temporary access grant of 20 s, in NetBox and on the receiver API', 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, g.expiresAt - Date.now())));
     await waitFor(async () => (await daveReadsRoot()) === 404, HONOURED_WITHIN_MS, 'the receiver stops honouring the grant at its expiry');
     await waitFor(async () => (await grantPermissions(g.id)) === 0, 30_000, 'NetBox’s background job removes the grant’s permission');
-    assert.equal(await daveSeesDevice(), 404, 'NetBox hides the device from dave again');
+    assert.equal(await daveSeesDevice(), 403, 'NetBox refuses dave the device again');
     await waitFor(async () => (await accessMessages(g.key)).length >= 2, 30_000, 'granted and expired on the access topic');
     assert.deepEqual(await accessMessages(g.key), ['unicop.access.granted', 'unicop.access.expired']);
   });

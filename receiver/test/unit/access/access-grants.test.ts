@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { AccessGrants } from '../../../src/access/access-grants.js';
 import { createAccessMetrics } from '../../../src/access/access-metrics.js';
 import type { Db } from '../../../src/database.js';
+import type { AuditRecord } from '../../../src/iam/audit-trail.js';
 import type { Scope as IamScope } from '../../../src/generated/iam-policy.js';
 import { createLogger } from '../../../src/log.js';
 import { createIngestMetrics } from '../../../src/pipeline/ingest/ingest-metrics.js';
@@ -35,6 +36,7 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
   let store: OutboxStore;
   let access: AccessGrants;
   let metrics: Registry;
+  let audits: AuditRecord[];
   let accept: (raw: Buffer, signature: string) => Promise<{ status: number }>;
 
   function open(): void {
@@ -50,6 +52,7 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
       validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
       onCommit: () => undefined,
       metrics: createAccessMetrics(metrics),
+      audit: (record) => audits.push(record),
       log: createLogger('silent'),
       now: () => T0,
     });
@@ -78,6 +81,7 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
   }
 
   beforeEach(() => {
+    audits = [];
     dir = mkdtempSync(join(tmpdir(), 'unicop-access-'));
     open();
   });
@@ -148,6 +152,14 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
       ['unicop.access.granted', GRANT],
       ['unicop.access.revoked', GRANT],
     ]);
+    // the grant and the revoke are each one access decision by the NetBox user who made them; the expiry is none
+    assert.deepEqual(
+      audits.map((a) => [a.principal, a.action, a.target, a.decision, a.reason.split(' ')[0]]),
+      [
+        ['user:admin', 'access:grant', GRANT, 'allow', 'granted'],
+        ['user:admin', 'access:grant', GRANT, 'allow', 'revoked'],
+      ],
+    );
   });
 
   it('a delete that arrives before its created (NetBox does not order webhooks) is granted then revoked, once', async () => {
@@ -195,6 +207,10 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
       assert.deepEqual(accessMessages(), []);
       assert.deepEqual(access.activeBindings(T0), []);
       assert.match(await metrics.metrics(), /unicop_access_grants_total\{change="refused"\} 1/);
+      assert.deepEqual(
+        audits.map((a) => [a.principal, a.decision, a.code]),
+        [['user:admin', 'deny', 'UNICOP_ACCESS_GRANT_REFUSED']],
+      );
       // and a later delete of it revokes nothing
       await send(
         { action: 'deleted', at: T0 + 1000 },

@@ -72,6 +72,12 @@ describe('message schemas: every message the receiver writes names its schema an
       validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
       onCommit: () => undefined,
       metrics: createAccessMetrics(new Registry()),
+      audit: createAuditTrail({
+        source: 'netbox://test',
+        write: (key, id, value) => db.transaction(() => store.insertMessage('audit', key, id, value, 0))(),
+        metrics: { audit: () => undefined },
+        log: createLogger('silent'),
+      }),
       log: createLogger('silent'),
     });
     groupCommit = new GroupCommit({
