@@ -85,6 +85,10 @@ export interface ObjectEventData {
    */
   version: string | null;
   superseded: boolean;
+  /**
+   * false when the object is outside the managed set (UNICOP_INVENTORY_POLICY): the event is kept for the audit, but never reaches the desired-state projections or a reconcile. Absent means managed.
+   */
+  managed?: boolean;
   changes: {
     [k: string]: {
       before: unknown;
@@ -107,7 +111,10 @@ export interface ObjectEventData {
      */
     version: "4.4" | "4.5" | "4.6" | "4.7";
     changelogId: number | null;
-    via: "webhook" | "changelog";
+    /**
+     * how the change reached UNICOP: its webhook, the changelog catch-up, or a snapshot's repair (the spine lacked the object or had another version of it)
+     */
+    via: "webhook" | "changelog" | "snapshot";
   };
 }
 /**

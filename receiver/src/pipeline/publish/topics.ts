@@ -10,9 +10,15 @@ export function topicNames(prefix: string) {
     rootsState: `${prefix}.roots.state.v1`,
     audit: `${prefix}.audit.v1`,
     access: `${prefix}.access.v1`,
+    objects: `${prefix}.objects.v1`,
+    rootsDesired: `${prefix}.roots.desired.v1`,
+    snapshots: `${prefix}.snapshots.v1`,
   } as const;
 }
 export type TopicNames = ReturnType<typeof topicNames>;
+
+/** Topics that keep the latest message per key: state, not history. */
+const COMPACTED = new Set(['rootsState', 'objects', 'rootsDesired']);
 
 /** Room for an envelope carrying a 1 MiB body three times (current + snapshots + changes). */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -29,7 +35,7 @@ export async function ensureTopics(admin: Admin, names: TopicNames, partitions: 
     replicationFactor: replication,
     configEntries: [
       { name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) },
-      ...(role === 'rootsState' ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+      ...(COMPACTED.has(role) ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
     ],
   }));
   const missing = wanted.filter((t) => !existing.has(t.topic));
