@@ -4,10 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { METRICS_DOC, renderMetricsDoc } from './metrics-doc.js';
 import { RETRIES_DOC, renderRetriesDoc } from './retries-doc.js';
+import { TOPICS_DOC, renderTopicsDoc } from './topics-doc.js';
 
 const DOCS = [
   { path: METRICS_DOC, render: renderMetricsDoc },
   { path: RETRIES_DOC, render: renderRetriesDoc },
+  { path: TOPICS_DOC, render: renderTopicsDoc },
 ];
 
 let stale = 0;

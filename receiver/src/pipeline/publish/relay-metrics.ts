@@ -26,6 +26,12 @@ export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'ackn
     help: '1 while the last contact with Kafka succeeded.',
     registers: [registry],
   });
+  const topicMismatch = new Gauge({
+    name: 'unicop_topic_config_mismatch',
+    help: 'An existing topic setting that differs from its declaration (docs/topics.md), found when the receiver first reached Kafka: 1 per topic and setting, logged as a warning; never changed by the receiver.',
+    labelNames: ['topic', 'setting'] as const,
+    registers: [registry],
+  });
   return {
     published: (topic, count, oldestAcceptedAt) => {
       published.inc({ topic }, count);
@@ -33,5 +39,6 @@ export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'ackn
     },
     failed: (kind) => publishErrors.inc({ kind }),
     reachable: (up) => kafkaUp.set(up ? 1 : 0),
+    topicMismatch: (topic, setting) => topicMismatch.set({ topic, setting }, 1),
   };
 }

@@ -32,6 +32,8 @@ export interface RelayMetrics {
   failed(kind: RelayFailure): void;
   reachable(up: boolean): void;
   acknowledged(rows: number): void;
+  /** An existing topic's setting differs from its declaration (topic-config.ts). */
+  topicMismatch(topic: string, setting: string): void;
 }
 
 export interface RelayOptions {
@@ -250,8 +252,13 @@ export class Relay {
     if (this.topicsReady) return;
     this.admin ??= this.options.kafka.admin();
     await this.admin.connect();
-    const created = await ensureTopics(this.admin, this.options.topics, this.options.partitions, this.options.replication);
+    const { created, mismatches } = await ensureTopics(this.admin, this.options.topics, this.options.partitions, this.options.replication);
     if (created.length > 0) this.options.log.info({ topics: created }, 'topics created');
+    // Reported, never altered (topic-config.ts): docs/topics.md says how an operator aligns a topic.
+    for (const m of mismatches) {
+      this.options.log.warn(m, 'topic setting differs from its declaration (docs/topics.md); left as it is');
+      this.options.metrics.topicMismatch(m.topic, m.setting);
+    }
     this.topicsReady = true;
   }
 

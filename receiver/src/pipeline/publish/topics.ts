@@ -1,4 +1,10 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ConfigResourceTypes, ITopicConfig } from 'kafkajs';
+import { topicSettings, type TopicMismatch, type TopicRole } from './topic-config.js';
+
+export { MAX_MESSAGE_BYTES } from './topic-config.js';
+
+/** `ConfigResourceTypes.TOPIC`: kafkajs (CommonJS) does not hand its enums to an ES module import. */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** Topic names (ARCHITECTURE.md "Kafka topics"); the prefix is `UNICOP_TOPIC_PREFIX`. */
 export function topicNames(prefix: string) {
@@ -17,28 +23,43 @@ export function topicNames(prefix: string) {
 }
 export type TopicNames = ReturnType<typeof topicNames>;
 
-/** Topics that keep the latest message per key: state, not history. */
-const COMPACTED = new Set(['rootsState', 'objects', 'rootsDesired']);
-
-/** Room for an envelope carrying a 1 MiB body three times (current + snapshots + changes). */
-export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-
 /**
- * Creates missing topics; never relies on broker auto-creation. Existing topics are left alone
- * (their partition count decides the key → partition map, changing it would break per-root order).
+ * Creates missing topics with their declared settings (topic-config.ts); never relies on broker
+ * auto-creation. Existing topics are only compared with their declaration: their partition count decides
+ * the key → partition map (changing it would break per-root order) and their settings are an operator's.
  */
-export async function ensureTopics(admin: Admin, names: TopicNames, partitions: number, replication: number): Promise<string[]> {
+export async function ensureTopics(
+  admin: Admin,
+  names: TopicNames,
+  partitions: number,
+  replication: number,
+): Promise<{ created: string[]; mismatches: TopicMismatch[] }> {
   const existing = new Set(await admin.listTopics());
-  const wanted: ITopicConfig[] = Object.entries(names).map(([role, topic]) => ({
-    topic,
-    numPartitions: partitions,
-    replicationFactor: replication,
-    configEntries: [
-      { name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) },
-      ...(COMPACTED.has(role) ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-    ],
-  }));
-  const missing = wanted.filter((t) => !existing.has(t.topic));
+  const roles = Object.keys(names) as TopicRole[];
+  const missing: ITopicConfig[] = roles
+    .filter((role) => !existing.has(names[role]))
+    .map((role) => ({
+      topic: names[role],
+      numPartitions: partitions,
+      replicationFactor: replication,
+      configEntries: Object.entries(topicSettings(role, replication)).map(([name, value]) => ({ name, value })),
+    }));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
-  return missing.map((t) => t.topic);
+  const present = roles.filter((role) => existing.has(names[role]));
+  const mismatches = present.length === 0 ? [] : await compareSettings(admin, present, names, replication);
+  return { created: missing.map((t) => t.topic), mismatches };
+}
+
+/** The declared settings that existing topics do not have (one describeConfigs for all of them). */
+async function compareSettings(admin: Admin, roles: TopicRole[], names: TopicNames, replication: number): Promise<TopicMismatch[]> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: roles.map((role) => ({ type: TOPIC_RESOURCE, name: names[role], configNames: Object.keys(topicSettings(role, replication)) })),
+  });
+  const actual = new Map(described.resources.map((r) => [r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue]))]));
+  return roles.flatMap((role) =>
+    Object.entries(topicSettings(role, replication))
+      .map(([setting, expected]) => ({ topic: names[role], setting, expected, actual: actual.get(names[role])?.get(setting) ?? null }))
+      .filter((m) => m.actual !== m.expected),
+  );
 }

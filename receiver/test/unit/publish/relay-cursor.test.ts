@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../../src/log.js';
 import { Relay, type RelayMetrics, type RelayStore } from '../../../src/pipeline/publish/relay.js';
 import { topicNames } from '../../../src/pipeline/publish/topics.js';
+import { topicSettings, type TopicRole } from '../../../src/pipeline/publish/topic-config.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 type Row = ReturnType<RelayStore['pending']>[number];
@@ -30,6 +31,8 @@ function failingStore(rows: Row[], failures: number) {
   return store;
 }
 
+const roleOf = (topic: string): TopicRole => (Object.entries(topicNames('t')) as [TopicRole, string][]).find(([, name]) => name === topic)![0];
+
 /** A broker that acknowledges every batch: only the relay's own bookkeeping can fail here. */
 function acknowledgingKafka(topics: string[]) {
   const sent: { topic: string; ids: string[] }[][] = [];
@@ -39,6 +42,13 @@ function acknowledgingKafka(topics: string[]) {
       disconnect: async () => undefined,
       listTopics: async () => topics,
       createTopics: async () => true,
+      // every topic as declared (the mismatch warning has its own integration test)
+      describeConfigs: async ({ resources }: { resources: { name: string }[] }) => ({
+        resources: resources.map(({ name }) => ({
+          resourceName: name,
+          configEntries: Object.entries(topicSettings(roleOf(name), 1)).map(([configName, configValue]) => ({ configName, configValue })),
+        })),
+      }),
       describeCluster: async () => ({ brokers: [], controller: 1, clusterId: 'fake' }),
     }),
     producer: () => ({
@@ -77,6 +87,7 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
       failed: (kind) => failed.push(kind),
       reachable: (up) => reachability.push(up),
       acknowledged: (n) => (acknowledged += n),
+      topicMismatch: () => undefined,
     };
     const relay = new Relay({
       kafka,
