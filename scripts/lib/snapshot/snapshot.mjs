@@ -1,3 +1,4 @@
+/* global fetch */
 // scripts/snapshot: POST /v1/snapshots on a running receiver, then GET /v1/snapshots/{id} every second
 // until it ended. Progress goes to stderr; the last stdout line is the final answer as JSON.
 const url = (process.env.UNICOP_RECEIVER_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
