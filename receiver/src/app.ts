@@ -1,6 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { readOnBehalfOf } from './api/on-behalf-of.js';
 import type { RootsApi } from './api/roots-api.js';
+import type { SnapshotsApi } from './snapshot/snapshots-api.js';
+import { SNAPSHOT_TARGET } from './snapshot/snapshots-api.js';
 import type { NotificationResult } from './reconcile/reconciler.js';
 import { UnicopError, isUnicopError, type ErrorCode } from './errors.js';
 import type { ApiAccess, Guard } from './iam/api-access.js';
@@ -23,6 +25,7 @@ export interface Readiness {
 export interface AppDeps {
   acceptWebhook: AcceptWebhook;
   roots: RootsApi;
+  snapshots: SnapshotsApi;
   /** Bearer credentials and the IAM policy of the /v1 API (docs/identity.md). */
   access: ApiAccess;
   /** Checks the body's shape (400 `UNICOP_AWX_BODY_INVALID`), then applies it. */
@@ -56,6 +59,7 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   app.use('/v1/roots', rootsRouter(deps));
+  app.use('/v1/snapshots', snapshotsRouter(deps));
 
   app.post(
     '/v1/awx/notifications',
@@ -166,6 +170,27 @@ function rootsRouter(deps: AppDeps): express.Router {
   // A `{root}` with a bad %-encoding fails in the router's own decoding (a URIError), before any handler.
   router.use((error: unknown, _req: Request, _res: Response, next: NextFunction) => {
     next(error instanceof URIError ? new UnicopError('UNICOP_API_ROOT_INVALID', '{root} is not valid %-encoding', { cause: error }) : error);
+  });
+  return router;
+}
+
+/** `/v1/snapshots`: bearer credentials like `/v1/roots`; the permission is `snapshots:run` (snapshot/snapshots-api.ts). */
+function snapshotsRouter(deps: AppDeps): express.Router {
+  const router = express.Router();
+  router.use(async (req, res, next) => {
+    try {
+      const principal = await deps.access.authenticate(req.headers.authorization, 'snapshots:run', SNAPSHOT_TARGET);
+      res.locals.guard = deps.access.guard(principal);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  router.post('/', (_req, res) => {
+    res.status(202).json(deps.snapshots.start(res.locals.guard as Guard));
+  });
+  router.get('/:id', (req, res) => {
+    res.json(deps.snapshots.get(req.params.id as string, res.locals.guard as Guard));
   });
   return router;
 }

@@ -61,6 +61,9 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_RETENTION_MAX_ROWS: { key: 'retentionMaxRows', kind: 'string' },
   UNICOP_RETENTION_MAX_REJECTS: { key: 'retentionMaxRejects', kind: 'string' },
   UNICOP_ACCESS_GRANT_MAX_S: { key: 'accessGrantMaxS', kind: 'string' },
+  UNICOP_SNAPSHOT_INTERVAL_S: { key: 'snapshotIntervalS', kind: 'string' },
+  UNICOP_SNAPSHOT_RATE: { key: 'snapshotRate', kind: 'string' },
+  UNICOP_SNAPSHOT_OBJECT_TYPES: { key: 'snapshotObjectTypes', kind: 'list' },
 };
 
 /**

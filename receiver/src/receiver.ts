@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import { AccessGrants } from './access/access-grants.js';
 import { createAccessMetrics } from './access/access-metrics.js';
@@ -48,6 +49,13 @@ import { createBearerAuthenticator } from './iam/authenticate-bearer.js';
 import { createIamMetrics } from './iam/iam-metrics.js';
 import { createOidcVerifier } from './iam/oidc-verifier.js';
 import { PolicyHolder } from './iam/policy-holder.js';
+import { readTopicToEnd } from './pipeline/publish/read-topic.js';
+import { managedObjectTypes } from './snapshot/managed-types.js';
+import { rateLimit } from './snapshot/rate-limit.js';
+import { SnapshotRunner } from './snapshot/snapshot-runner.js';
+import { SnapshotStore } from './snapshot/snapshot-store.js';
+import { createSnapshotsApi } from './snapshot/snapshots-api.js';
+import { spineView, type ObjectStateRecord } from './snapshot/spine-view.js';
 
 /**
  * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
@@ -84,6 +92,8 @@ export interface Receiver {
   catchup: ChangelogCatchup | null;
   /** Present when UNICOP_RECONCILE_POLICY is set. */
   reconciler: Reconciler | null;
+  /** Present when NETBOX_URL is set. */
+  snapshots: SnapshotRunner | null;
   /** Temporary access grants from NetBox (extra IAM bindings until they expire). */
   access: AccessGrants;
   metrics: Metrics;
@@ -206,6 +216,29 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       })
     : null;
 
+  const snapshots =
+    config.netboxUrl && config.netboxToken
+      ? new SnapshotRunner({
+          store: new SnapshotStore(db),
+          outbox: store,
+          // A client of its own: the rate cap and the request count are the snapshot's alone.
+          netbox: new NetboxClient(config.netboxUrl, config.netboxToken, { beforeRequest: rateLimit(config.snapshotRate) }),
+          readSpine: async () => {
+            const records: ObjectStateRecord[] = [];
+            const groupId = `${config.topicPrefix}.snapshot.${randomUUID()}`;
+            await readTopicToEnd({ kafka, topic: topics.objects, groupId, onMessage: (r) => records.push(r), stopped: () => stopping });
+            return spineView(records);
+          },
+          append: (draft) => groupCommit.appendEvent(draft),
+          normalize: normalizeDeps,
+          source: config.source,
+          objectTypes: config.snapshotObjectTypes.length > 0 ? config.snapshotObjectTypes : managedObjectTypes(policy),
+          intervalS: config.snapshotIntervalS,
+          onCommit: committed,
+          log: log.child({ stage: 'snapshot' }),
+        })
+      : null;
+
   const acceptWebhook = createWebhookPipeline({
     source: config.source,
     verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
@@ -253,6 +286,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const checkNotification = createNotificationCheck(registry);
   const app = buildApp({
     acceptWebhook,
+    snapshots: createSnapshotsApi(snapshots),
     roots: createRootsApi({
       source: config.source,
       index: store,
@@ -283,6 +317,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   catchup?.start();
   reconcile?.start();
   access.start();
+  snapshots?.start();
 
   return {
     app,
@@ -293,12 +328,14 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     retention,
     catchup,
     reconciler: reconcile?.reconciler ?? null,
+    snapshots,
     access,
     metrics,
     reloadIamPolicy: () => iamPolicy?.reload() ?? null,
     async stop(drainMs) {
       stopping = true;
       await catchup?.stop();
+      await snapshots?.stop();
       await reconcile?.stop();
       await access.stop();
       await new Promise((resolve) => setImmediate(resolve));

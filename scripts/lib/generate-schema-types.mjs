@@ -19,6 +19,7 @@ export const SCHEMA_TYPES = {
   'iam-policy.schema.json': ['iam-policy.ts', 'IamPolicy'],
   'access.v1.schema.json': ['access.v1.ts', 'AccessV1'],
   'awx-notification.schema.json': ['awx-notification.ts', 'AwxNotification'],
+  'snapshot.v1.schema.json': ['snapshot.v1.ts', 'SnapshotV1'],
 };
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);

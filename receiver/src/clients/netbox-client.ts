@@ -19,6 +19,18 @@ export interface ChangelogQuery {
   cursor: boolean;
 }
 
+/** One page of a keyset-paged object list (`listPage`). */
+export interface ObjectPage {
+  results: ({ id: number } & Record<string, unknown>)[];
+  /** False on the last page. */
+  more: boolean;
+}
+
+export interface NetboxClientOptions {
+  /** Awaited before every HTTP request (a snapshot's rate cap); counts them too. */
+  beforeRequest?: () => Promise<void>;
+}
+
 /**
  * The NetBox REST calls the receiver makes. No retries inside: the caller (catch-up) polls again
  * on its interval and counts every failure. Every failure is a `ClientRequestError`, which says
@@ -30,8 +42,10 @@ export class NetboxClient {
   /** NetBox may live under a path (`BASE_PATH`); its absolute links repeat it. */
   private readonly basePath: string;
   private readonly endpoints = new Map<string, string>();
+  /** HTTP requests made so far (got's own retries included). */
+  requests = 0;
 
-  constructor(baseUrl: string, token: string) {
+  constructor(baseUrl: string, token: string, options: NetboxClientOptions = {}) {
     this.basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
     this.prefixUrl = baseUrl.replace(/\/+$/, '');
     this.http = got.extend({
@@ -47,6 +61,14 @@ export class NetboxClient {
       // as "socket hang up". A fresh connection per poll costs nothing at this rate.
       agent: { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) },
       responseType: 'json',
+      hooks: {
+        beforeRequest: [
+          async () => {
+            await options.beforeRequest?.();
+            this.requests++;
+          },
+        ],
+      },
     });
   }
 
@@ -119,6 +141,20 @@ export class NetboxClient {
     const endpoint = await this.listEndpoint(objectType);
     if (endpoint === null) return false;
     return (await this.object(`${endpoint.replace(/\/+$/, '')}/${id}/`)) !== null;
+  }
+
+  /**
+   * Objects of `objectType` with an id above `afterId`, in id order, at most `limit` (NetBox caps it
+   * at MAX_PAGE_SIZE): keyset paging (`id__gt` + `ordering=id`) stays correct while objects are
+   * added or removed between pages, where offsets would skip or repeat. Throws when NetBox has no
+   * REST endpoint for the type.
+   */
+  async listPage(objectType: string, afterId: number, limit: number): Promise<ObjectPage> {
+    const endpoint = await this.listEndpoint(objectType);
+    if (endpoint === null) throw new Error(`NetBox has no REST endpoint for ${objectType}`);
+    const searchParams = { id__gt: String(afterId), ordering: 'id', limit: String(limit) };
+    const page = await this.get<Page<{ id: number } & Record<string, unknown>>>(this.relative(endpoint), { searchParams });
+    return { results: page.results, more: page.next !== null };
   }
 
   private async listEndpoint(objectType: string): Promise<string | null> {

@@ -166,4 +166,16 @@ export interface ConfigSchema {
    * UNICOP_ACCESS_GRANT_MAX_S: the longest temporary access grant (AccessGrant in NetBox) the receiver honours, from its creation to its expiry; a longer one, or one that expires before it was created, is refused (logged, counted, never a binding). The plugin's grant_max_seconds should not exceed it
    */
   accessGrantMaxS: number;
+  /**
+   * UNICOP_SNAPSHOT_INTERVAL_S: seconds between periodic snapshots (compare NetBox with <prefix>.objects.v1 and repair the difference); 0 = none, snapshots run only on POST /v1/snapshots. Needs NETBOX_URL
+   */
+  snapshotIntervalS: number;
+  /**
+   * UNICOP_SNAPSHOT_RATE: the most NetBox requests per second a snapshot makes (each reads one page of up to 1000 objects)
+   */
+  snapshotRate: number;
+  /**
+   * UNICOP_SNAPSHOT_OBJECT_TYPES: object types a snapshot reads and repairs (comma-separated, e.g. dcim.device,dcim.interface); empty = the managed object types (the root policy's object and root types)
+   */
+  snapshotObjectTypes: string[];
 }

@@ -151,6 +151,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a snapshot with repair
+         * @description Reads every managed object type from NetBox's REST API (keyset pages of up to 1000, at most
+         *     `UNICOP_SNAPSHOT_RATE` requests per second) and compares it with `<prefix>.objects.v1`;
+         *     each difference becomes an object event on `<prefix>.events.v1` with
+         *     `data.netbox.via = "snapshot"` (created: the spine lacked it; updated: another version;
+         *     deleted: NetBox no longer has it). Frames `unicop.snapshot.started|completed` go to
+         *     `<prefix>.snapshots.v1`. One snapshot at a time: 409 `UNICOP_SNAPSHOT_RUNNING` while one
+         *     runs (its id in `details`). Needs `snapshots:run` with scope `"*"` (403 otherwise) and
+         *     `NETBOX_URL` (404 `UNICOP_SNAPSHOT_DISABLED` otherwise). A receiver stopped during a
+         *     snapshot continues it at its next start.
+         */
+        post: operations["startSnapshot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/snapshots/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A snapshot's progress or result */
+        get: operations["getSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -206,6 +251,49 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        SnapshotAccepted: {
+            /** Format: uuid */
+            snapshotId: string;
+        };
+        Snapshot: {
+            /** Format: uuid */
+            snapshotId: string;
+            /** @enum {string} */
+            state: "running" | "completed" | "failed";
+            /** @enum {string} */
+            trigger: "request" | "schedule";
+            /** @description the principal that asked (null for a scheduled run) */
+            requestedBy: string | null;
+            objectTypes: string[];
+            /** @description while running, where the run is (what a restarted receiver continues from); null once ended */
+            progress: null | {
+                objectType: string | null;
+                /** @description the last NetBox id of objectType done */
+                lastId: number;
+            };
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            /** @description until now while running */
+            durationMs: number;
+            counts: {
+                /** @description NetBox objects read */
+                read: number;
+                /** @description HTTP requests made to NetBox */
+                requests: number;
+            };
+            repairs: {
+                created: number;
+                updated: number;
+                deleted: number;
+            };
+            /** @description why a failed snapshot failed */
+            error: null | {
+                code: string;
+                message: string;
+            };
+        };
         WebhookResult: {
             /** @enum {unknown} */
             result: "accepted" | "duplicate";
@@ -930,6 +1018,56 @@ export interface operations {
             404: components["responses"]["Error"];
             502: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    startSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the snapshot started; follow it with GET /v1/snapshots/{id} */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotAccepted"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the snapshot */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
         };
     };
     getHealth: {

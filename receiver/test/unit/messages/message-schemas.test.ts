@@ -25,6 +25,8 @@ import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
+import { snapshotFrame } from '../../../src/snapshot/snapshot-frames.js';
+import { SnapshotStore } from '../../../src/snapshot/snapshot-store.js';
 import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
 import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
 import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
@@ -195,6 +197,15 @@ describe('message schemas: every message the receiver writes names its schema an
     now += 1000;
     reconciler.tick(); // the deadline passed: a timed_out outcome
     reconciler.handleEvent({ topic: 't.events.v1', partition: 0, offset: '1', raw: Buffer.from('{"hello": "world"}') });
+
+    const snapshots = new SnapshotStore(db);
+    snapshots.insert('5f0c2a9e-1b3d-4e6f-8a7b-9c0d1e2f3a4b', 'request', 'token:plugin', ['dcim.device'], 0);
+    const snapshot = snapshots.get('5f0c2a9e-1b3d-4e6f-8a7b-9c0d1e2f3a4b');
+    assert.ok(snapshot);
+    for (const kind of ['started', 'completed'] as const) {
+      const frame = snapshotFrame('netbox://test', kind, snapshot, 1000);
+      db.transaction(() => store.insertMessage('snapshots', snapshot.id, frame.id, JSON.stringify(frame), 0))();
+    }
   }
 
   it('writes every type that has a schema, each with a dataschema it matches, and no type without one', async () => {

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { ObjectPage } from '../clients/netbox-client.js';
+import { UnicopError, isUnicopError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DraftEvent } from '../model/event.js';
+import type { NormalizeDeps } from '../pipeline/normalize/normalize.js';
+import type { AppendResult } from '../pipeline/outbox/group-commit.js';
+import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
+import { every, type Schedule } from '../retry/schedule.js';
+import { comparePage, type NetboxObject } from './compare.js';
+import { repairEvent } from './repair-event.js';
+import { snapshotFrame } from './snapshot-frames.js';
+import type { SnapshotCounts, SnapshotRow, SnapshotStore, SnapshotTrigger } from './snapshot-store.js';
+import type { SpineView } from './spine-view.js';
+
+/** NetBox's default MAX_PAGE_SIZE: the largest page it serves. */
+export const SNAPSHOT_PAGE_SIZE = 1000;
+
+/** What a snapshot reads from NetBox (a `NetboxClient` of its own, rate-capped). */
+export interface SnapshotSource {
+  version(): Promise<string>;
+  listPage(objectType: string, afterId: number, limit: number): Promise<ObjectPage>;
+  readonly requests: number;
+}
+
+export interface SnapshotRunnerOptions {
+  store: SnapshotStore;
+  /** Frames go through the outbox; `newestVersion` tells what it already holds of an object. */
+  outbox: Pick<OutboxStore, 'insertMessage' | 'newestVersion'>;
+  netbox: SnapshotSource;
+  /** `<prefix>.objects.v1` read to its end. */
+  readSpine: () => Promise<SpineView>;
+  /** The group commit: repairs are ordinary events (projections and reconciler see them). */
+  append: (draft: DraftEvent) => Promise<AppendResult>;
+  normalize: NormalizeDeps;
+  /** CloudEvents `source` of the frames (UNICOP_SOURCE). */
+  source: string;
+  objectTypes: readonly string[];
+  /** UNICOP_SNAPSHOT_INTERVAL_S; 0 = no schedule. */
+  intervalS: number;
+  onCommit: (rows: number) => void;
+  log: Logger;
+  pageSize?: number;
+  now?: () => number;
+}
+
+/**
+ * Snapshots with repair, one at a time: every managed object type is read from NetBox page by page
+ * (keyset, id order) and compared with what the spine holds; each difference becomes an object
+ * event with `data.netbox.via = "snapshot"`. Progress (type + last id + counts) is saved after
+ * every page, so a stopped receiver continues an unfinished run at its next start; the repair ids
+ * are deterministic, so a repeated page repairs nothing twice.
+ */
+export class SnapshotRunner {
+  private current: Promise<void> | null = null;
+  private schedule: Schedule | null = null;
+  private stopping = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SnapshotRunnerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Continues an unfinished snapshot, and starts the periodic schedule when one is configured. */
+  start(): void {
+    const unfinished = this.options.store.running();
+    if (unfinished) {
+      this.options.log.info(
+        { snapshotId: unfinished.id, objectType: unfinished.objectTypes[unfinished.typeIndex], lastId: unfinished.lastId },
+        'continuing an unfinished snapshot',
+      );
+      this.current = this.run(unfinished.id);
+    }
+    if (this.options.intervalS > 0) {
+      this.schedule = every({
+        everyMs: this.options.intervalS * 1000,
+        round: async () => {
+          if (this.options.store.running()) return;
+          this.request('schedule', null);
+          await this.current;
+        },
+      });
+    }
+  }
+
+  /** Starts a snapshot; throws `UNICOP_SNAPSHOT_RUNNING` (409) while one runs. */
+  request(trigger: SnapshotTrigger, requestedBy: string | null): string {
+    const id = randomUUID();
+    const now = this.now();
+    const { store, objectTypes } = this.options;
+    try {
+      store.transaction(() => {
+        const running = store.running();
+        if (running) throw runningError(running.id);
+        store.insert(id, trigger, requestedBy, objectTypes, now);
+        this.frame('started', store.get(id) as SnapshotRow, now);
+      });
+    } catch (error) {
+      // Another receiver on the same database may have won the race: the unique index says so.
+      if (!isUnicopError(error) && String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw runningError(store.running()?.id ?? null);
+      throw error;
+    }
+    this.options.onCommit(1);
+    this.options.log.info({ snapshotId: id, trigger, requestedBy }, 'snapshot started');
+    this.current = this.run(id);
+    return id;
+  }
+
+  get(id: string): SnapshotRow | undefined {
+    return this.options.store.get(id);
+  }
+
+  /** Waits for the snapshot in progress (tests, the scheduled round). */
+  async idle(): Promise<void> {
+    await this.current;
+  }
+
+  /** Stops after the current page; an unfinished snapshot stays `running` and continues at the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.schedule?.stop();
+    await this.current;
+  }
+
+  private async run(id: string): Promise<void> {
+    const { store, log } = this.options;
+    try {
+      const done = await this.execute(id);
+      if (!done) return;
+      const now = this.now();
+      const row = store.get(id) as SnapshotRow;
+      store.transaction(() => {
+        store.finish(id, 'completed', row.counts, null, now);
+        this.frame('completed', row, now);
+      });
+      this.options.onCommit(1);
+      log.info({ snapshotId: id, ...row.counts, durationMs: now - row.startedAt }, 'snapshot completed');
+    } catch (error) {
+      if (this.stopping) {
+        log.warn({ snapshotId: id, err: error }, 'snapshot interrupted by the stop; it continues at the next start');
+        return;
+      }
+      const cause = error instanceof Error ? error.message : String(error);
+      const failure = new UnicopError('UNICOP_SNAPSHOT_FAILED', `snapshot failed: ${cause}`, { cause: error });
+      const row = store.get(id) as SnapshotRow;
+      store.finish(id, 'failed', row.counts, { code: failure.code, message: failure.message }, this.now());
+      log.error({ snapshotId: id, code: failure.code, err: error }, 'snapshot failed');
+    }
+  }
+
+  /** Reads and repairs from the saved progress on; false when stopped before the end. */
+  private async execute(id: string): Promise<boolean> {
+    const { store, netbox, outbox } = this.options;
+    const pageSize = this.options.pageSize ?? SNAPSHOT_PAGE_SIZE;
+    const row = store.get(id) as SnapshotRow;
+    const counts: SnapshotCounts = { ...row.counts };
+    const requestsBefore = netbox.requests - counts.requests;
+    const spine = await this.options.readSpine();
+    const netboxVersion = await netbox.version();
+    for (let typeIndex = row.typeIndex; typeIndex < row.objectTypes.length; typeIndex++) {
+      const objectType = row.objectTypes[typeIndex] as string;
+      const held = spine.get(objectType) ?? new Map();
+      let lastId = typeIndex === row.typeIndex ? row.lastId : 0;
+      for (;;) {
+        if (this.stopping) return false;
+        const page = await netbox.listPage(objectType, lastId, pageSize);
+        const toId = page.more ? (page.results.at(-1)?.id ?? lastId) : Number.POSITIVE_INFINITY;
+        const queued = (objectId: number): string | null => outbox.newestVersion(`${objectType}:${objectId}`);
+        const context = { snapshotId: id, objectType, netboxVersion, now: this.now };
+        for (const repair of comparePage(held, page.results as NetboxObject[], lastId, toId, queued)) {
+          // A repair committed before a restart, in a page whose progress was not saved, is found in the
+          // outbox (`queued`) and not made again, nor counted again.
+          await this.options.append(repairEvent(this.options.normalize, context, repair));
+          counts[repair.action]++;
+        }
+        counts.read += page.results.length;
+        counts.requests = netbox.requests - requestsBefore;
+        lastId = page.more ? toId : 0;
+        store.progress(id, page.more ? typeIndex : typeIndex + 1, lastId, counts);
+        if (!page.more) break;
+      }
+    }
+    return true;
+  }
+
+  private frame(kind: 'started' | 'completed', row: SnapshotRow, now: number): void {
+    const frame = snapshotFrame(this.options.source, kind, row, now);
+    this.options.outbox.insertMessage('snapshots', row.id, frame.id, JSON.stringify(frame), now);
+  }
+}
+
+function runningError(running: string | null): UnicopError {
+  return new UnicopError('UNICOP_SNAPSHOT_RUNNING', 'a snapshot is running: one at a time', {
+    details: running ? [{ pointer: '/snapshotId', message: running }] : [],
+  });
+}
