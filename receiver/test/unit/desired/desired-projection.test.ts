@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../../../src/database.js';
@@ -12,7 +12,7 @@ import type { EventEnvelope } from '../../../src/model/event.js';
 import { TOMBSTONE } from '../../../src/model/tombstone.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
-import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
+import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
 
 const DEVICE = { type: 'dcim.device', id: 7, key: 'dcim.device:7' };
 let n = 0;
@@ -113,6 +113,18 @@ describe('desired state (desired/): canonical form', () => {
       )
       .digest('hex');
     assert.equal(desiredVersion(a), `sha256:${expected}`);
+  });
+});
+
+describe('desired state (desired/): golden examples', () => {
+  it('match their schemas, and a reader recomputes desiredVersion from the members as documented', () => {
+    for (const type of ['unicop.object.state', 'unicop.root.desired']) {
+      assert.equal(messageProblem(readFileSync(new URL(`../../../../schemas/examples/${type}.json`, import.meta.url), 'utf8')), null, type);
+    }
+    const root = JSON.parse(readFileSync(new URL('../../../../schemas/examples/unicop.root.desired.json', import.meta.url), 'utf8')) as {
+      data: { desiredVersion: string; members: unknown[] };
+    };
+    assert.equal(`sha256:${createHash('sha256').update(canonicalJson(root.data.members)).digest('hex')}`, root.data.desiredVersion);
   });
 });
 
