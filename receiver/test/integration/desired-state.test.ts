@@ -74,7 +74,7 @@ describe('desired state on Kafka: objects.v1 and roots.desired.v1 (real broker, 
     // NetBox deletes the device: one delete per component and IP, and the device's own.
     for (const id of ADDRESSES) await post(body('ipam.ipaddress-device', 'deleted', id, step++));
     for (const id of INTERFACES) await post(body('dcim.interface', 'deleted', id, step++));
-    await post(body('dcim.device', 'deleted', 42, step++));
+    await post(body('dcim.device', 'deleted', 42, step));
 
     const objects = await consume(`${prefix}.objects.v1`, 7 + 2 + 6 + 1, { settleMs: 1500 });
     const tombstones = objects.filter((m) => m.value === null);
