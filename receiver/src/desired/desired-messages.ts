@@ -37,15 +37,19 @@ export function objectStateMessage(event: ObjectEvent, source: string): ObjectSt
   };
 }
 
-/** `unicop.root.desired`: the root's members (canonical, sorted by key) and the version they hash to. */
-export function rootDesiredMessage(
+/**
+ * `unicop.root.desired`, serialized: the root's members (canonical, sorted by key) and the version
+ * they hash to. The members' stored canonical JSON goes in as it is (no parse and re-serialize of
+ * every member on every change: bench/desired).
+ */
+export function rootDesiredJson(
   event: ObjectEvent,
   root: { type: string; id: number; key: string },
   members: readonly { member: string; state: string }[],
   desiredVersion: string,
   source: string,
-): RootDesiredV1 {
-  return {
+): { id: string; json: string } {
+  const message: RootDesiredV1 = {
     specversion: '1.0',
     id: uuidv5(`${event.id}\n${root.key}\n${desiredVersion}`, ROOT_DESIRED_NAMESPACE),
     source,
@@ -59,7 +63,11 @@ export function rootDesiredMessage(
       desiredVersion,
       eventId: event.id,
       memberCount: members.length,
-      members: members.map((m) => ({ key: m.member, state: JSON.parse(m.state) as Record<string, unknown> })),
+      members: [],
     },
   };
+  const list = members.map((m) => `{"key":${JSON.stringify(m.member)},"state":${m.state}}`).join(',');
+  // `members` is the last field written: its empty list is the one `"members":[]}}` at the end.
+  const json = JSON.stringify(message);
+  return { id: message.id, json: `${json.slice(0, -'[]}}'.length)}[${list}]}}` };
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import type { EventEnvelope, ObjectEvent } from '../model/event.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
 import { canonicalJson, canonicalState, desiredVersion } from './canonical.js';
-import { objectStateMessage, rootDesiredMessage, tombstoneId } from './desired-messages.js';
+import { objectStateMessage, rootDesiredJson, tombstoneId } from './desired-messages.js';
 import type { DesiredStore } from './desired-store.js';
 
 export interface DesiredProjectionOptions {
@@ -88,8 +88,8 @@ export class DesiredProjection {
     const version = desiredVersion(members);
     if (known?.desiredVersion === version) return 0;
     store.putRoot(root.key, version, false, event.id, now);
-    const message = rootDesiredMessage(event, root, members, version, source);
-    outbox.insertMessage('rootsDesired', root.key, message.id, JSON.stringify(message), now);
+    const message = rootDesiredJson(event, root, members, version, source);
+    outbox.insertMessage('rootsDesired', root.key, message.id, message.json, now);
     this.options.log.debug({ root: root.key, desiredVersion: version, members: members.length, eventId: event.id }, 'root desired state changed');
     return 1;
   }
