@@ -6,6 +6,8 @@ import type { Scope as IamScope } from './generated/iam-policy.js';
 import { createTokenCheck } from './api/authenticate.js';
 import { createNotifyCheck } from './api/notify-auth.js';
 import { createRootsApi } from './api/roots-api.js';
+import { DesiredProjection } from './desired/desired-projection.js';
+import { DesiredStore } from './desired/desired-store.js';
 import { buildApp } from './app.js';
 import { ChangelogCatchup } from './catchup/changelog-catchup.js';
 import { NetboxClient } from './clients/netbox-client.js';
@@ -176,16 +178,29 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     audit,
     log: log.child({ stage: 'access' }),
   });
+  const desiredStore = new DesiredStore(db);
+  const desired = new DesiredProjection({ store: desiredStore, outbox: store, source: config.source, log: log.child({ stage: 'desired' }) });
   const groupCommit = new GroupCommit({
     store,
     sequence: sequenceEvent,
     onCommit: committed,
     maxValueBytes: MAX_MESSAGE_BYTES - 1024,
     writes: storeHealth,
-    projections: [(event, now) => access.project(event, now)],
+    projections: [(event, now) => access.project(event, now), (event, now) => desired.project(event, now)],
   });
 
-  const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
+  const reconcile = createReconcileLoop({
+    config,
+    db,
+    outbox: store,
+    onCommit: committed,
+    kafka,
+    eventsTopic: topics.events,
+    registry,
+    metrics,
+    log,
+    desiredVersion: (root) => desiredStore.desiredVersion(root),
+  });
 
   if (config.webhookSecrets.length === 0) {
     log.warn({ setting: 'UNICOP_INSECURE_NO_SIGNATURE' }, 'INSECURE: webhook signatures are NOT verified; anyone who can reach this port can inject events');
@@ -290,6 +305,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     roots: createRootsApi({
       source: config.source,
       index: store,
+      desired: desiredStore,
       append: (draft) => groupCommit.appendEvent(draft),
       existsInNetbox: netbox && ((type, id) => netbox.objectExists(type, id)),
       reconcile: reconcile && {

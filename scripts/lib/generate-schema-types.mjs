@@ -20,6 +20,8 @@ export const SCHEMA_TYPES = {
   'access.v1.schema.json': ['access.v1.ts', 'AccessV1'],
   'awx-notification.schema.json': ['awx-notification.ts', 'AwxNotification'],
   'snapshot.v1.schema.json': ['snapshot.v1.ts', 'SnapshotV1'],
+  'object-state.v1.schema.json': ['object-state.v1.ts', 'ObjectStateV1'],
+  'root-desired.v1.schema.json': ['root-desired.v1.ts', 'RootDesiredV1'],
 };
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);

@@ -48,6 +48,8 @@ export interface ReconcileView {
 export interface RootsApiDeps {
   source: string;
   index: EventIndex;
+  /** The desired-state projection (desired/): the root's current desiredVersion. */
+  desired?: { desiredVersion(root: string): string | null };
   append: AppendRequest;
   reconcile: ReconcileView | null;
   /** Whether NetBox holds the object now (`NETBOX_URL` set); null when the receiver cannot ask. */
@@ -56,7 +58,7 @@ export interface RootsApiDeps {
 }
 
 /** `GET /v1/roots/{root}`, `GET /v1/roots/{root}/timeline`, `POST /v1/roots/{root}/reconcile` (openapi/unicop.yaml). */
-export function createRootsApi({ source, index, append, reconcile, existsInNetbox, now = Date.now }: RootsApiDeps) {
+export function createRootsApi({ source, index, desired, append, reconcile, existsInNetbox, now = Date.now }: RootsApiDeps) {
   const recent = new Map<string, { at: number; body: Schemas['ReconcileAccepted'] }>();
 
   function parseRoot(key: string): { type: string; id: number } {
@@ -129,12 +131,16 @@ export function createRootsApi({ source, index, append, reconcile, existsInNetbo
       }
       const lastSequence = held ? index.lastSequence(key) : 0;
       const [lastEvent] = held ? index.timeline(key, null, 1) : [];
+      const record = (held ? reconcile?.record(key) : null) ?? restingRecord(key);
       return {
-        ...rootView((held ? reconcile?.record(key) : null) ?? restingRecord(key)),
+        ...rootView(record),
         lastSequence,
         lastEvent: lastEvent ?? null,
         known: held,
         policy: policyView(type),
+        // "Is this root converged?": appliedVersion === desiredVersion.
+        desiredVersion: held ? (desired?.desiredVersion(key) ?? null) : null,
+        appliedVersion: record.appliedVersion ?? null,
       };
     },
 

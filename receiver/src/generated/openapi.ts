@@ -374,6 +374,16 @@ export interface components {
             /** @description false only with `known=any` for a root the receiver holds no record of */
             known?: boolean;
             policy?: components["schemas"]["RootPolicy"];
+            /**
+             * @description the root's current desiredVersion (the `unicop.root.desired` message on `<prefix>.roots.desired.v1`,
+             *     docs/desired-state.md); null when the receiver holds no projection of the root
+             */
+            desiredVersion?: string | null;
+            /**
+             * @description the desiredVersion the root's last successful reconcile applied; null before one. The root is
+             *     converged when it equals desiredVersion
+             */
+            appliedVersion?: string | null;
         };
         /** @description Whether a reconcile request for the root would run now, under which job template, or why not */
         RootPolicy: {
@@ -398,6 +408,8 @@ export interface components {
             message: string | null;
             awxJobId: number | null;
             at: string;
+            /** @description on success, the desiredVersion the attempt applied; null otherwise */
+            appliedVersion?: string | null;
         };
         ReconcileAttempt: {
             /** Format: uuid */

@@ -41,6 +41,8 @@ export interface ReconcileLoopDeps {
   registry: SchemaRegistry;
   metrics: ReconcileLoopMetrics;
   log: Logger;
+  /** The root's current desiredVersion (desired/): commands carry it. */
+  desiredVersion?: (root: string) => string | null;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createReconcileLoop(deps: ReconcileLoopDeps): ReconcileLoop | nu
     registry: deps.registry,
     metrics: metrics.reconcile,
     log: log.child({ stage: 'reconcile' }),
+    ...(deps.desiredVersion ? { desiredVersion: deps.desiredVersion } : {}),
   });
   const consumer = new TopicConsumer({
     kafka: deps.kafka,

@@ -50,6 +50,8 @@ export interface ReconcilerOptions {
   newId?: () => string;
   /** Default ORPHAN_ROW_LIMIT. */
   orphanLimit?: number;
+  /** The root's current desiredVersion (desired/desired-store.ts, same database); commands carry it. */
+  desiredVersion?: (root: string) => string | null;
 }
 
 export type NotificationResult = 'applied' | 'stale' | 'orphan';
@@ -170,7 +172,7 @@ export class Reconciler {
         if (this.options.store.seen(eventId)) return false;
         this.options.store.markSeen(eventId, input.now);
       }
-      const s = step(this.options.store.record(root), input, this.newId);
+      const s = step(this.options.store.record(root), input, this.newId, this.options.desiredVersion?.(root) ?? null);
       if (!s.applied) return false;
       this.options.store.save(s.record, input.now);
       if (awxJob) this.options.store.setAwxJob(awxJob.reconcileId, awxJob.id);
@@ -227,6 +229,7 @@ export class Reconciler {
           unicop_attempt: c.attempt,
           unicop_events: c.triggeringEvents,
           unicop_event_count: c.triggeringEventCount,
+          unicop_desired_version: c.desiredVersion,
         },
       },
     };
@@ -266,6 +269,7 @@ export function stateData(r: RootRecord) {
       awxJobId: r.inFlight.awxJobId,
       triggeringEvents: r.inFlight.events,
       triggeringEventCount: r.inFlight.eventCount,
+      ...(r.inFlight.desiredVersion === undefined ? {} : { desiredVersion: r.inFlight.desiredVersion }),
     },
     lastOutcome: r.lastOutcome,
     pendingFollowUp: r.followUpEventCount > 0,
@@ -275,5 +279,7 @@ export function stateData(r: RootRecord) {
     followUpEvents: r.followUpEvents,
     followUpEventCount: r.followUpEventCount,
     dueAt: r.dueAt === null ? null : new Date(r.dueAt).toISOString(),
+    // Additive: a record that never succeeded with a projection keeps the message's earlier bytes.
+    ...(r.appliedVersion === undefined ? {} : { appliedVersion: r.appliedVersion }),
   };
 }

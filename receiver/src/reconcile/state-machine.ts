@@ -18,6 +18,8 @@ export interface InFlight {
   events: string[];
   /** How many events this attempt covers. */
   eventCount: number;
+  /** The root's desiredVersion when the command was made (absent in records of older receivers). */
+  desiredVersion?: string | null;
 }
 
 export interface Outcome {
@@ -29,6 +31,8 @@ export interface Outcome {
   message: string | null;
   awxJobId: number | null;
   at: string;
+  /** On success, the desiredVersion the attempt applied (its command's); null otherwise. Absent in older records. */
+  appliedVersion?: string | null;
 }
 
 export interface RootRecord {
@@ -47,6 +51,8 @@ export interface RootRecord {
   followUpEventCount: number;
   /** End of the debounce window (ms since epoch) while pending. */
   dueAt: number | null;
+  /** The desiredVersion of the last successful attempt (absent before one, and in older records). */
+  appliedVersion?: string | null;
 }
 
 export interface Command {
@@ -58,6 +64,8 @@ export interface Command {
   triggeringEvents: string[];
   triggeringEventCount: number;
   deadline: string;
+  /** The root's desiredVersion when the command was made: the desired state this attempt applies (null: no projection). */
+  desiredVersion: string | null;
 }
 
 export type Input =
@@ -103,9 +111,10 @@ export function restingRecord(root: string): RootRecord {
  * The whole reconcile behaviour of one root as a pure function: no clock, no I/O, ids from
  * `newId`. At most one attempt in flight; changes during flight coalesce into one follow-up;
  * retries only as the rule's budget for the failure class allows, each a new visible command;
- * silence past the deadline becomes an explicit `timed_out`.
+ * silence past the deadline becomes an explicit `timed_out`. `desiredVersion` is the root's current
+ * one (desired/): a command made by this step carries it, a success records it as applied.
  */
-export function step(record: RootRecord, input: Input, newId: () => string): Step {
+export function step(record: RootRecord, input: Input, newId: () => string, desiredVersion: string | null = null): Step {
   const r: RootRecord = { ...record };
   const effects: Effect[] = [];
   switch (input.kind) {
@@ -130,7 +139,7 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
     }
     case 'tick': {
       if (r.state === 'pending' && r.dueAt !== null && input.now >= r.dueAt) {
-        effects.push(launch(r, r.pendingEvents, r.pendingEventCount, input.now, newId));
+        effects.push(launch(r, r.pendingEvents, r.pendingEventCount, input.now, newId, desiredVersion));
         return { record: r, effects, applied: true };
       }
       if ((r.state === 'requested' || r.state === 'running') && r.inFlight && input.now >= Date.parse(r.inFlight.deadline)) {
@@ -140,6 +149,7 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
           { result: 'timed_out', class: 'timeout', message: 'no outcome before the deadline', awxJobId: r.inFlight.awxJobId },
           input.now,
           newId,
+          desiredVersion,
         );
         return { record: r, effects, applied: true };
       }
@@ -161,13 +171,14 @@ export function step(record: RootRecord, input: Input, newId: () => string): Ste
         { result: input.result, class: input.class, message: input.message, awxJobId: input.awxJobId ?? r.inFlight.awxJobId },
         input.now,
         newId,
+        desiredVersion,
       );
       return { record: r, effects, applied: true };
     }
   }
 }
 
-function launch(r: RootRecord, events: string[], eventCount: number, now: number, newId: () => string): Effect {
+function launch(r: RootRecord, events: string[], eventCount: number, now: number, newId: () => string, desiredVersion: string | null): Effect {
   const rule = r.rule;
   if (!rule) throw new Error(`root ${r.root} has no rule to launch with`);
   r.attempt += 1;
@@ -180,9 +191,19 @@ function launch(r: RootRecord, events: string[], eventCount: number, now: number
     triggeringEvents: events,
     triggeringEventCount: eventCount,
     deadline,
+    desiredVersion,
   };
   r.state = 'requested';
-  r.inFlight = { reconcileId: command.reconcileId, attempt: r.attempt, requestedAt: new Date(now).toISOString(), deadline, awxJobId: null, events, eventCount };
+  r.inFlight = {
+    reconcileId: command.reconcileId,
+    attempt: r.attempt,
+    requestedAt: new Date(now).toISOString(),
+    deadline,
+    awxJobId: null,
+    events,
+    eventCount,
+    desiredVersion,
+  };
   r.pendingEvents = [];
   r.pendingEventCount = 0;
   r.dueAt = null;
@@ -195,10 +216,20 @@ function conclude(
   verdict: Pick<Outcome, 'result' | 'class' | 'message' | 'awxJobId'>,
   now: number,
   newId: () => string,
+  desiredVersion: string | null,
 ): void {
   const inFlight = r.inFlight;
   if (!inFlight || !r.rule) return;
-  const outcome: Outcome = { reconcileId: inFlight.reconcileId, root: r.root, attempt: inFlight.attempt, ...verdict, at: new Date(now).toISOString() };
+  const applied = verdict.result === 'succeeded' ? (inFlight.desiredVersion ?? null) : null;
+  const outcome: Outcome = {
+    reconcileId: inFlight.reconcileId,
+    root: r.root,
+    attempt: inFlight.attempt,
+    ...verdict,
+    at: new Date(now).toISOString(),
+    appliedVersion: applied,
+  };
+  if (verdict.result === 'succeeded') r.appliedVersion = applied;
   effects.push({ kind: 'outcome', outcome });
   r.lastOutcome = outcome;
   r.inFlight = null;
@@ -207,7 +238,7 @@ function conclude(
   const retries = r.attempt - 1;
   if (verdict.result !== 'succeeded' && retries < budget) {
     // A retry by policy: a new command with the next attempt number, never a silent relaunch.
-    effects.push(launch(r, mergeSamples(inFlight.events, r.followUpEvents), inFlight.eventCount + r.followUpEventCount, now, newId));
+    effects.push(launch(r, mergeSamples(inFlight.events, r.followUpEvents), inFlight.eventCount + r.followUpEventCount, now, newId, desiredVersion));
     Object.assign(r, { followUpEvents: [], followUpEventCount: 0 });
     return;
   }

@@ -83,6 +83,7 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
         awxJobId: f.awxJobId,
         events: triggering.sample,
         eventCount: triggering.count,
+        ...(f.desiredVersion === undefined ? {} : { desiredVersion: f.desiredVersion }),
       },
     lastOutcome: data.lastOutcome,
     pendingEvents: pending.sample,
@@ -90,6 +91,7 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
     followUpEvents: followUp.sample,
     followUpEventCount: followUp.count,
     dueAt: data.dueAt === null ? null : Date.parse(data.dueAt),
+    ...(data.appliedVersion === undefined ? {} : { appliedVersion: data.appliedVersion }),
   };
   const attempt = f && {
     reconcileId: f.reconcileId,

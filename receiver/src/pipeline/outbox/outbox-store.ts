@@ -1,4 +1,5 @@
 import type { TimelineEntry } from '../../model/event.js';
+import { TOMBSTONE } from '../../model/tombstone.js';
 import type { Db } from '../../database.js';
 import type { RootScope } from '../../iam/root-scope.js';
 
@@ -193,6 +194,11 @@ export class OutboxStore {
   /** Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a transaction. */
   insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): void {
     this.q.insertOutbox.run(topic, key, messageId, value, now);
+  }
+
+  /** Queues a tombstone (Kafka null value) for `key` on a compacted topic. Call inside a transaction. */
+  insertTombstone(topic: OutboxTopic, key: string, messageId: string, now: number): void {
+    this.q.insertOutbox.run(topic, key, messageId, TOMBSTONE, now);
   }
 
   /** Keeps a rejected input and queues its notice for `unicop.rejected.v1`. Call inside a transaction. */

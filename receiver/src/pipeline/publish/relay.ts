@@ -1,6 +1,7 @@
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import { UnicopError, type ErrorCode } from '../../errors.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
+import { TOMBSTONE } from '../../model/tombstone.js';
 import type { Logger } from '../../log.js';
 import { Backoff } from '../../retry/backoff.js';
 import { Pause, sleep } from '../../retry/pause.js';
@@ -215,10 +216,12 @@ export class Relay {
     for (const row of rows) {
       const topic = this.options.topics[row.topic];
       const list = byTopic.get(topic) ?? [];
+      // A tombstone is a null value: compaction then removes the key (it carries no content type).
+      const tombstone = row.value === TOMBSTONE;
       list.push({
         key: row.key,
-        value: row.value,
-        headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, message_uuid: row.messageId },
+        value: tombstone ? null : row.value,
+        headers: tombstone ? { message_uuid: row.messageId } : { 'content-type': CLOUDEVENTS_CONTENT_TYPE, message_uuid: row.messageId },
       });
       byTopic.set(topic, list);
     }

@@ -1,5 +1,6 @@
 import { ACCESS_SCHEMA } from '../../../src/access/access-migrations.js';
 import { SNAPSHOT_SCHEMA } from '../../../src/snapshot/snapshot-migrations.js';
+import { DESIRED_SCHEMA } from '../../../src/desired/desired-migrations.js';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     assert.deepEqual(sameColumns(contentsOf(db, tables), before), before);
     assert.deepEqual(versionsOf(db), [
       { component: 'access', version: ACCESS_SCHEMA.migrations.length },
+      { component: 'desired', version: DESIRED_SCHEMA.migrations.length },
       { component: 'outbox', version: OUTBOX_SCHEMA.migrations.length },
       { component: 'reconcile', version: RECONCILE_SCHEMA.migrations.length },
       { component: 'snapshot', version: SNAPSHOT_SCHEMA.migrations.length },
@@ -119,7 +121,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access and snapshot parts, the timeline’s columns on events and root_scopes', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot and desired-state parts, the timeline’s columns on events and root_scopes', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
@@ -133,6 +135,9 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
       [
         'table access_grants',
         'index access_grants_active',
+        'table desired_members',
+        'index desired_members_root',
+        'table desired_roots',
         'table root_scopes',
         'table schema_versions',
         'table snapshots',

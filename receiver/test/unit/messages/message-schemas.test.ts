@@ -7,6 +7,8 @@ import { createAccessMetrics } from '../../../src/access/access-metrics.js';
 import type { Scope as IamScope } from '../../../src/generated/iam-policy.js';
 import { grantWebhookBody } from '../../helpers/access-grants.js';
 import { createRootsApi } from '../../../src/api/roots-api.js';
+import { DesiredProjection } from '../../../src/desired/desired-projection.js';
+import { DesiredStore } from '../../../src/desired/desired-store.js';
 import { createAuditTrail } from '../../../src/iam/audit-trail.js';
 import { changelogReject } from '../../../src/catchup/changelog-reject.js';
 import type { UnicopError } from '../../../src/errors.js';
@@ -59,6 +61,7 @@ describe('message schemas: every message the receiver writes names its schema an
   let store: OutboxStore;
   let groupCommit: GroupCommit;
   let access: AccessGrants;
+  let desired: DesiredProjection;
   const registry = new SchemaRegistry();
 
   beforeEach(() => {
@@ -82,12 +85,13 @@ describe('message schemas: every message the receiver writes names its schema an
       }),
       log: createLogger('silent'),
     });
+    desired = new DesiredProjection({ store: new DesiredStore(db), outbox: store, source: 'netbox://test', log: createLogger('silent') });
     groupCommit = new GroupCommit({
       store,
       sequence: sequenceEvent,
       onCommit: () => undefined,
       maxValueBytes: 1 << 20,
-      projections: [(event, now) => access.project(event, now)],
+      projections: [(event, now) => access.project(event, now), (event, now) => desired.project(event, now)],
     });
   });
   afterEach(() => {
@@ -95,7 +99,7 @@ describe('message schemas: every message the receiver writes names its schema an
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs every emit site once: the webhook pipeline (event + reject, access grants), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
+  /** Runs every emit site once: the webhook pipeline (event + reject, access grants, object states and root desired states), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
   async function emitEverything(): Promise<void> {
     const accept = createWebhookPipeline({
       source: 'netbox://test',

@@ -110,3 +110,30 @@ describe('reconcile state machine', () => {
     assert.equal(again.applied, false, 'a second notification for a finished attempt changes nothing');
   });
 });
+
+describe('reconcile state machine: desired versions', () => {
+  const V1 = `sha256:${'1'.repeat(64)}`;
+  const V2 = `sha256:${'2'.repeat(64)}`;
+
+  it('gives a command the root’s current desiredVersion and records it as applied only when the attempt succeeds', () => {
+    let record = restingRecord('dcim.device:1');
+    const go = (input: Input, version: string | null) => {
+      const s = step(record, input, () => `r${input.now}`, version);
+      record = s.record;
+      return s.effects;
+    };
+    go(change('e1', 0), V1);
+    const [launched] = go(tick(1000), V1);
+    assert.equal(launched?.kind === 'command' && launched.command.desiredVersion, V1);
+    // The projection moved on meanwhile: the attempt still applied what its command carried.
+    const [outcome] = go(done('r1000', 2000), V2);
+    assert.equal(outcome?.kind === 'outcome' && outcome.outcome.appliedVersion, V1);
+    assert.equal(record.appliedVersion, V1);
+
+    go(change('e2', 3000), V2);
+    go(tick(4000), V2);
+    const [failed] = go(done('r4000', 5000, 'failed', 'execution'), V2);
+    assert.equal(failed?.kind === 'outcome' && failed.outcome.appliedVersion, null);
+    assert.equal(record.appliedVersion, V1, 'a failure keeps the last applied version');
+  });
+});
