@@ -61,6 +61,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_RETENTION_MAX_ROWS: { key: 'retentionMaxRows', kind: 'string' },
   UNICOP_RETENTION_MAX_REJECTS: { key: 'retentionMaxRejects', kind: 'string' },
   UNICOP_ACCESS_GRANT_MAX_S: { key: 'accessGrantMaxS', kind: 'string' },
+  UNICOP_INVENTORY_POLICY: { key: 'inventoryPolicyFile', kind: 'string' },
 };
 
 /**

@@ -1,5 +1,6 @@
 import { ACCESS_SCHEMA } from './access/access-migrations.js';
 import { openDatabase, type Db } from './database.js';
+import { INVENTORY_SCHEMA } from './inventory/inventory-migrations.js';
 import { OUTBOX_SCHEMA } from './pipeline/outbox/outbox-migrations.js';
 import { RECONCILE_SCHEMA } from './reconcile/reconcile-migrations.js';
 
@@ -8,5 +9,5 @@ import { RECONCILE_SCHEMA } from './reconcile/reconcile-migrations.js';
  * reconciler runs: retention prunes them, and a reconciler configured later finds its own state.
  */
 export function openReceiverDatabase(dataDir: string): Db {
-  return openDatabase(dataDir, [OUTBOX_SCHEMA, RECONCILE_SCHEMA, ACCESS_SCHEMA]);
+  return openDatabase(dataDir, [OUTBOX_SCHEMA, RECONCILE_SCHEMA, ACCESS_SCHEMA, INVENTORY_SCHEMA]);
 }

@@ -11,6 +11,7 @@ import { NetboxClient } from './clients/netbox-client.js';
 import type { Config } from './config.js';
 import type { Db } from './database.js';
 import type { Logger } from './log.js';
+import type { DraftEvent, EventEnvelope } from './model/event.js';
 import type { Registry } from 'prom-client';
 import { createCatchupMetrics } from './catchup/catchup-metrics.js';
 import { createRegistry } from './metrics.js';
@@ -48,6 +49,10 @@ import { createBearerAuthenticator } from './iam/authenticate-bearer.js';
 import { createIamMetrics } from './iam/iam-metrics.js';
 import { createOidcVerifier } from './iam/oidc-verifier.js';
 import { PolicyHolder } from './iam/policy-holder.js';
+import { InventoryAdmission } from './inventory/inventory-admission.js';
+import { createInventoryMetrics } from './inventory/inventory-metrics.js';
+import { loadInventoryPolicy } from './inventory/inventory-policy.js';
+import { compileManagedSet } from './inventory/managed-set.js';
 
 /**
  * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
@@ -66,6 +71,7 @@ export function registerMetrics(registry: Registry) {
     store: createStoreHealthMetrics(registry),
     iam: createIamMetrics(registry),
     access: createAccessMetrics(registry),
+    inventory: createInventoryMetrics(registry),
   };
 }
 
@@ -86,6 +92,8 @@ export interface Receiver {
   reconciler: Reconciler | null;
   /** Temporary access grants from NetBox (extra IAM bindings until they expire). */
   access: AccessGrants;
+  /** Caps on managed roots; present when UNICOP_INVENTORY_POLICY is set. */
+  inventory: InventoryAdmission | null;
   metrics: Metrics;
   /**
    * Rereads `UNICOP_IAM_POLICY` (main.ts calls it on SIGHUP): true when the new policy is in force,
@@ -107,6 +115,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const registry = new SchemaRegistry();
   const metrics = registerMetrics(createRegistry());
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
+  // Loaded before the database opens: a bad file stops start-up with every problem, touching nothing.
+  const inventoryPolicy = config.inventoryPolicyFile ? loadInventoryPolicy(config.inventoryPolicyFile, registry) : null;
   const db: Db = openReceiverDatabase(config.dataDir);
   const store = new OutboxStore(db);
 
@@ -166,13 +176,17 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     audit,
     log: log.child({ stage: 'access' }),
   });
+  const inventory = inventoryPolicy
+    ? new InventoryAdmission({ db, policy: inventoryPolicy, outbox: store, metrics: metrics.inventory, log: log.child({ stage: 'inventory' }) })
+    : null;
   const groupCommit = new GroupCommit({
     store,
     sequence: sequenceEvent,
     onCommit: committed,
     maxValueBytes: MAX_MESSAGE_BYTES - 1024,
     writes: storeHealth,
-    projections: [(event, now) => access.project(event, now)],
+    projections: [(event, now) => access.project(event, now), ...(inventory ? [(event: EventEnvelope, now: number) => inventory.project(event, now)] : [])],
+    ...(inventory && { admission: (draft: DraftEvent, now: number) => inventory.admit(draft, now) }),
   });
 
   const reconcile = createReconcileLoop({ config, db, outbox: store, onCommit: committed, kafka, eventsTopic: topics.events, registry, metrics, log });
@@ -184,6 +198,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const normalizeDeps: NormalizeDeps = {
     source: config.source,
     resolveRoot: createRootResolver(policy),
+    ...(inventoryPolicy && { managed: compileManagedSet(inventoryPolicy) }),
     onRootDisagreement: createRootDisagreementReporter(metrics.rootDisagreements, log),
   };
   const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
@@ -265,6 +280,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         ruleFor: (rootType) => matchRule(reconcile.policy, rootType, null),
       },
     }),
+    inventory: { policy: inventoryPolicy, counts: () => inventory?.counts() ?? [] },
     notifyAwx: (body) => {
       if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
       return reconcile.reconciler.notify(checkNotification(body));
@@ -294,6 +310,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     catchup,
     reconciler: reconcile?.reconciler ?? null,
     access,
+    inventory,
     metrics,
     reloadIamPolicy: () => iamPolicy?.reload() ?? null,
     async stop(drainMs) {

@@ -19,6 +19,7 @@ export const SCHEMA_TYPES = {
   'iam-policy.schema.json': ['iam-policy.ts', 'IamPolicy'],
   'access.v1.schema.json': ['access.v1.ts', 'AccessV1'],
   'awx-notification.schema.json': ['awx-notification.ts', 'AwxNotification'],
+  'inventory-policy.schema.json': ['inventory-policy.ts', 'InventoryPolicy'],
 };
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);

@@ -166,4 +166,8 @@ export interface ConfigSchema {
    * UNICOP_ACCESS_GRANT_MAX_S: the longest temporary access grant (AccessGrant in NetBox) the receiver honours, from its creation to its expiry; a longer one, or one that expires before it was created, is refused (logged, counted, never a binding). The plugin's grant_max_seconds should not exceed it
    */
   accessGrantMaxS: number;
+  /**
+   * UNICOP_INVENTORY_POLICY: path of the inventory policy JSON (schemas/inventory-policy.schema.json): which objects are managed and how many managed roots a scope may hold (docs/inventory.md); unset = every object managed, no caps
+   */
+  inventoryPolicyFile?: string;
 }

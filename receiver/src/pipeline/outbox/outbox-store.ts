@@ -3,7 +3,18 @@ import type { Db } from '../../database.js';
 import type { RootScope } from '../../iam/root-scope.js';
 
 /** Logical topic names; the relay adds the configured prefix and version suffix. */
-export const OUTBOX_TOPICS = ['events', 'rejected', 'reconcileRequests', 'reconcileOutcomes', 'rootsState', 'access', 'audit', 'objects', 'rootsDesired', 'snapshots'] as const;
+export const OUTBOX_TOPICS = [
+  'events',
+  'rejected',
+  'reconcileRequests',
+  'reconcileOutcomes',
+  'rootsState',
+  'access',
+  'audit',
+  'objects',
+  'rootsDesired',
+  'snapshots',
+] as const;
 export type OutboxTopic = (typeof OUTBOX_TOPICS)[number];
 
 export interface OutboxRow {

@@ -1,4 +1,5 @@
 import { ACCESS_SCHEMA } from '../../../src/access/access-migrations.js';
+import { INVENTORY_SCHEMA } from '../../../src/inventory/inventory-migrations.js';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,6 +107,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     assert.deepEqual(sameColumns(contentsOf(db, tables), before), before);
     assert.deepEqual(versionsOf(db), [
       { component: 'access', version: ACCESS_SCHEMA.migrations.length },
+      { component: 'inventory', version: INVENTORY_SCHEMA.migrations.length },
       { component: 'outbox', version: OUTBOX_SCHEMA.migrations.length },
       { component: 'reconcile', version: RECONCILE_SCHEMA.migrations.length },
     ]);
@@ -117,7 +119,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access part, the timeline’s columns on events and root_scopes', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access and inventory parts, the timeline’s columns on events and root_scopes', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
@@ -128,7 +130,14 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     db.close();
     assert.deepEqual(
       Object.keys(fresh).filter((k) => !(k in expected)),
-      ['table access_grants', 'index access_grants_active', 'table root_scopes', 'table schema_versions'],
+      [
+        'table access_grants',
+        'index access_grants_active',
+        'table inventory_cap_counts',
+        'table inventory_roots',
+        'table root_scopes',
+        'table schema_versions',
+      ],
     );
     for (const [name, shape] of Object.entries(expected)) assert.deepEqual(fresh[name], shape, name);
   });

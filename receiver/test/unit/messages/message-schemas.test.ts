@@ -28,6 +28,9 @@ import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
 import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
 import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
+import { InventoryAdmission } from '../../../src/inventory/inventory-admission.js';
+import { createInventoryMetrics } from '../../../src/inventory/inventory-metrics.js';
+import type { ValidWebhook } from '../../../src/model/netbox-webhook.js';
 
 const SCHEMAS = new URL('../../../../schemas/', import.meta.url);
 const ROOT = 'dcim.device:1';
@@ -195,6 +198,26 @@ describe('message schemas: every message the receiver writes names its schema an
     now += 1000;
     reconciler.tick(); // the deadline passed: a timed_out outcome
     reconciler.handleEvent({ topic: 't.events.v1', partition: 0, offset: '1', raw: Buffer.from('{"hello": "world"}') });
+
+    // the inventory: a cap with no room refuses a new root (unicop.inventory.cap_exceeded)
+    const inventory = new InventoryAdmission({
+      db,
+      policy: { version: 1, managed: { objectTypes: ['ipam.prefix'] }, caps: [{ scope: '*', maxRoots: 0 }] },
+      outbox: store,
+      metrics: createInventoryMetrics(new Registry()),
+      log: createLogger('silent'),
+    });
+    const capped = new GroupCommit({
+      store,
+      sequence: sequenceEvent,
+      onCommit: () => undefined,
+      maxValueBytes: 1 << 20,
+      admission: (draft, at) => inventory.admit(draft, at),
+      projections: [(event, at) => inventory.project(event, at)],
+    });
+    const normalize = createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) });
+    const prefix = fixture('4.7', 'ipam.prefix', 'created').body as unknown as ValidWebhook['body'];
+    assert.equal((await capped.appendEvent(normalize({ shape: '4.7', body: prefix } as ValidWebhook))).status, 'accepted');
   }
 
   it('writes every type that has a schema, each with a dataschema it matches, and no type without one', async () => {
