@@ -11,9 +11,11 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
+    # The oldest migrations that create what this one refers to (Tag/TaggedItem, Group, ObjectPermission), not the
+    # newest of the NetBox it was generated on (4.7): the plugin supports NetBox 4.4-4.7, whose migration lists differ.
     dependencies = [
-        ('extras', '0144_customfield_status'),
-        ('users', '0016_default_ordering_indexes'),
+        ('extras', '0099_cachedvalue_ordering'),
+        ('users', '0009_update_group_perms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
