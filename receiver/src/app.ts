@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { readOnBehalfOf } from './api/on-behalf-of.js';
+import { inventoryBody, type InventoryView } from './api/inventory-api.js';
 import type { RootsApi } from './api/roots-api.js';
 import type { SnapshotsApi } from './snapshot/snapshots-api.js';
 import { SNAPSHOT_TARGET } from './snapshot/snapshots-api.js';
@@ -26,6 +27,7 @@ export interface AppDeps {
   acceptWebhook: AcceptWebhook;
   roots: RootsApi;
   snapshots: SnapshotsApi;
+  inventory: InventoryView;
   /** Bearer credentials and the IAM policy of the /v1 API (docs/identity.md). */
   access: ApiAccess;
   /** Checks the body's shape (400 `UNICOP_AWX_BODY_INVALID`), then applies it. */
@@ -60,6 +62,18 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use('/v1/roots', rootsRouter(deps));
   app.use('/v1/snapshots', snapshotsRouter(deps));
+
+  app.get('/v1/inventory/policy', async (req, res, next) => {
+    try {
+      const principal = await deps.access.authenticate(req.headers.authorization, 'roots:read', null);
+      if (!deps.access.guard(principal).mayAnywhere('roots:read')) {
+        throw new UnicopError('UNICOP_API_FORBIDDEN', 'no role of the caller gives roots:read');
+      }
+      res.json(inventoryBody(deps.inventory));
+    } catch (error) {
+      next(error);
+    }
+  });
 
   app.post(
     '/v1/awx/notifications',

@@ -64,6 +64,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_SNAPSHOT_INTERVAL_S: { key: 'snapshotIntervalS', kind: 'string' },
   UNICOP_SNAPSHOT_RATE: { key: 'snapshotRate', kind: 'string' },
   UNICOP_SNAPSHOT_OBJECT_TYPES: { key: 'snapshotObjectTypes', kind: 'list' },
+  UNICOP_INVENTORY_POLICY: { key: 'inventoryPolicyFile', kind: 'string' },
 };
 
 /**

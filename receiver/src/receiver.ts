@@ -14,6 +14,7 @@ import { NetboxClient } from './clients/netbox-client.js';
 import type { Config } from './config.js';
 import type { Db } from './database.js';
 import type { Logger } from './log.js';
+import type { DraftEvent, EventEnvelope } from './model/event.js';
 import type { Registry } from 'prom-client';
 import { createCatchupMetrics } from './catchup/catchup-metrics.js';
 import { createRegistry } from './metrics.js';
@@ -58,6 +59,10 @@ import { SnapshotRunner } from './snapshot/snapshot-runner.js';
 import { SnapshotStore } from './snapshot/snapshot-store.js';
 import { createSnapshotsApi } from './snapshot/snapshots-api.js';
 import { spineView, type ObjectStateRecord } from './snapshot/spine-view.js';
+import { InventoryAdmission } from './inventory/inventory-admission.js';
+import { createInventoryMetrics } from './inventory/inventory-metrics.js';
+import { loadInventoryPolicy } from './inventory/inventory-policy.js';
+import { compileManagedSet } from './inventory/managed-set.js';
 
 /**
  * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
@@ -76,6 +81,7 @@ export function registerMetrics(registry: Registry) {
     store: createStoreHealthMetrics(registry),
     iam: createIamMetrics(registry),
     access: createAccessMetrics(registry),
+    inventory: createInventoryMetrics(registry),
   };
 }
 
@@ -98,6 +104,8 @@ export interface Receiver {
   snapshots: SnapshotRunner | null;
   /** Temporary access grants from NetBox (extra IAM bindings until they expire). */
   access: AccessGrants;
+  /** Caps on managed roots; present when UNICOP_INVENTORY_POLICY is set. */
+  inventory: InventoryAdmission | null;
   metrics: Metrics;
   /**
    * Rereads `UNICOP_IAM_POLICY` (main.ts calls it on SIGHUP): true when the new policy is in force,
@@ -119,6 +127,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const registry = new SchemaRegistry();
   const metrics = registerMetrics(createRegistry());
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
+  // Loaded before the database opens: a bad file stops start-up with every problem, touching nothing.
+  const inventoryPolicy = config.inventoryPolicyFile ? loadInventoryPolicy(config.inventoryPolicyFile, registry) : null;
   const db: Db = openReceiverDatabase(config.dataDir);
   const store = new OutboxStore(db);
 
@@ -180,13 +190,21 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   });
   const desiredStore = new DesiredStore(db);
   const desired = new DesiredProjection({ store: desiredStore, outbox: store, source: config.source, log: log.child({ stage: 'desired' }) });
+  const inventory = inventoryPolicy
+    ? new InventoryAdmission({ db, policy: inventoryPolicy, outbox: store, metrics: metrics.inventory, log: log.child({ stage: 'inventory' }) })
+    : null;
   const groupCommit = new GroupCommit({
     store,
     sequence: sequenceEvent,
     onCommit: committed,
     maxValueBytes: MAX_MESSAGE_BYTES - 1024,
     writes: storeHealth,
-    projections: [(event, now) => access.project(event, now), (event, now) => desired.project(event, now)],
+    projections: [
+      (event, now) => access.project(event, now),
+      (event, now) => desired.project(event, now),
+      ...(inventory ? [(event: EventEnvelope, now: number) => inventory.project(event, now)] : []),
+    ],
+    ...(inventory && { admission: (draft: DraftEvent, now: number) => inventory.admit(draft, now) }),
   });
 
   const reconcile = createReconcileLoop({
@@ -209,6 +227,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const normalizeDeps: NormalizeDeps = {
     source: config.source,
     resolveRoot: createRootResolver(policy),
+    ...(inventoryPolicy && { managed: compileManagedSet(inventoryPolicy) }),
     onRootDisagreement: createRootDisagreementReporter(metrics.rootDisagreements, log),
   };
   const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
@@ -315,6 +334,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         ruleFor: (rootType) => matchRule(reconcile.policy, rootType, null),
       },
     }),
+    inventory: { policy: inventoryPolicy, counts: () => inventory?.counts() ?? [] },
     notifyAwx: (body) => {
       if (!reconcile) throw new UnicopError('UNICOP_RECONCILE_DISABLED', 'no reconciler runs: set UNICOP_RECONCILE_POLICY');
       return reconcile.reconciler.notify(checkNotification(body));
@@ -346,6 +366,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     reconciler: reconcile?.reconciler ?? null,
     snapshots,
     access,
+    inventory,
     metrics,
     reloadIamPolicy: () => iamPolicy?.reload() ?? null,
     async stop(drainMs) {

@@ -22,6 +22,7 @@ export const SCHEMA_TYPES = {
   'snapshot.v1.schema.json': ['snapshot.v1.ts', 'SnapshotV1'],
   'object-state.v1.schema.json': ['object-state.v1.ts', 'ObjectStateV1'],
   'root-desired.v1.schema.json': ['root-desired.v1.ts', 'RootDesiredV1'],
+  'inventory-policy.schema.json': ['inventory-policy.ts', 'InventoryPolicy'],
 };
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);

@@ -178,4 +178,8 @@ export interface ConfigSchema {
    * UNICOP_SNAPSHOT_OBJECT_TYPES: object types a snapshot reads and repairs (comma-separated, e.g. dcim.device,dcim.interface); empty = the managed object types (the root policy's object and root types)
    */
   snapshotObjectTypes: string[];
+  /**
+   * UNICOP_INVENTORY_POLICY: path of the inventory policy JSON (schemas/inventory-policy.schema.json): which objects are managed and how many managed roots a scope may hold (docs/inventory.md); unset = every object managed, no caps
+   */
+  inventoryPolicyFile?: string;
 }

@@ -46,6 +46,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inventory/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The inventory policy in force and the roots each cap holds
+         * @description `UNICOP_INVENTORY_POLICY` as the receiver loaded it (`policy`, null when the variable is unset:
+         *     every object is managed and nothing is capped) and, per cap, the managed roots it holds now
+         *     (`caps`, in the policy's order). With `UNICOP_IAM_POLICY` set the caller needs `roots:read` in
+         *     some scope (403 `UNICOP_API_FORBIDDEN` otherwise). docs/inventory.md.
+         */
+        get: operations["getInventoryPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/awx/notifications": {
         parameters: {
             query?: never;
@@ -332,11 +355,26 @@ export interface components {
                 };
             };
         };
+        InventoryView: {
+            /** @description the file's content (schemas/inventory-policy.schema.json); null when UNICOP_INVENTORY_POLICY is unset */
+            policy: {
+                [key: string]: unknown;
+            } | null;
+            caps: {
+                /** @description position in the policy's caps */
+                index: number;
+                /** @description the cap's scope as written: "*" or {tenants, sites, regions} */
+                scope: unknown;
+                maxRoots: number;
+                /** @description managed roots admitted under the cap now (deleted roots freed their slot; lowering maxRoots evicts none, so it may exceed maxRoots) */
+                admitted: number;
+            }[];
+        };
         TimelineEntry: {
             /** Format: uuid */
             id: string;
             sequence: number;
-            /** @description unicop.object.created|updated|deleted or unicop.reconcile.requested */
+            /** @description unicop.object.created|updated|deleted, unicop.reconcile.requested or unicop.inventory.cap_exceeded */
             type: string;
             subject: string;
             action: string;
@@ -879,6 +917,29 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getInventoryPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the policy and its counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryView"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };

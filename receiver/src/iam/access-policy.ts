@@ -15,6 +15,8 @@ export interface AccessPolicy {
   /** The name of the policy's service token whose SHA-256 the bearer has; null when none has. */
   tokenName(bearer: string): string | null;
   decide(principal: Principal, permission: Permission, root: RootScope | null, extra: readonly IamBinding[]): Decision;
+  /** Whether any binding of the principal gives the permission, in whatever scope (calls about no one root). */
+  allowsSomewhere(principal: Principal, permission: Permission, extra: readonly IamBinding[]): boolean;
 }
 
 /** Compiles a loaded policy (`loadIamPolicy`) for evaluation on every call. */
@@ -50,6 +52,13 @@ export function compileAccessPolicy(policy: IamPolicy): AccessPolicy {
         covered = true;
       }
       return covered ? 'forbidden' : 'hidden';
+    },
+
+    allowsSomewhere(principal, permission, extra) {
+      return [...policy.bindings, ...extra].some((binding) => {
+        const perms = roles.get(binding.role);
+        return perms !== undefined && names(binding, principal) && (perms.has(permission) || perms.has('*'));
+      });
     },
   };
 }

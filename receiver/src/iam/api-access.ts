@@ -21,6 +21,11 @@ export interface Guard {
   readonly principal: string;
   /** Pure: may the caller do this to that root? (`hidden` = answer as if the root were unknown.) */
   decide(root: string, permission: ApiPermission): Decision;
+  /**
+   * Whether the caller has the permission in some scope, for a call about no one root (the
+   * inventory policy); a refusal is audited here.
+   */
+  mayAnywhere(permission: ApiPermission): boolean;
   /** Records a refusal in the audit trail. */
   denied(root: string, permission: ApiPermission, decision: Exclude<Decision, 'allow'>): void;
   /** Records an allowed mutating call in the audit trail. */
@@ -65,6 +70,19 @@ export function createApiAccess(deps: ApiAccessDeps): ApiAccess {
       return {
         principal,
         decide: (root, permission) => (policy ? policy.decide(p, permission, deps.rootScope(root), extra) : 'allow'),
+        mayAnywhere(permission) {
+          if (!policy || policy.allowsSomewhere(p, permission, extra)) return true;
+          deps.audit({
+            principal,
+            action: permission,
+            target: null,
+            scope: null,
+            decision: 'deny',
+            reason: `no role gives ${permission} in any scope`,
+            code: 'UNICOP_API_FORBIDDEN',
+          });
+          return false;
+        },
         denied(root, permission, decision) {
           const reason = decision === 'hidden' ? 'root outside every scope of the caller (answered 404)' : `no role gives ${permission} in the root's scope`;
           const code = decision === 'hidden' ? 'UNICOP_API_ROOT_NOT_FOUND' : 'UNICOP_API_FORBIDDEN';

@@ -1,7 +1,7 @@
-import type { EventEnvelopeSchema, ObjectEventData, ReconcileRequestData } from '../generated/event-envelope.v1.js';
+import type { CapExceededData, EventEnvelopeSchema, ObjectEventData, ReconcileRequestData } from '../generated/event-envelope.v1.js';
 import type { components } from '../generated/openapi.js';
 
-export type { ObjectEventData, ReconcileRequestData, RootRef } from '../generated/event-envelope.v1.js';
+export type { CapExceededData, ObjectEventData, ReconcileRequestData, RootRef } from '../generated/event-envelope.v1.js';
 
 /** The event names: `type` of `schemas/event-envelope.v1.schema.json` (the compiler checks both ways). */
 export type EventType = EventEnvelopeSchema['type'];
@@ -10,6 +10,7 @@ export const EVENT_TYPES = {
   updated: 'unicop.object.updated',
   deleted: 'unicop.object.deleted',
   reconcileRequested: 'unicop.reconcile.requested',
+  capExceeded: 'unicop.inventory.cap_exceeded',
 } as const satisfies Record<string, EventType>;
 // Fails to compile when the schema gains a type this map does not name.
 const EVERY_TYPE_NAMED: Record<Exclude<EventType, (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES]>, never> = {};
@@ -27,6 +28,9 @@ export type EventEnvelope<D extends ObjectEventData | ReconcileRequestData = Obj
 };
 
 export type ObjectEvent = EventEnvelope<ObjectEventData>;
+
+/** A root not admitted under a cap (UNICOP_INVENTORY_POLICY); built by the inventory, never by normalize. */
+export type CapExceededEvent = Omit<EventEnvelopeSchema, 'data'> & { data: CapExceededData };
 
 /** What normalize hands to sequence: everything but the per-root order. */
 export interface DraftEvent {

@@ -8,12 +8,15 @@ export type EventReading =
   | { kind: 'change'; id: string; rootKey: string; rootType: string; objectType: string | null }
   /** A superseded event, or a type the reconciler does not act on (v1 is additive: newer types are ignored). */
   | { kind: 'ignored' }
+  /** `data.managed: false` (UNICOP_INVENTORY_POLICY): outside the managed set, or its root was not admitted. */
+  | { kind: 'unmanaged'; id: string; rootKey: string }
   /** Cannot be read at all: kept as a reject and skipped, never retried (it would block its partition). */
   | { kind: 'poison'; error: UnicopError };
 
 export type EventReader = (raw: Buffer) => EventReading;
 
-const HANDLED: ReadonlySet<string> = new Set(Object.values(EVENT_TYPES));
+/** A cap notice is about the inventory, not a change to reconcile: read like a type this reader does not know. */
+const HANDLED: ReadonlySet<string> = new Set(Object.values(EVENT_TYPES).filter((t) => t !== EVENT_TYPES.capExceeded));
 const ENVELOPE_SCHEMA = 'event-envelope.v1.schema.json';
 /** Schema errors a poison reject names (the first ones say enough; the record's excerpt is kept beside them). */
 const DETAILS_KEPT = 5;
@@ -49,6 +52,7 @@ export function createEventReader(registry: SchemaRegistry): EventReader {
     }
     const { data } = parsed;
     if (data.superseded) return { kind: 'ignored' };
+    if (data.managed === false) return { kind: 'unmanaged', id: parsed.id, rootKey: data.root.key };
     const objectType = data.action === 'reconcile' ? null : data.object.type;
     return { kind: 'change', id: parsed.id, rootKey: data.root.key, rootType: data.root.type, objectType };
   };

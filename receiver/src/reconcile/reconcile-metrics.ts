@@ -37,6 +37,11 @@ export function createReconcileMetrics(registry: Registry) {
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  const unmanaged = new Counter({
+    name: 'unicop_reconcile_unmanaged_events_total',
+    help: 'Events of the events topic the reconciler did not reconcile because they are marked data.managed = false (UNICOP_INVENTORY_POLICY: outside the managed set, or their root was not admitted under a cap).',
+    registers: [registry],
+  });
   const consumerErrors = new Counter({
     name: 'unicop_consumer_errors_total',
     help: 'Consumer start failures, failed reads of the state topic during a rebuild, and messages whose handling failed (redelivered by Kafka).',
@@ -48,6 +53,7 @@ export function createReconcileMetrics(registry: Registry) {
     orphan: (reason) => orphans.inc({ reason }),
     notification: (status) => awxNotifications.inc({ status }),
     poison: (code) => poisonRecords.inc({ code }),
+    unmanaged: () => unmanaged.inc(),
   };
 
   const rebuilding = new Gauge({

@@ -28,6 +28,8 @@ export interface ReconcilerMetrics {
   notification(status: AwxStatus): void;
   /** A record of the events topic kept as a reject and skipped; `code` is an error code. */
   poison(code: string): void;
+  /** An event marked `managed: false` that was not reconciled. */
+  unmanaged(): void;
 }
 
 /** One record of the events topic as the consumer hands it over. */
@@ -83,6 +85,12 @@ export class Reconciler {
     const reading = this.readEvent(record.raw);
     if (reading.kind === 'poison') return this.keepPoison(record, reading.error);
     if (reading.kind === 'ignored') return;
+    if (reading.kind === 'unmanaged') {
+      // Never a reconcile, never silence: counted, and named at debug level (unmanaged objects may be most of NetBox's traffic).
+      this.options.metrics.unmanaged();
+      this.options.log.debug({ root: reading.rootKey, eventId: reading.id }, 'event not reconciled: not managed (inventory policy)');
+      return;
+    }
     const rule = matchRule(this.options.policy, reading.rootType, reading.objectType);
     if (!rule) return;
     const now = this.now();

@@ -24,7 +24,7 @@ export function unitReconciler(db: Db, over: Partial<ReconcilerOptions> = {}): {
     onCommit: noop,
     source: 'netbox://test',
     registry,
-    metrics: { command: noop, outcome: noop, orphan: noop, notification: noop, poison: noop },
+    metrics: { command: noop, outcome: noop, orphan: noop, notification: noop, poison: noop, unmanaged: noop },
     log: createLogger('silent'),
     ...over,
   });

@@ -3,7 +3,7 @@ import { changeAction, changeSnapshots, type ObjectChangeRow } from '../../model
 import type { JsonObject } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
-import type { NormalizeDeps } from './normalize.js';
+import { markUnmanaged, type NormalizeDeps } from './normalize.js';
 import { NO_SCOPE, scopeOf } from './scope.js';
 
 /**
@@ -23,7 +23,7 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
   const current = rest ?? snapshot;
   const { root, related } = deps.resolveRoot(objectType, objectId, current);
   const shape = netboxVersion.startsWith('4.4') ? '4.4' : netboxVersion.startsWith('4.5') ? '4.5' : netboxVersion.startsWith('4.6') ? '4.6' : '4.7';
-  return {
+  return markUnmanaged(deps, {
     versionKey: null,
     envelope: {
       specversion: '1.0',
@@ -57,5 +57,5 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
         netbox: { version: shape, changelogId: row.id, via: 'changelog' },
       },
     },
-  };
+  });
 }

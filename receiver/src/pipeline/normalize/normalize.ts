@@ -1,4 +1,4 @@
-import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent } from '../../model/event.js';
+import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type ObjectEventData } from '../../model/event.js';
 import type { ValidWebhook } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
@@ -10,6 +10,11 @@ import { versionKey } from './version-key.js';
 export interface NormalizeDeps {
   source: string;
   resolveRoot: (objectType: string, id: number, data: unknown) => RootResolution;
+  /**
+   * Whether the object is in the managed set (UNICOP_INVENTORY_POLICY); absent = every object is.
+   * An object outside it still becomes an event, marked `data.managed: false`.
+   */
+  managed?: (data: Pick<ObjectEventData, 'object' | 'scope' | 'current'>) => boolean;
   /** Told when the plugin's `context.unicop.root` names another root than the policy (whose answer is used). */
   onRootDisagreement?: (disagreement: RootDisagreement) => void;
 }
@@ -51,7 +56,7 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
       deps.onRootDisagreement?.({ objectType, subject, plugin: context.root, policy: root.key });
     }
 
-    return {
+    return markUnmanaged(deps, {
       versionKey: versionKey(version),
       envelope: {
         specversion: '1.0',
@@ -85,6 +90,16 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
           netbox: { version: shape, changelogId: context?.changelog_id ?? null, via: 'webhook' },
         },
       },
-    };
+    });
   };
+}
+
+/**
+ * Adds `managed: false` to an object event outside the managed set (webhook and changelog alike);
+ * a managed event stays as it was (absent means managed), so without a policy nothing changes.
+ */
+export function markUnmanaged(deps: Pick<NormalizeDeps, 'managed'>, draft: DraftEvent): DraftEvent {
+  const { data } = draft.envelope;
+  if (!deps.managed || data.action === 'reconcile' || deps.managed(data)) return draft;
+  return { ...draft, envelope: { ...draft.envelope, data: { ...data, managed: false } } };
 }

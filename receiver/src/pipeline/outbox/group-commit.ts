@@ -16,6 +16,13 @@ export type Sequencer = (
  */
 export type EventProjection = (event: EventEnvelope, now: number) => number;
 
+/**
+ * Decides, in the transaction that will store it, what a new event (never a duplicate) is stored
+ * as — the inventory's caps mark a refused root's events `managed: false` (`inventory/`). Its
+ * id and root stay as they are.
+ */
+export type EventAdmission = (draft: DraftEvent, now: number) => DraftEvent;
+
 export type AppendResult = { status: 'accepted'; event: StoredEvent } | { status: 'duplicate'; event: StoredEvent };
 
 type Job =
@@ -30,6 +37,7 @@ export interface GroupCommitOptions {
   /** Largest serialized event Kafka will take; a larger one fails alone with UNICOP_NORMALIZE_EVENT_TOO_LARGE. */
   maxValueBytes: number;
   projections?: readonly EventProjection[];
+  admission?: EventAdmission;
   /** Told about every failed and successful commit (store health: log, metric, readiness). */
   writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
   now?: () => number;
@@ -93,7 +101,7 @@ export class GroupCommit {
           const requestId = 'actor' in data && data.action !== 'reconcile' ? data.actor.requestId : null;
           const known = store.event(id) ?? (requestId === null ? undefined : store.eventForRequest(requestId, subject));
           if (known) return { status: 'duplicate', event: known } as const;
-          const sequenced = sequence(store, job.draft);
+          const sequenced = sequence(store, this.options.admission?.(job.draft, now) ?? job.draft);
           // Serialized once, here: the size check and the stored value are the same bytes.
           const value = JSON.stringify(sequenced.envelope);
           if (value.length * 3 > this.options.maxValueBytes && Buffer.byteLength(value) > this.options.maxValueBytes) {

@@ -1,6 +1,7 @@
 import { ACCESS_SCHEMA } from '../../../src/access/access-migrations.js';
 import { SNAPSHOT_SCHEMA } from '../../../src/snapshot/snapshot-migrations.js';
 import { DESIRED_SCHEMA } from '../../../src/desired/desired-migrations.js';
+import { INVENTORY_SCHEMA } from '../../../src/inventory/inventory-migrations.js';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     assert.deepEqual(versionsOf(db), [
       { component: 'access', version: ACCESS_SCHEMA.migrations.length },
       { component: 'desired', version: DESIRED_SCHEMA.migrations.length },
+      { component: 'inventory', version: INVENTORY_SCHEMA.migrations.length },
       { component: 'outbox', version: OUTBOX_SCHEMA.migrations.length },
       { component: 'reconcile', version: RECONCILE_SCHEMA.migrations.length },
       { component: 'snapshot', version: SNAPSHOT_SCHEMA.migrations.length },
@@ -121,7 +123,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot and desired-state parts, the timeline’s columns on events and root_scopes', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events and root_scopes', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
@@ -138,6 +140,8 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
         'table desired_members',
         'index desired_members_root',
         'table desired_roots',
+        'table inventory_cap_counts',
+        'table inventory_roots',
         'table root_scopes',
         'table schema_versions',
         'table snapshots',

@@ -32,6 +32,9 @@ import { SnapshotStore } from '../../../src/snapshot/snapshot-store.js';
 import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
 import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
 import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
+import { InventoryAdmission } from '../../../src/inventory/inventory-admission.js';
+import { createInventoryMetrics } from '../../../src/inventory/inventory-metrics.js';
+import type { ValidWebhook } from '../../../src/model/netbox-webhook.js';
 
 const SCHEMAS = new URL('../../../../schemas/', import.meta.url);
 const ROOT = 'dcim.device:1';
@@ -210,6 +213,25 @@ describe('message schemas: every message the receiver writes names its schema an
       const frame = snapshotFrame('netbox://test', kind, snapshot, 1000);
       db.transaction(() => store.insertMessage('snapshots', snapshot.id, frame.id, JSON.stringify(frame), 0))();
     }
+    // the inventory: a cap with no room refuses a new root (unicop.inventory.cap_exceeded)
+    const inventory = new InventoryAdmission({
+      db,
+      policy: { version: 1, managed: { objectTypes: ['ipam.prefix'] }, caps: [{ scope: '*', maxRoots: 0 }] },
+      outbox: store,
+      metrics: createInventoryMetrics(new Registry()),
+      log: createLogger('silent'),
+    });
+    const capped = new GroupCommit({
+      store,
+      sequence: sequenceEvent,
+      onCommit: () => undefined,
+      maxValueBytes: 1 << 20,
+      admission: (draft, at) => inventory.admit(draft, at),
+      projections: [(event, at) => inventory.project(event, at)],
+    });
+    const normalize = createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) });
+    const prefix = fixture('4.7', 'ipam.prefix', 'created').body as unknown as ValidWebhook['body'];
+    assert.equal((await capped.appendEvent(normalize({ shape: '4.7', body: prefix } as ValidWebhook))).status, 'accepted');
   }
 
   it('writes every type that has a schema, each with a dataschema it matches, and no type without one', async () => {
