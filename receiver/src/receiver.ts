@@ -266,7 +266,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
           append: (draft) => groupCommit.appendEvent(draft),
           normalize: normalizeDeps,
           source: config.source,
-          objectTypes: config.snapshotObjectTypes.length > 0 ? config.snapshotObjectTypes : managedObjectTypes(policy),
+          objectTypes:
+            config.snapshotObjectTypes.length > 0 ? config.snapshotObjectTypes : managedObjectTypes(policy, inventoryPolicy?.managed.objectTypes ?? null),
           intervalS: config.snapshotIntervalS,
           onCommit: committed,
           log: log.child({ stage: 'snapshot' }),

@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent } from '../model/event.js';
 import type { JsonObject } from '../model/netbox-webhook.js';
-import type { NormalizeDeps } from '../pipeline/normalize/normalize.js';
+import { markUnmanaged, type NormalizeDeps } from '../pipeline/normalize/normalize.js';
 import { NO_SCOPE, scopeOf } from '../pipeline/normalize/scope.js';
 import { versionKey } from '../pipeline/normalize/version-key.js';
 import type { Repair } from './compare.js';
@@ -24,6 +24,11 @@ export interface RepairContext {
  * repairs. A delete carries the spine's last state of the object (NetBox has none any more).
  */
 export function repairEvent(deps: NormalizeDeps, context: RepairContext, repair: Repair): DraftEvent {
+  // outside the managed set (UNICOP_INVENTORY_POLICY) a repair is marked like the webhook it stands for
+  return markUnmanaged(deps, repairDraft(deps, context, repair));
+}
+
+function repairDraft(deps: NormalizeDeps, context: RepairContext, repair: Repair): DraftEvent {
   const { objectType } = context;
   const objectId = repair.id;
   const subject = `${objectType}:${objectId}`;

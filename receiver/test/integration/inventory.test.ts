@@ -66,6 +66,17 @@ describe('bounded inventory (real Kafka, real SQLite)', function () {
       'the managed device only',
     );
     await waitFor(() => t.receiver.reconciler?.record('ipam.prefix:501') === null, 1000, 'no state for the prefix');
+    // nor a desired-state projection: the device's object state and root projection, nothing of the prefix
+    const objects = await consume(`${prefix()}.objects.v1`, 1, { settleMs: 1000 });
+    assert.deepEqual(
+      objects.map((m) => m.key),
+      ['dcim.device:301'],
+    );
+    const desired = await consume(`${prefix()}.roots.desired.v1`, 1, { settleMs: 1000 });
+    assert.deepEqual(
+      desired.map((m) => m.key),
+      ['dcim.device:301'],
+    );
   });
 
   it('admits five roots in dc1, refuses the sixth with one cap_exceeded keyed by it, and never reconciles it', async () => {
