@@ -65,6 +65,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_SNAPSHOT_RATE: { key: 'snapshotRate', kind: 'string' },
   UNICOP_SNAPSHOT_OBJECT_TYPES: { key: 'snapshotObjectTypes', kind: 'list' },
   UNICOP_INVENTORY_POLICY: { key: 'inventoryPolicyFile', kind: 'string' },
+  UNICOP_SNAPSHOT_PAGE_SIZE: { key: 'snapshotPageSize', kind: 'string' },
 };
 
 /**

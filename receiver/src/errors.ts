@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   UNICOP_SNAPSHOT_RUNNING: { httpStatus: 409, retriable: true },
   UNICOP_SNAPSHOT_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_SNAPSHOT_FAILED: { httpStatus: 502, retriable: true },
+  UNICOP_SNAPSHOT_SPINE_UNREADABLE: { httpStatus: 503, retriable: true },
   UNICOP_CLIENT_REQUEST_FAILED: { httpStatus: 502, retriable: true },
   UNICOP_HTTP_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_HTTP_INTERNAL: { httpStatus: 500, retriable: false },

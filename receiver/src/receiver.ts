@@ -55,6 +55,7 @@ import { PolicyHolder } from './iam/policy-holder.js';
 import { readTopicToEnd } from './pipeline/publish/read-topic.js';
 import { managedObjectTypes } from './snapshot/managed-types.js';
 import { rateLimit } from './snapshot/rate-limit.js';
+import { createSnapshotMetrics } from './snapshot/snapshot-metrics.js';
 import { SnapshotRunner } from './snapshot/snapshot-runner.js';
 import { SnapshotStore } from './snapshot/snapshot-store.js';
 import { createSnapshotsApi } from './snapshot/snapshots-api.js';
@@ -82,6 +83,7 @@ export function registerMetrics(registry: Registry) {
     iam: createIamMetrics(registry),
     access: createAccessMetrics(registry),
     inventory: createInventoryMetrics(registry),
+    snapshot: createSnapshotMetrics(registry),
   };
 }
 
@@ -270,6 +272,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
             config.snapshotObjectTypes.length > 0 ? config.snapshotObjectTypes : managedObjectTypes(policy, inventoryPolicy?.managed.objectTypes ?? null),
           intervalS: config.snapshotIntervalS,
           onCommit: committed,
+          metrics: metrics.snapshot,
+          pageSize: config.snapshotPageSize,
           log: log.child({ stage: 'snapshot' }),
         })
       : null;

@@ -7,6 +7,7 @@ import { requestFailure, statusFailure } from './request-error.js';
 
 interface Page<T> {
   next: string | null;
+  count?: number | null;
   results: T[];
 }
 
@@ -24,6 +25,8 @@ export interface ObjectPage {
   results: ({ id: number } & Record<string, unknown>)[];
   /** False on the last page. */
   more: boolean;
+  /** NetBox's `count`: objects from this page on (`id > afterId`); null when it gave none. */
+  remaining: number | null;
 }
 
 export interface NetboxClientOptions {
@@ -154,7 +157,7 @@ export class NetboxClient {
     if (endpoint === null) throw new Error(`NetBox has no REST endpoint for ${objectType}`);
     const searchParams = { id__gt: String(afterId), ordering: 'id', limit: String(limit) };
     const page = await this.get<Page<{ id: number } & Record<string, unknown>>>(this.relative(endpoint), { searchParams });
-    return { results: page.results, more: page.next !== null };
+    return { results: page.results, more: page.next !== null, remaining: typeof page.count === 'number' ? page.count : null };
   }
 
   private async listEndpoint(objectType: string): Promise<string | null> {

@@ -182,4 +182,8 @@ export interface ConfigSchema {
    * UNICOP_INVENTORY_POLICY: path of the inventory policy JSON (schemas/inventory-policy.schema.json): which objects are managed and how many managed roots a scope may hold (docs/inventory.md); unset = every object managed, no caps
    */
   inventoryPolicyFile?: string;
+  /**
+   * UNICOP_SNAPSHOT_PAGE_SIZE: objects per NetBox list request of a snapshot (1000 = NetBox's default MAX_PAGE_SIZE); smaller pages save progress more often and ask less of a loaded NetBox per request
+   */
+  snapshotPageSize: number;
 }

@@ -74,6 +74,15 @@ export const RETRY_POLICIES = {
     jitter: 0,
     what: '`reconcile/state-rebuild.ts`: reading `<prefix>.roots.state.v1` on a new database; the reconciler does not start before it succeeds',
   },
+  'snapshot-spine': {
+    kind: 'backoff',
+    initialMs: 200,
+    factor: 2,
+    maxMs: 5000,
+    retries: 10,
+    jitter: 0,
+    what: "`snapshot/spine-read.ts`: reading `<prefix>.objects.v1` to its end at a snapshot's start (a topic just created whose leader is not elected yet, Kafka away); after the last retry (about 30 s) the snapshot fails",
+  },
   catchup: {
     kind: 'interval',
     setting: 'UNICOP_CATCHUP_INTERVAL_MS',

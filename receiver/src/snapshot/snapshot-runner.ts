@@ -6,11 +6,15 @@ import type { DraftEvent } from '../model/event.js';
 import type { NormalizeDeps } from '../pipeline/normalize/normalize.js';
 import type { AppendResult } from '../pipeline/outbox/group-commit.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
+import { Backoff, type BackoffOverrides } from '../retry/backoff.js';
+import { Pause } from '../retry/pause.js';
 import { every, type Schedule } from '../retry/schedule.js';
 import { comparePage, type NetboxObject } from './compare.js';
 import { repairEvent } from './repair-event.js';
 import { snapshotFrame } from './snapshot-frames.js';
+import type { SnapshotMetrics } from './snapshot-metrics.js';
 import type { SnapshotCounts, SnapshotRow, SnapshotStore, SnapshotTrigger } from './snapshot-store.js';
+import { readSpineRetrying } from './spine-read.js';
 import type { SpineView } from './spine-view.js';
 
 /** NetBox's default MAX_PAGE_SIZE: the largest page it serves. */
@@ -39,8 +43,12 @@ export interface SnapshotRunnerOptions {
   /** UNICOP_SNAPSHOT_INTERVAL_S; 0 = no schedule. */
   intervalS: number;
   onCommit: (rows: number) => void;
+  metrics: SnapshotMetrics;
   log: Logger;
+  /** UNICOP_SNAPSHOT_PAGE_SIZE. */
   pageSize?: number;
+  /** The `snapshot-spine` backoff's delays (tests shorten them). */
+  spineRetry?: Pick<BackoffOverrides, 'initialMs' | 'maxMs'>;
   now?: () => number;
 }
 
@@ -55,6 +63,8 @@ export class SnapshotRunner {
   private current: Promise<void> | null = null;
   private schedule: Schedule | null = null;
   private stopping = false;
+  /** The spine read's backoff sleeps in it; a stop wakes it. */
+  private readonly pause = new Pause();
   private readonly now: () => number;
 
   constructor(private readonly options: SnapshotRunnerOptions) {
@@ -118,12 +128,14 @@ export class SnapshotRunner {
   /** Stops after the current page; an unfinished snapshot stays `running` and continues at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.pause.wake();
     await this.schedule?.stop();
     await this.current;
   }
 
   private async run(id: string): Promise<void> {
-    const { store, log } = this.options;
+    const { store, log, metrics } = this.options;
+    metrics.progress(0);
     try {
       const done = await this.execute(id);
       if (!done) return;
@@ -134,6 +146,7 @@ export class SnapshotRunner {
         this.frame('completed', row, now);
       });
       this.options.onCommit(1);
+      metrics.ended('completed');
       log.info({ snapshotId: id, ...row.counts, durationMs: now - row.startedAt }, 'snapshot completed');
     } catch (error) {
       if (this.stopping) {
@@ -144,26 +157,47 @@ export class SnapshotRunner {
       const failure = new UnicopError('UNICOP_SNAPSHOT_FAILED', `snapshot failed: ${cause}`, { cause: error });
       const row = store.get(id) as SnapshotRow;
       store.finish(id, 'failed', row.counts, { code: failure.code, message: failure.message }, this.now());
+      metrics.ended('failed');
       log.error({ snapshotId: id, code: failure.code, err: error }, 'snapshot failed');
+    } finally {
+      metrics.progress(null);
     }
   }
 
   /** Reads and repairs from the saved progress on; false when stopped before the end. */
   private async execute(id: string): Promise<boolean> {
-    const { store, netbox, outbox } = this.options;
+    const { store, netbox, outbox, metrics } = this.options;
     const pageSize = this.options.pageSize ?? SNAPSHOT_PAGE_SIZE;
     const row = store.get(id) as SnapshotRow;
     const counts: SnapshotCounts = { ...row.counts };
     const requestsBefore = netbox.requests - counts.requests;
-    const spine = await this.options.readSpine();
+    let requestsMetered = netbox.requests;
+    const meterRequests = (): void => {
+      metrics.requested(netbox.requests - requestsMetered);
+      requestsMetered = netbox.requests;
+    };
+    const spine = await readSpineRetrying({
+      read: this.options.readSpine,
+      backoff: new Backoff('snapshot-spine', { ...this.options.spineRetry, pause: this.pause }),
+      stopped: () => this.stopping,
+      log: this.options.log.child({ snapshotId: id }),
+    });
     const netboxVersion = await netbox.version();
-    for (let typeIndex = row.typeIndex; typeIndex < row.objectTypes.length; typeIndex++) {
+    meterRequests();
+    const types = row.objectTypes.length;
+    for (let typeIndex = row.typeIndex; typeIndex < types; typeIndex++) {
       const objectType = row.objectTypes[typeIndex] as string;
       const held = spine.get(objectType) ?? new Map();
       let lastId = typeIndex === row.typeIndex ? row.lastId : 0;
+      // What was left of this type when this process reached it (NetBox's count), and read since.
+      let left: number | null = null;
+      let readOfType = 0;
+      metrics.progress(typeIndex / types);
       for (;;) {
         if (this.stopping) return false;
         const page = await netbox.listPage(objectType, lastId, pageSize);
+        meterRequests();
+        left ??= page.remaining;
         const toId = page.more ? (page.results.at(-1)?.id ?? lastId) : Number.POSITIVE_INFINITY;
         const queued = (objectId: number): string | null => outbox.newestVersion(`${objectType}:${objectId}`);
         const context = { snapshotId: id, objectType, netboxVersion, now: this.now };
@@ -172,8 +206,11 @@ export class SnapshotRunner {
           // outbox (`queued`) and not made again, nor counted again.
           await this.options.append(repairEvent(this.options.normalize, context, repair));
           counts[repair.action]++;
+          metrics.repaired(repair.action);
         }
         counts.read += page.results.length;
+        readOfType += page.results.length;
+        if (page.more && left) metrics.progress((typeIndex + Math.min(1, readOfType / left)) / types);
         counts.requests = netbox.requests - requestsBefore;
         lastId = page.more ? toId : 0;
         store.progress(id, page.more ? typeIndex : typeIndex + 1, lastId, counts);
