@@ -3,15 +3,16 @@
  * is killed (SIGKILL) in the middle of a snapshot and started again on the same data directory. The
  * snapshot continues from its saved page, repairs every object once (one repair id per object on
  * `<prefix>.events.v1`, counts exact), and ends with one completed frame on `<prefix>.snapshots.v1`.
- * Its metrics are read from `/metrics` on the way. A receiver of its own (own topics, own port): no
- * webhook reaches it, so every site NetBox holds is a repair.
+ * Its metrics are read from `/metrics` on the way. And a snapshot started the moment the receiver
+ * created its topics completes (their partitions may have no leader yet). Receivers of their own
+ * (own topics, own port): no webhook reaches them, so every site NetBox holds is a repair.
  * Needs scripts/kafka up (KAFKA_BROKERS) and scripts/netbox up (NETBOX_URL, NETBOX_TOKEN).
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consume, randomPrefix } from '../../helpers/kafka.js';
+import { consume, kafka, randomPrefix } from '../../helpers/kafka.js';
 import { NETBOX_URL, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
 import { killHard, spawnReceiver, stopGracefully } from '../../helpers/process.js';
 import { processEnv } from '../../helpers/receiver.js';
@@ -43,7 +44,7 @@ async function metric(url: string, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-describe('snapshot across a receiver crash (SIGKILL mid-run, real NetBox, real Kafka)', function () {
+describe('snapshots on real NetBox and Kafka: across a SIGKILL, and on topics just created', function () {
   this.timeout(300_000);
   const tag = runTag();
   const dataDir = mkdtempSync(join(tmpdir(), 'unicop-snapshot-kill-'));
@@ -158,6 +159,49 @@ describe('snapshot across a receiver crash (SIGKILL mid-run, real NetBox, real K
       assert.equal(await metric(r.url, 'unicop_snapshot_progress_ratio'), 0);
     } finally {
       await stopGracefully(r.child);
+    }
+  });
+
+  it('completes when started the moment the topics were created (a partition without a leader yet is waited out)', async () => {
+    // Without the spine read's retry the first snapshot failed every time we tried: "This server is not the leader for
+    // that topic-partition".
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const freshDir = mkdtempSync(join(tmpdir(), 'unicop-snapshot-fresh-'));
+        const freshPrefix = randomPrefix();
+        const fresh = processEnv(freshDir, freshPrefix, {
+          NETBOX_URL,
+          NETBOX_TOKEN: process.env.NETBOX_TOKEN ?? '',
+          UNICOP_API_TOKENS: API,
+          UNICOP_LOG_LEVEL: 'info',
+          UNICOP_SNAPSHOT_OBJECT_TYPES: 'dcim.site',
+          UNICOP_CATCHUP_GRACE_MS: '3600000',
+        });
+        const r = await spawnReceiver(fresh);
+        try {
+          // The snapshot starts as soon as the relay created the topics, when their leaders may not be elected yet.
+          await waitFor(async () => (await admin.listTopics()).includes(`${freshPrefix}.objects.v1`), 60_000, 'the objects topic');
+          const started = await fetch(`${r.url}/v1/snapshots`, { method: 'POST', headers: { authorization: `Bearer ${API}` } });
+          assert.equal(started.status, 202);
+          const { snapshotId } = (await started.json()) as { snapshotId: string };
+          const done = await waitFor(
+            async () => {
+              const s = await get(r.url, snapshotId);
+              return s.state === 'running' ? undefined : s;
+            },
+            120_000,
+            'the snapshot to end',
+          );
+          assert.equal(done.state, 'completed', JSON.stringify(done.error));
+        } finally {
+          await stopGracefully(r.child);
+          rmSync(freshDir, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      await admin.disconnect();
     }
   });
 });
