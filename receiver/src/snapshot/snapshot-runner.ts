@@ -29,8 +29,8 @@ export interface SnapshotSource {
 
 export interface SnapshotRunnerOptions {
   store: SnapshotStore;
-  /** Frames go through the outbox; `newestVersion` tells what it already holds of an object. */
-  outbox: Pick<OutboxStore, 'insertMessage' | 'newestVersion'>;
+  /** Frames go through the outbox; `newestVersion` tells what it already holds of an object, `event` whether a repair is in. */
+  outbox: Pick<OutboxStore, 'insertMessage' | 'newestVersion' | 'event'>;
   netbox: SnapshotSource;
   /** `<prefix>.objects.v1` read to its end. */
   readSpine: () => Promise<SpineView>;
@@ -185,6 +185,7 @@ export class SnapshotRunner {
     const netboxVersion = await netbox.version();
     meterRequests();
     const types = row.objectTypes.length;
+    let firstPage = true;
     for (let typeIndex = row.typeIndex; typeIndex < types; typeIndex++) {
       const objectType = row.objectTypes[typeIndex] as string;
       const held = spine.get(objectType) ?? new Map();
@@ -201,9 +202,19 @@ export class SnapshotRunner {
         const toId = page.more ? (page.results.at(-1)?.id ?? lastId) : Number.POSITIVE_INFINITY;
         const queued = (objectId: number): string | null => outbox.newestVersion(`${objectType}:${objectId}`);
         const context = { snapshotId: id, objectType, netboxVersion, now: this.now };
-        for (const repair of comparePage(held, page.results as NetboxObject[], lastId, toId, queued)) {
-          // A repair committed before a restart, in a page whose progress was not saved, is found in the
-          // outbox (`queued`) and not made again, nor counted again.
+        const results = page.results as NetboxObject[];
+        const repairs = comparePage(held, results, lastId, toId, queued);
+        if (firstPage) {
+          // Only the first page of a continued run can hold repairs this snapshot committed before a crash
+          // whose progress was not saved: `queued` leaves them out (never made twice); their own ids in the
+          // outbox say they are this run's, so they are counted now (the saved counts lack them).
+          const kept = new Set(repairs.map((r) => r.id));
+          for (const repair of comparePage(held, results, lastId, toId, () => null)) {
+            if (!kept.has(repair.id) && outbox.event(repairEvent(this.options.normalize, context, repair).envelope.id)) counts[repair.action]++;
+          }
+          firstPage = false;
+        }
+        for (const repair of repairs) {
           await this.options.append(repairEvent(this.options.normalize, context, repair));
           counts[repair.action]++;
           metrics.repaired(repair.action);
