@@ -51,7 +51,7 @@ export interface ConfigSchema {
    */
   maxBodyBytes: number;
   /**
-   * UNICOP_OUTBOX_LIMIT: unpublished events held before webhooks get 503
+   * UNICOP_OUTBOX_LIMIT: unpublished outbox messages held before webhooks get 503 — events and what they carry (an object event adds its object state and, when the root's desiredVersion changes, the root's projection: up to 3 messages), commands, outcomes, states, audit and access messages
    */
   outboxLimit: number;
   /**

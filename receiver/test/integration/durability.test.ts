@@ -28,19 +28,23 @@ describe('durability (real broker stopped and started, receiver killed)', functi
   it('accepts 500 webhooks while Kafka is down and delivers all of them, in per-root order, once it is back', async () => {
     const t = startTestReceiver();
     const server = await listen(t.receiver.app);
+    // closed whatever fails: a receiver left open keeps mocha (and scripts/test) from ever exiting
     try {
-      await kafkaControl('down');
-      const results = await pool(500, 16, (i) => {
-        const { raw, signature } = signed(interfaceUpdate(2000 + (i % 20), 9000 + i, i));
-        return postWebhook(server.url, raw, signature);
-      });
-      assert.deepEqual([...new Set(results.map((r) => r.status))], [202], 'accepted while the broker is away');
-      assert.equal(t.receiver.store.depth(), 500);
-      assert.equal(t.receiver.relay.reachable, false);
-    } finally {
-      await kafkaControl('up');
-    }
-    try {
+      try {
+        await kafkaControl('down');
+        const results = await pool(500, 16, (i) => {
+          const { raw, signature } = signed(interfaceUpdate(2000 + (i % 20), 9000 + i, i));
+          return postWebhook(server.url, raw, signature);
+        });
+        assert.deepEqual([...new Set(results.map((r) => r.status))], [202], 'accepted while the broker is away');
+        // every event is held, with what it carries (object states, root projections: docs/desired-state.md)
+        const held = t.receiver.store.pending(100_000);
+        assert.equal(held.filter((row) => row.topic === 'events').length, 500);
+        assert.equal(t.receiver.store.depth(), held.length);
+        assert.equal(t.receiver.relay.reachable, false);
+      } finally {
+        await kafkaControl('up');
+      }
       const messages = await consume(t.topics.events, 500, { timeoutMs: 120_000 });
       assert.equal(new Set(messages.map((m) => m.value.id)).size, 500, 'all 500 arrived');
       assert.equal(messages.length, 500, 'none twice');
