@@ -26,6 +26,9 @@ function options(argv: string[]): { objects: number; write: boolean } {
 }
 
 const say = (line: string): void => void process.stderr.write(`bench snapshot: ${line}\n`);
+const removing = (left: number): void => {
+  if (left % 2500 === 0) say(`${left} interfaces left to remove`);
+};
 
 async function main(): Promise<void> {
   const { objects, write } = options(process.argv.slice(2));
@@ -33,14 +36,18 @@ async function main(): Promise<void> {
   const made: Made = { tag: Math.random().toString(16).slice(2, 10), parents: [], devices: [], interfaces: [] };
   let receiver: BenchReceiver | null = null;
   let interrupted = false;
-  // A signal while objects are made stops at the next bulk request; later, the objects are removed at once.
+  // One removal, whoever asks first (the end of the run, a failure, a signal); the others wait for it.
+  let removal: Promise<void> | null = null;
+  const remove = (): Promise<void> => (removal ??= removeObjects(made, removing));
+  // A signal while objects are made stops at the next bulk request; later, it removes them at once
+  // (scripts/bench snapshot waits for that).
   let making = true;
   const onSignal = (code: number) => () => {
     if (interrupted) return;
     interrupted = true;
     if (making) return;
     say('interrupted: removing the objects made');
-    void removeObjects(made).finally(() => process.exit(code));
+    void remove().finally(() => process.exit(code));
   };
   process.once('SIGINT', onSignal(130));
   process.once('SIGTERM', onSignal(143));
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
     const devices = made.devices.length;
     say('removing the objects made (bulk DELETEs)');
     const removeFrom = Date.now();
-    await removeObjects(made);
+    await remove();
     const result: SnapshotBench = {
       command: process.env.BENCH_COMMAND ?? `scripts/bench snapshot --objects ${objects}`,
       codeVersion: process.env.BENCH_CODE_VERSION ?? 'unknown',
@@ -101,7 +108,7 @@ async function main(): Promise<void> {
     if (receiver) await stopReceiver(receiver);
     if (made.parents.length) {
       say('removing the objects made (after a failure)');
-      await removeObjects(made).catch((error: unknown) => say(`could not remove them all (names bench-snap-*-${made.tag}): ${String(error)}`));
+      await remove().catch((error: unknown) => say(`could not remove them all (names bench-snap-*-${made.tag}): ${String(error)}`));
     }
   }
 }

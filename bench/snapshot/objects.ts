@@ -73,21 +73,14 @@ export async function settled(made: Made, timeoutMs: number): Promise<void> {
 }
 
 /** Deletes what `made` lists, components first (bulk DELETE by id), and empties it. */
-export async function removeObjects(made: Made): Promise<void> {
+export async function removeObjects(made: Made, progress: (left: number) => void = () => {}): Promise<void> {
+  const ids = (list: number[]) => list.map((id) => ({ id }));
   for (const batch of chunks(made.interfaces, BULK)) {
-    await netbox(
-      'DELETE',
-      'dcim/interfaces/',
-      batch.map((id) => ({ id })),
-    );
+    await netbox('DELETE', 'dcim/interfaces/', ids(batch));
     made.interfaces.splice(0, batch.length);
+    progress(made.interfaces.length);
   }
-  if (made.devices.length)
-    await netbox(
-      'DELETE',
-      'dcim/devices/',
-      made.devices.map((id) => ({ id })),
-    );
+  if (made.devices.length) await netbox('DELETE', 'dcim/devices/', ids(made.devices));
   made.devices.length = 0;
   for (const { path, id } of made.parents.reverse()) await netbox('DELETE', `${path}${id}/`);
   made.parents.length = 0;
