@@ -54,12 +54,14 @@ export function summary(r: SnapshotBench): string[] {
     `Objects made: ${n(r.objects)} interfaces on ${n(r.devices)} device(s), ${n(Math.round(r.objects / Math.max(r.makeMs / 1000, 0.001)))}/s ` +
       `with bulk POSTs (${secs(r.makeMs)}); removed with bulk DELETEs in ${r.removeMs === null ? 'n/a' : secs(r.removeMs)}.`,
     `Object types read (${types.length}): ${types.join(', ')}. "objects read" counts every object of these types in the NetBox, ` + "not only the benchmark's.",
+    'NetBox requests: its version, one list page per type and per UNICOP_SNAPSHOT_PAGE_SIZE objects (at most UNICOP_SNAPSHOT_RATE ' +
+      "per second) and, in a receiver's first snapshot only, one REST endpoint look-up per type (kept after).",
   ];
 }
 
 export function markdown(r: SnapshotBench): string {
   return [
-    '### Snapshot with repair',
+    '## Snapshot with repair (`scripts/bench snapshot`)',
     '',
     `Last run ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}; code measured: ${r.codeVersion}.  `,
     `Machine: ${machine()}; load average (1 min) at the end ${loadavg()[0]?.toFixed(2)}.  `,
