@@ -131,8 +131,15 @@ describe('the whole loop in a real browser (Chromium headless; the local executo
     );
 
     // the person presses Reconcile: a second attempt, credited to them
-    await Promise.all([page.waitForURL((url) => url.pathname === `/dcim/devices/${device.id}/`, LOADED), page.click('#unicop-reconcile-button')]);
-    assert.ok(await page.locator('#django-messages .toast-header.text-bg-success').count(), 'a success message, not a silent redirect');
+    // The page is already at the device's URL, so waiting for that URL proves nothing: wait for the POST's redirect
+    // to land, i.e. for the message it carries (a silent redirect never shows one: the wait fails).
+    await page.click('#unicop-reconcile-button');
+    const success = page.locator('#django-messages .toast-header.text-bg-success');
+    await success
+      .first()
+      .waitFor({ state: 'attached', timeout: 30_000 })
+      .catch(() => assert.fail('a success message, not a silent redirect'));
+    assert.equal(new URL(page.url()).pathname, `/dcim/devices/${device.id}/`, 'back on the device page');
     await waitFor(
       async () => {
         const { reconciles } = await timeline(root);

@@ -84,6 +84,8 @@ describe('desired state (desired/): canonical form', () => {
       ],
       custom_fields: { owner: { id: 2, display: 'x' }, note: 'hi' },
       ip_address_count: 4,
+      count_ipaddresses: 1,
+      count_fhrp_groups: 0,
       mtu: null,
     });
     assert.equal(
