@@ -200,3 +200,19 @@ export async function makeDevice(tag: string, siteFields: Record<string, unknown
   const device = await netbox('POST', 'dcim/devices/', { name: `e2e-d-${tag}`, device_type: deviceType.id, role: role.id, site: site.id, status: 'active' });
   return { site, device };
 }
+
+/** `count` sites named `<name>-<i>` in one bulk REST request. */
+export async function makeSites(name: string, count: number): Promise<NetboxObject[]> {
+  const sites = Array.from({ length: count }, (_, i) => ({ name: `${name}-${i}`, slug: `${name}-${i}`, status: 'active' }));
+  return netbox<NetboxObject[]>('POST', 'dcim/sites/', sites);
+}
+
+/** Deletes the given sites in one bulk REST request (nothing to do for none). */
+export async function deleteSites(sites: readonly NetboxObject[]): Promise<void> {
+  if (sites.length > 0)
+    await netbox(
+      'DELETE',
+      'dcim/sites/',
+      sites.map((site) => ({ id: site.id })),
+    );
+}

@@ -8,8 +8,7 @@
  * Needs what receiver-under-test.ts and sso.e2e.test.ts need (NetBox with the plugin and SSO, the provider).
  */
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got from 'got';
@@ -18,7 +17,7 @@ import { loginForToken, runningIdp, type Browser, type Idp } from '../../helpers
 import { makeDevice, netbox, NETBOX_URL, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
 import { ssoLogin } from '../../helpers/netbox-sso.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { API_TOKEN, RECEIVER_URL, startReceiver, stopReceiver, TOPIC_PREFIX } from './receiver-under-test.js';
+import { API_TOKEN, RECEIVER_URL, startReceiver, stopReceiver, TOPIC_PREFIX, writeIamPolicy } from './receiver-under-test.js';
 
 const GRANT_S = 20;
 /** The contract: the receiver stops honouring an expired grant within 10 s (it checks the clock on every call). */
@@ -78,17 +77,8 @@ describe('a temporary access grant of 20 s, in NetBox and on the receiver API', 
   before(async () => {
     requireNetbox();
     idp = runningIdp();
-    const policy = join(work, 'iam-policy.json');
     // dave is bound to nothing: whatever he may do comes from the grant
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        version: 1,
-        roles: { viewer: ['roots:read'], operator: ['roots:read', 'roots:reconcile'] },
-        tokens: [{ name: 'netbox-plugin', sha256: createHash('sha256').update(API_TOKEN).digest('hex') }],
-        bindings: [{ subjects: { tokens: ['netbox-plugin'] }, role: 'operator', scope: '*' }],
-      }),
-    );
+    const policy = writeIamPolicy(work, []);
     env = { UNICOP_OIDC_ISSUER: idp.issuer, UNICOP_OIDC_AUDIENCE: idp.audience, UNICOP_IAM_POLICY: policy };
     await stopReceiver();
     await startReceiver(env);

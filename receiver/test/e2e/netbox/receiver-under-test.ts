@@ -10,8 +10,8 @@
  */
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BROKERS } from '../../helpers/kafka.js';
@@ -50,6 +50,24 @@ function environment(overrides: Record<string, string>): Record<string, string> 
     UNICOP_CATCHUP_GRACE_MS: String(WEBHOOK_GRACE_MS),
     ...overrides,
   };
+}
+
+/**
+ * Writes an IAM policy (UNICOP_IAM_POLICY) into `dir`: roles viewer and operator, the plugin's panel token an
+ * operator everywhere (so NetBox's panels keep working), and `bindings` for the people under test. Returns its path.
+ */
+export function writeIamPolicy(dir: string, bindings: readonly unknown[]): string {
+  const path = join(dir, 'iam-policy.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      version: 1,
+      roles: { viewer: ['roots:read'], operator: ['roots:read', 'roots:reconcile'] },
+      tokens: [{ name: 'netbox-plugin', sha256: createHash('sha256').update(API_TOKEN).digest('hex') }],
+      bindings: [...bindings, { subjects: { tokens: ['netbox-plugin'] }, role: 'operator', scope: '*' }],
+    }),
+  );
+  return path;
 }
 
 /** Starts the receiver (same data dir, same topics each time) with optional settings on top. */

@@ -27,7 +27,7 @@ import { SnapshotRunner } from '../../../src/snapshot/snapshot-runner.js';
 import { SnapshotStore } from '../../../src/snapshot/snapshot-store.js';
 import { spineView, type ObjectStateRecord } from '../../../src/snapshot/spine-view.js';
 import { kafka, randomPrefix } from '../../helpers/kafka.js';
-import { NETBOX_URL, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
+import { deleteSites, makeSites, NETBOX_URL, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
 
 const PAGE = 5;
 
@@ -39,20 +39,11 @@ describe('snapshot crash inside a page (repairs committed, progress not saved)',
 
   before(async () => {
     requireNetbox();
-    sites = await netbox<NetboxObject[]>(
-      'POST',
-      'dcim/sites/',
-      Array.from({ length: 3 * PAGE }, (_, i) => ({ name: `snappage-${tag}-${i}`, slug: `snappage-${tag}-${i}`, status: 'active' })),
-    );
+    sites = await makeSites(`snappage-${tag}`, 3 * PAGE);
   });
 
   after(async () => {
-    if (sites.length > 0)
-      await netbox(
-        'DELETE',
-        'dcim/sites/',
-        sites.map((s) => ({ id: s.id })),
-      );
+    await deleteSites(sites);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

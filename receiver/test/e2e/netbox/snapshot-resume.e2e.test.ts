@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consume, kafka, randomPrefix } from '../../helpers/kafka.js';
-import { NETBOX_URL, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
+import { deleteSites, makeSites, NETBOX_URL, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
 import { killHard, spawnReceiver, stopGracefully } from '../../helpers/process.js';
 import { processEnv } from '../../helpers/receiver.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -53,20 +53,11 @@ describe('snapshots on real NetBox and Kafka: across a SIGKILL, and on topics ju
 
   before(async () => {
     requireNetbox();
-    sites = await netbox<NetboxObject[]>(
-      'POST',
-      'dcim/sites/',
-      Array.from({ length: SITES }, (_, i) => ({ name: `snapkill-${tag}-${i}`, slug: `snapkill-${tag}-${i}`, status: 'active' })),
-    );
+    sites = await makeSites(`snapkill-${tag}`, SITES);
   });
 
   after(async () => {
-    if (sites.length > 0)
-      await netbox(
-        'DELETE',
-        'dcim/sites/',
-        sites.map((s) => ({ id: s.id })),
-      );
+    await deleteSites(sites);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -7,8 +7,7 @@
  * Needs what sso.e2e.test.ts and receiver-under-test.ts need.
  */
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got from 'got';
@@ -16,7 +15,7 @@ import { loginForToken, runningIdp, signWithProviderKey, type Idp } from '../../
 import { makeDevice, netbox, requireNetbox, runTag, type NetboxList, type NetboxObject } from '../../helpers/netbox.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { ssoLogin } from '../../helpers/netbox-sso.js';
-import { API_TOKEN, RECEIVER_URL, startReceiver, stopReceiver } from './receiver-under-test.js';
+import { API_TOKEN, RECEIVER_URL, startReceiver, stopReceiver, writeIamPolicy } from './receiver-under-test.js';
 
 describe('the same identity provider for NetBox and the receiver API', function () {
   this.timeout(180_000);
@@ -35,19 +34,7 @@ describe('the same identity provider for NetBox and the receiver API', function 
   before(async () => {
     requireNetbox();
     idp = runningIdp();
-    const policy = join(work, 'iam-policy.json');
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        version: 1,
-        roles: { viewer: ['roots:read'], operator: ['roots:read', 'roots:reconcile'] },
-        tokens: [{ name: 'netbox-plugin', sha256: createHash('sha256').update(API_TOKEN).digest('hex') }],
-        bindings: [
-          { subjects: { groups: ['netops-emea'] }, role: 'operator', scope: { regions: ['emea'] } },
-          { subjects: { tokens: ['netbox-plugin'] }, role: 'operator', scope: '*' },
-        ],
-      }),
-    );
+    const policy = writeIamPolicy(work, [{ subjects: { groups: ['netops-emea'] }, role: 'operator', scope: { regions: ['emea'] } }]);
     await stopReceiver();
     await startReceiver({ UNICOP_OIDC_ISSUER: idp.issuer, UNICOP_OIDC_AUDIENCE: idp.audience, UNICOP_IAM_POLICY: policy });
 

@@ -9,20 +9,14 @@ import type { Db } from '../../../src/database.js';
 import type { AuditRecord } from '../../../src/iam/audit-trail.js';
 import type { Scope as IamScope } from '../../../src/generated/iam-policy.js';
 import { createLogger } from '../../../src/log.js';
-import { createIngestMetrics } from '../../../src/pipeline/ingest/ingest-metrics.js';
-import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
-import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
-import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
-import { createWebhookPipeline } from '../../../src/pipeline/pipeline.js';
 import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
-import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
-import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { grantRequest, grantWebhookBody, type GrantBodyOptions } from '../../helpers/access-grants.js';
-import { signed, TEST_SECRET } from '../../helpers/fixtures.js';
+import { signed } from '../../helpers/fixtures.js';
+import { unitWebhookPipeline } from '../../helpers/unit-pipeline.js';
 import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
 
 const registry = new SchemaRegistry();
@@ -63,20 +57,7 @@ describe('temporary access grants (access/access-grants.ts, real SQLite and the 
       maxValueBytes: 1 << 20,
       projections: [(event, now) => access.project(event, now)],
     });
-    const pipeline = createWebhookPipeline({
-      source: 'netbox://test',
-      verify: createVerifier([TEST_SECRET]),
-      validate: createWebhookValidator(registry),
-      normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
-      groupCommit,
-      depth: () => store.depth(),
-      outboxLimit: 1000,
-      stopping: () => false,
-      known: (id) => store.event(id) !== undefined,
-      replayWindowMs: 10 * 365 * 86_400_000,
-      metrics: createIngestMetrics(new Registry()),
-      log: createLogger('silent'),
-    });
+    const pipeline = unitWebhookPipeline(store, groupCommit, registry);
     accept = (raw, signature) => pipeline(raw, signature);
   }
 

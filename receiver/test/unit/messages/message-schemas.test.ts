@@ -14,7 +14,6 @@ import { changelogReject } from '../../../src/catchup/changelog-reject.js';
 import type { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import { Registry } from 'prom-client';
-import { createIngestMetrics } from '../../../src/pipeline/ingest/ingest-metrics.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
@@ -22,14 +21,12 @@ import type { Db } from '../../../src/database.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
-import { createWebhookPipeline } from '../../../src/pipeline/pipeline.js';
 import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
-import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
-import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { snapshotFrame } from '../../../src/snapshot/snapshot-frames.js';
 import { SnapshotStore } from '../../../src/snapshot/snapshot-store.js';
-import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
+import { fixture, signed } from '../../helpers/fixtures.js';
+import { unitWebhookPipeline } from '../../helpers/unit-pipeline.js';
 import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
 import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
 import { InventoryAdmission } from '../../../src/inventory/inventory-admission.js';
@@ -104,20 +101,7 @@ describe('message schemas: every message the receiver writes names its schema an
 
   /** Runs every emit site once: the webhook pipeline (event + reject, access grants, object states and root desired states), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
   async function emitEverything(): Promise<void> {
-    const accept = createWebhookPipeline({
-      source: 'netbox://test',
-      verify: createVerifier([TEST_SECRET]),
-      validate: createWebhookValidator(registry),
-      normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
-      groupCommit,
-      depth: () => store.depth(),
-      outboxLimit: 1000,
-      stopping: () => false,
-      known: (id) => store.event(id) !== undefined,
-      replayWindowMs: 10 * 365 * 86_400_000,
-      metrics: createIngestMetrics(new Registry()),
-      log: createLogger('silent'),
-    });
+    const accept = unitWebhookPipeline(store, groupCommit, registry);
     for (const action of ['created', 'updated', 'deleted']) {
       const { raw, signature } = signed(fixture('4.7', 'dcim.device', action).body);
       assert.equal((await accept(raw, signature)).status, 202);
