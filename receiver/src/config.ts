@@ -27,6 +27,8 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_WEBHOOK_SECRETS: { key: 'webhookSecrets', kind: 'list', secret: true },
   UNICOP_INSECURE_NO_SIGNATURE: { key: 'insecureNoSignature', kind: 'flag' },
   UNICOP_DATA_DIR: { key: 'dataDir', kind: 'string' },
+  UNICOP_DATABASE_URL: { key: 'databaseUrl', kind: 'string', secret: true },
+  UNICOP_LANE_LEASE_S: { key: 'laneLeaseS', kind: 'string' },
   UNICOP_SOURCE: { key: 'source', kind: 'string' },
   UNICOP_TOPIC_PREFIX: { key: 'topicPrefix', kind: 'string' },
   UNICOP_TOPIC_PARTITIONS: { key: 'topicPartitions', kind: 'string' },

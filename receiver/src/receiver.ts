@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import { AccessGrants } from './access/access-grants.js';
@@ -20,7 +21,10 @@ import { createCatchupMetrics } from './catchup/catchup-metrics.js';
 import { createRegistry } from './metrics.js';
 import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
-import { createRelayMetrics } from './pipeline/publish/relay-metrics.js';
+import { createLaneLeaseMetrics, createRelayMetrics } from './pipeline/publish/relay-metrics.js';
+import { LaneLeases } from './pipeline/publish/lane-leases.js';
+import { laneRelayStore } from './pipeline/publish/lane-relay-store.js';
+import { laneOf } from './pipeline/publish/lanes.js';
 import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
@@ -36,7 +40,7 @@ import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
 import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
 import { createNotificationCheck } from './reconcile/awx-notification.js';
-import { openReceiverDatabase } from './receiver-database.js';
+import { openReceiverStore } from './receiver-database.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import { matchRule } from './reconcile/reconcile-policy.js';
 import type { Reconciler } from './reconcile/reconciler.js';
@@ -76,6 +80,7 @@ export function registerMetrics(registry: Registry) {
     ...createRootDisagreementMetrics(registry),
     ...createOutboxMetrics(registry),
     relay: createRelayMetrics(registry),
+    lanes: createLaneLeaseMetrics(registry),
     catchup: createCatchupMetrics(registry),
     ...createReconcileMetrics(registry),
     retention: createRetentionMetrics(registry),
@@ -93,8 +98,10 @@ export interface Receiver {
   app: express.Express;
   relay: Relay;
   store: OutboxStore;
-  /** The SQLite connection (the one whose pragmas count: tests lower `max_page_count` on it to fill the disk). */
+  /** The store: SQLite (tests lower its `max_page_count` to fill the disk) or the shared PostgreSQL. */
   db: Db;
+  /** The relay lanes this receiver publishes (all of them on SQLite). */
+  lanes: LaneLeases;
   /** Whether the database takes writes (disk full, I/O errors); /readyz reports it. */
   storeHealth: StoreHealth;
   retention: Retention;
@@ -131,8 +138,19 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   // Loaded before the database opens: a bad file stops start-up with every problem, touching nothing.
   const inventoryPolicy = config.inventoryPolicyFile ? loadInventoryPolicy(config.inventoryPolicyFile, registry) : null;
-  const db: Db = openReceiverDatabase(config.dataDir);
-  const store = new OutboxStore(db);
+  const db: Db = openReceiverStore(config);
+  // Several receivers share the lanes of a PostgreSQL store; one SQLite receiver publishes one lane.
+  const laneCount = db.dialect === 'postgres' ? config.topicPartitions : 1;
+  const store = new OutboxStore(db, laneOf(laneCount));
+  const lanes = new LaneLeases({
+    db,
+    lanes: laneCount,
+    holder: `${hostname()}:${config.port}:${process.pid}`,
+    ttlMs: config.laneLeaseS * 1000,
+    exclusive: db.dialect === 'sqlite',
+    metrics: metrics.lanes,
+    log: log.child({ stage: 'publish' }),
+  });
 
   let depth = store.depth();
   let stopping = false;
@@ -142,6 +160,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const storeHealth = new StoreHealth({ log: log.child({ stage: 'outbox' }), metrics: metrics.store, probe: () => store.probeWrite() });
   const retention = new Retention({
     db,
+    publishedThrough: () => store.publishedThrough(),
     retentionDays: config.retentionDays,
     maxRows: config.retentionMaxRows,
     maxRejects: config.retentionMaxRejects,
@@ -154,7 +173,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const topics = topicNames(config.topicPrefix);
   const relay = new Relay({
     kafka,
-    store,
+    store: laneRelayStore(store, lanes),
     topics,
     partitions: config.topicPartitions,
     replication: config.topicReplication,
@@ -352,6 +371,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log,
   });
 
+  lanes.start();
   relay.start();
   storeHealth.start();
   retention.start();
@@ -365,6 +385,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     relay,
     store,
     db,
+    lanes,
     storeHealth,
     retention,
     catchup,
@@ -384,6 +405,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       await retention.stop();
       storeHealth.stop();
       const unpublished = await relay.stop(drainMs);
+      await lanes.stop();
       db.close();
       return { unpublished };
     },

@@ -19,6 +19,16 @@ export const ACCESS_SCHEMA: SchemaComponent = {
      ) WITHOUT ROWID;
      CREATE INDEX access_grants_active ON access_grants(expires_at) WHERE state = 'active';`,
   ],
+  postgres: [
+    `CREATE TABLE access_grants (
+       grant_id TEXT PRIMARY KEY,
+       state TEXT NOT NULL CHECK (state IN ('active', 'revoked', 'expired', 'refused')),
+       grant_json TEXT NOT NULL,
+       expires_at BIGINT,
+       updated_at BIGINT NOT NULL
+     );
+     CREATE INDEX access_grants_active ON access_grants(expires_at) WHERE state = 'active';`,
+  ],
   // Databases from before parts had their own migrations never had these tables.
   legacyVersions: [0, 0, 0, 0, 0, 0, 0],
 };

@@ -25,6 +25,22 @@ export const DESIRED_SCHEMA: SchemaComponent = {
        updated_at INTEGER NOT NULL
      ) WITHOUT ROWID;`,
   ],
+  postgres: [
+    `CREATE TABLE desired_members (
+       member TEXT PRIMARY KEY,
+       root TEXT NOT NULL,
+       state TEXT NOT NULL,
+       event_id TEXT NOT NULL
+     );
+     CREATE INDEX desired_members_root ON desired_members(root, member);
+     CREATE TABLE desired_roots (
+       root TEXT PRIMARY KEY,
+       desired_version TEXT,
+       deleted BIGINT NOT NULL,
+       event_id TEXT NOT NULL,
+       updated_at BIGINT NOT NULL
+     );`,
+  ],
   // Databases from before parts had their own migrations never had these tables.
   legacyVersions: [0, 0, 0, 0, 0, 0, 0],
 };

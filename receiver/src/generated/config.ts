@@ -31,6 +31,14 @@ export interface ConfigSchema {
    */
   dataDir: string;
   /**
+   * UNICOP_DATABASE_URL: PostgreSQL (postgres://user:password@host:port/db) instead of SQLite in UNICOP_DATA_DIR; several receivers may share it
+   */
+  databaseUrl?: string;
+  /**
+   * UNICOP_LANE_LEASE_S: how long a receiver's lease on a relay lane lasts unless renewed (every quarter of it); a dead receiver's lanes move to the others after it
+   */
+  laneLeaseS: number;
+  /**
    * UNICOP_SOURCE: CloudEvents source naming the NetBox instance
    */
   source: string;

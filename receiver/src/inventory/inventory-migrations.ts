@@ -26,6 +26,20 @@ export const INVENTORY_SCHEMA: SchemaComponent = {
      ) WITHOUT ROWID;
      CREATE TABLE inventory_cap_counts (cap_key TEXT PRIMARY KEY, admitted INTEGER NOT NULL) WITHOUT ROWID;`,
   ],
+  postgres: [
+    `CREATE TABLE inventory_roots (
+       root TEXT PRIMARY KEY,
+       state TEXT NOT NULL CHECK (state IN ('admitted', 'refused', 'released')),
+       tenant TEXT,
+       site TEXT,
+       regions TEXT NOT NULL,
+       caps TEXT NOT NULL,
+       event_id TEXT NOT NULL,
+       notice TEXT,
+       decided_at BIGINT NOT NULL
+     );
+     CREATE TABLE inventory_cap_counts (cap_key TEXT PRIMARY KEY, admitted BIGINT NOT NULL);`,
+  ],
   // Databases from before parts had their own migrations never had these tables.
   legacyVersions: [0, 0, 0, 0, 0, 0, 0],
 };

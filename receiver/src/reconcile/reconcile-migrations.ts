@@ -46,6 +46,40 @@ export const RECONCILE_SCHEMA: SchemaComponent = {
      CREATE INDEX reconcile_attempts_concluded ON reconcile_attempts(requested_at) WHERE outcome IS NOT NULL;
      CREATE INDEX reconcile_orphans_received ON reconcile_orphans(received_at);`,
   ],
+  postgres: [
+    `CREATE TABLE reconcile_roots (
+       root TEXT PRIMARY KEY,
+       state TEXT NOT NULL,
+       record TEXT NOT NULL,
+       due_at BIGINT,
+       updated_at BIGINT NOT NULL
+     );
+     CREATE INDEX reconcile_roots_state ON reconcile_roots(state);
+     CREATE INDEX reconcile_roots_due ON reconcile_roots(due_at) WHERE due_at IS NOT NULL;
+     CREATE TABLE reconcile_attempts (
+       reconcile_id TEXT PRIMARY KEY,
+       root TEXT NOT NULL,
+       attempt INTEGER NOT NULL,
+       requested_at BIGINT NOT NULL,
+       deadline_at BIGINT NOT NULL,
+       awx_job_id BIGINT,
+       outcome TEXT
+     );
+     CREATE INDEX reconcile_attempts_root ON reconcile_attempts(root, requested_at);
+     CREATE INDEX reconcile_attempts_concluded ON reconcile_attempts(requested_at) WHERE outcome IS NOT NULL;
+     CREATE TABLE reconcile_events_seen (event_id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL);
+     CREATE INDEX reconcile_events_seen_at ON reconcile_events_seen(seen_at);
+     CREATE TABLE reconcile_orphans (
+       id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+       received_at BIGINT NOT NULL,
+       reconcile_id TEXT,
+       reason TEXT NOT NULL,
+       body TEXT NOT NULL
+     );
+     CREATE INDEX reconcile_orphans_received ON reconcile_orphans(received_at);
+     CREATE TABLE reconcile_rebuild (id INTEGER PRIMARY KEY CHECK (id = 1), needed INTEGER NOT NULL, done_at BIGINT);
+     INSERT INTO reconcile_rebuild (id, needed) VALUES (1, 0);`,
+  ],
   // The single list's v3, v5 and the reconcile half of v6 are this list's v1..v3.
   legacyVersions: [0, 0, 0, 1, 1, 2, 3],
   // No reconcile state in this file: on a first start the state topic is empty or missing, after a

@@ -32,7 +32,7 @@ export class ReconcileStore {
       due: db.prepare<[number], { root: string }>('SELECT root FROM reconcile_roots WHERE due_at <= ? ORDER BY due_at LIMIT 500'),
       byState: db.prepare<[string, number], { record: string }>('SELECT record FROM reconcile_roots WHERE state = ? ORDER BY updated_at DESC LIMIT ?'),
       addAttempt: db.prepare<[string, string, number, number, number]>(
-        'INSERT OR IGNORE INTO reconcile_attempts (reconcile_id, root, attempt, requested_at, deadline_at) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO reconcile_attempts (reconcile_id, root, attempt, requested_at, deadline_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       attempt: db.prepare<
         [string],
@@ -49,12 +49,12 @@ export class ReconcileStore {
       setJob: db.prepare<[number, string]>('UPDATE reconcile_attempts SET awx_job_id = ? WHERE reconcile_id = ?'),
       setOutcome: db.prepare<[string, string]>('UPDATE reconcile_attempts SET outcome = ? WHERE reconcile_id = ?'),
       seen: db.prepare<[string], { event_id: string }>('SELECT event_id FROM reconcile_events_seen WHERE event_id = ?'),
-      markSeen: db.prepare<[string, number]>('INSERT OR IGNORE INTO reconcile_events_seen (event_id, seen_at) VALUES (?, ?)'),
-      orphan: db.prepare<[number, string | null, string, string]>(
-        'INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?)',
+      markSeen: db.prepare<[string, number]>('INSERT INTO reconcile_events_seen (event_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      orphan: db.prepare<[number, string | null, string, string], { id: number }>(
+        'INSERT INTO reconcile_orphans (received_at, reconcile_id, reason, body) VALUES (?, ?, ?, ?) RETURNING id',
       ),
-      // ids only grow (AUTOINCREMENT): everything at or below newest - limit is the oldest beyond the cap.
-      trimOrphans: db.prepare<[number | bigint]>('DELETE FROM reconcile_orphans WHERE id <= ?'),
+      // ids only grow (AUTOINCREMENT, an identity column): everything at or below newest - limit is the oldest beyond the cap.
+      trimOrphans: db.prepare<[number]>('DELETE FROM reconcile_orphans WHERE id <= ?'),
     };
     this.incomplete = this.rebuildNeeded();
   }
@@ -154,8 +154,8 @@ export class ReconcileStore {
   /** Keeps one orphan notification and deletes the oldest beyond `limit` rows. */
   keepOrphan(reconcileId: string | null, reason: string, body: string, now: number, limit: number): void {
     this.transaction(() => {
-      const id = this.q.orphan.run(now, reconcileId, reason, body).lastInsertRowid;
-      this.q.trimOrphans.run(BigInt(id) - BigInt(limit));
+      const id = this.q.orphan.get(now, reconcileId, reason, body)?.id ?? 0;
+      this.q.trimOrphans.run(id - limit);
     });
   }
 

@@ -24,6 +24,23 @@ export const SNAPSHOT_SCHEMA: SchemaComponent = {
      CREATE UNIQUE INDEX snapshots_one_running ON snapshots(state) WHERE state = 'running';
      CREATE INDEX snapshots_started ON snapshots(started_at);`,
   ],
+  postgres: [
+    `CREATE TABLE snapshots (
+       id TEXT PRIMARY KEY,
+       state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+       trigger TEXT NOT NULL CHECK (trigger IN ('request', 'schedule')),
+       requested_by TEXT,
+       object_types TEXT NOT NULL,
+       type_index BIGINT NOT NULL DEFAULT 0,
+       last_id BIGINT NOT NULL DEFAULT 0,
+       counts TEXT NOT NULL,
+       error TEXT,
+       started_at BIGINT NOT NULL,
+       finished_at BIGINT
+     );
+     CREATE UNIQUE INDEX snapshots_one_running ON snapshots(state) WHERE state = 'running';
+     CREATE INDEX snapshots_started ON snapshots(started_at);`,
+  ],
   // Databases from before parts had their own migrations never had this table.
   legacyVersions: [0, 0, 0, 0, 0, 0, 0],
 };

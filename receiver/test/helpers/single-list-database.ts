@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Db } from '../../src/database.js';
+import { SqliteDb } from '../../src/store/sqlite-db.js';
 
 /*
  * FROZEN: the receiver's migrations as they were before each part had its own (one list for the
@@ -110,7 +110,7 @@ export const SINGLE_LIST_MIGRATIONS: readonly string[] = [
  * pending migrations in one transaction, user_version set, and a new file marked for a reconcile
  * rebuild once the list has the reconcile_rebuild table.
  */
-export function singleListDatabase(dir: string, version = SINGLE_LIST_MIGRATIONS.length): Db {
+export function singleListDatabase(dir: string, version = SINGLE_LIST_MIGRATIONS.length): SqliteDb {
   mkdirSync(dir, { recursive: true });
   const db = new Database(join(dir, 'unicop.sqlite'));
   db.pragma('journal_mode = WAL');
@@ -120,5 +120,5 @@ export function singleListDatabase(dir: string, version = SINGLE_LIST_MIGRATIONS
     db.pragma(`user_version = ${version}`);
     if (version >= 5) db.exec('UPDATE reconcile_rebuild SET needed = 1 WHERE id = 1');
   })();
-  return db;
+  return new SqliteDb(db);
 }

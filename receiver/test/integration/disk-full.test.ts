@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import type { SqliteDb } from '../../src/database.js';
 import { createReceiver } from '../../src/receiver.js';
 import { FIXTURE_REPLAY_ENV, interfaceUpdate, signed, TEST_SECRET } from '../helpers/fixtures.js';
 import { listen } from '../helpers/http.js';
@@ -72,7 +73,7 @@ describe('disk full (SQLITE_FULL through max_page_count, real Kafka)', function 
       for (let i = 0; i < 5; i++) assert.equal((await post()).status, 202);
 
       // The disk fills up: the file may not grow by one page.
-      receiver.db.pragma(`max_page_count = ${receiver.db.pragma('page_count', { simple: true }) as number}`);
+      (receiver.db as SqliteDb).pragma(`max_page_count = ${(receiver.db as SqliteDb).pragma('page_count', { simple: true }) as number}`);
       let refused: Awaited<ReturnType<typeof post>> | undefined;
       for (let i = 0; i < 500 && !refused; i++) {
         const r = await post();
@@ -97,7 +98,7 @@ describe('disk full (SQLITE_FULL through max_page_count, real Kafka)', function 
       assert.match(metrics, /unicop_store_writable 0/);
 
       // Space returns.
-      receiver.db.pragma('max_page_count = 1073741823');
+      (receiver.db as SqliteDb).pragma('max_page_count = 1073741823');
       const back = await waitFor(
         async () => {
           const r = await post();

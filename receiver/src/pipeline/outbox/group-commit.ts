@@ -1,7 +1,7 @@
 import { UnicopError } from '../../errors.js';
 import type { DraftEvent, EventEnvelope } from '../../model/event.js';
 import type { EventRecord, OutboxStore, RejectRecord, StoredEvent } from './outbox-store.js';
-import { sqliteCode } from './store-health.js';
+import { storeCode } from './store-health.js';
 
 /** Turns a draft into its sequenced envelope, reading state through the open transaction (the sequence stage). */
 export type Sequencer = (
@@ -134,8 +134,8 @@ export class GroupCommit {
     } catch (cause) {
       this.inFlight = 0;
       this.options.writes?.failed('outbox', cause);
-      // The SQLite code (SQLITE_FULL, SQLITE_IOERR_…) tells the sender's operator why; it carries no data.
-      const error = new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', `the outbox could not store the event (${sqliteCode(cause)})`, { cause });
+      // The store's code (SQLITE_FULL, SQLITE_IOERR_…, PG_UNAVAILABLE) tells the sender's operator why; it carries no data.
+      const error = new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', `the outbox could not store the event (${storeCode(cause)})`, { cause });
       for (const job of jobs) job.fail(error);
       return;
     }

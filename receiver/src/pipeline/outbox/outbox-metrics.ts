@@ -39,13 +39,13 @@ export function createRetentionMetrics(registry: Registry): RetentionMetrics {
 export function createStoreHealthMetrics(registry: Registry): StoreHealthMetrics {
   const writeFailures = new Counter({
     name: 'unicop_store_write_failures_total',
-    help: 'Failed SQLite writes, by SQLite result code (SQLITE_FULL, SQLITE_IOERR_…) and writer (outbox, relay_cursor, retention, probe).',
+    help: 'Failed store writes, by store code (SQLITE_FULL, SQLITE_IOERR_…, PG_UNAVAILABLE, PG_TIMEOUT, PG_<SQLSTATE>) and writer (outbox, relay_cursor, retention, probe).',
     labelNames: ['code', 'part'] as const,
     registers: [registry],
   });
   const writable = new Gauge({
     name: 'unicop_store_writable',
-    help: '0 from a disk-level write failure (disk full, I/O error) until a write succeeds again; /readyz is not ready meanwhile.',
+    help: '0 from a store-level write failure (disk full, I/O error, PostgreSQL unreachable) until a write succeeds again; /readyz is not ready meanwhile.',
     registers: [registry],
   });
   return {

@@ -83,6 +83,75 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
        regions TEXT NOT NULL,
        own INTEGER NOT NULL
      ) WITHOUT ROWID;`,
+    // v7, relay lanes (pipeline/publish/lane-leases.ts): each row's lane, per lane its cursor and the
+    // lease of the receiver publishing it, and the receivers alive (they share the lanes out). One SQLite receiver publishes one lane, 0, in commit order;
+    // it takes over the old single cursor.
+    `ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX outbox_lane_pos ON outbox(lane, pos);
+     CREATE TABLE relay_lanes (
+       lane INTEGER PRIMARY KEY,
+       cursor INTEGER NOT NULL,
+       holder TEXT,
+       generation INTEGER NOT NULL DEFAULT 0,
+       expires_at INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE relay_members (holder TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+     INSERT INTO relay_lanes (lane, cursor) SELECT 0, pos FROM relay_cursor;
+     DROP TABLE relay_cursor;`,
+  ],
+  postgres: [
+    `CREATE TABLE outbox (
+       pos BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+       topic TEXT NOT NULL,
+       key TEXT NOT NULL,
+       message_id TEXT NOT NULL,
+       value TEXT NOT NULL,
+       accepted_at BIGINT NOT NULL,
+       lane INTEGER NOT NULL
+     );
+     CREATE INDEX outbox_lane_pos ON outbox(lane, pos);
+     CREATE INDEX outbox_accepted_at ON outbox(accepted_at);
+     CREATE TABLE events (
+       id TEXT PRIMARY KEY,
+       root TEXT NOT NULL,
+       sequence BIGINT NOT NULL,
+       subject TEXT NOT NULL,
+       type TEXT NOT NULL,
+       time TEXT NOT NULL,
+       superseded INTEGER NOT NULL,
+       outbox_pos BIGINT NOT NULL REFERENCES outbox(pos),
+       request_id TEXT,
+       action TEXT,
+       actor_user TEXT
+     );
+     CREATE UNIQUE INDEX events_root_sequence ON events(root, sequence);
+     CREATE INDEX events_request_subject ON events(request_id, subject) WHERE request_id IS NOT NULL;
+     CREATE INDEX events_outbox_pos ON events(outbox_pos);
+     CREATE TABLE roots (root TEXT PRIMARY KEY, last_sequence BIGINT NOT NULL);
+     CREATE TABLE object_versions (subject TEXT PRIMARY KEY, version_mark TEXT NOT NULL);
+     CREATE TABLE rejects (
+       id TEXT PRIMARY KEY,
+       received_at BIGINT NOT NULL,
+       code TEXT NOT NULL,
+       message TEXT NOT NULL,
+       details TEXT NOT NULL,
+       body BYTEA NOT NULL,
+       outbox_pos BIGINT NOT NULL REFERENCES outbox(pos)
+     );
+     CREATE INDEX rejects_outbox_pos ON rejects(outbox_pos);
+     CREATE TABLE changelog_seen (changelog_id BIGINT PRIMARY KEY, event_id TEXT, seen_at BIGINT NOT NULL);
+     CREATE INDEX changelog_seen_at ON changelog_seen(seen_at);
+     CREATE TABLE catchup_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE store_probe (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, filler BYTEA NOT NULL);
+     CREATE TABLE root_scopes (root TEXT PRIMARY KEY, tenant TEXT, site TEXT, regions TEXT NOT NULL, own INTEGER NOT NULL);
+     CREATE TABLE relay_lanes (
+       lane INTEGER PRIMARY KEY,
+       cursor BIGINT NOT NULL,
+       holder TEXT,
+       generation BIGINT NOT NULL DEFAULT 0,
+       expires_at BIGINT NOT NULL DEFAULT 0
+     );
+     CREATE TABLE relay_members (holder TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);`,
   ],
   // The single list's v1, v2, v4 and the outbox half of v6 are this list's v1..v4 (v3 and v5 were the reconciler's).
   legacyVersions: [0, 1, 2, 2, 3, 3, 4],

@@ -25,6 +25,8 @@ export interface OutboxRow {
   messageId: string;
   value: string;
   acceptedAt: number;
+  /** Its relay lane (pipeline/publish/lanes.ts). */
+  lane: number;
 }
 
 export interface StoredEvent {
@@ -63,6 +65,19 @@ export interface RejectRecord {
   value: string;
 }
 
+/** Larger than a page: the probe's write needs a free one (store-health.ts). */
+const PROBE_PAGE = Buffer.alloc(8192);
+
+interface PendingRow {
+  pos: number;
+  topic: OutboxTopic;
+  key: string;
+  message_id: string;
+  value: string;
+  accepted_at: number;
+  lane: number;
+}
+
 interface TimelineRow {
   id: string;
   sequence: number;
@@ -80,24 +95,33 @@ interface TimelineRow {
 export class OutboxStore {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `laneOf` maps a message key to its relay lane (pipeline/publish/lanes.ts); one SQLite receiver
+   * publishes everything in one lane, 0.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly laneOf: (key: string) => number = () => 0,
+  ) {
     this.q = {
       event: db.prepare<[string], { id: string; root: string; sequence: number; superseded: number }>(
         'SELECT id, root, sequence, superseded FROM events WHERE id = ?',
       ),
       lastSequence: db.prepare<[string], { last_sequence: number }>('SELECT last_sequence FROM roots WHERE root = ?'),
       newestVersion: db.prepare<[string], { version_mark: string }>('SELECT version_mark FROM object_versions WHERE subject = ?'),
-      insertOutbox: db.prepare<[string, string, string, string, number]>(
-        'INSERT INTO outbox (topic, key, message_id, value, accepted_at) VALUES (?, ?, ?, ?, ?)',
+      insertOutbox: db.prepare<[string, string, string, string, number, number], { pos: number }>(
+        'INSERT INTO outbox (topic, key, message_id, value, accepted_at, lane) VALUES (?, ?, ?, ?, ?, ?) RETURNING pos',
       ),
-      insertEvent: db.prepare<[string, string, number, string, string, string, number, number | bigint, string | null, string, string | null]>(
+      insertEvent: db.prepare<[string, string, number, string, string, string, number, number, string | null, string, string | null]>(
         'INSERT INTO events (id, root, sequence, subject, type, time, superseded, outbox_pos, request_id, action, actor_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       eventForRequest: db.prepare<[string, string], { id: string; root: string; sequence: number; superseded: number }>(
         'SELECT id, root, sequence, superseded FROM events WHERE request_id = ? AND subject = ? ORDER BY sequence LIMIT 1',
       ),
       changelogSeen: db.prepare<[number], { event_id: string | null }>('SELECT event_id FROM changelog_seen WHERE changelog_id = ?'),
-      markChangelogSeen: db.prepare<[number, string | null, number]>('INSERT OR IGNORE INTO changelog_seen (changelog_id, event_id, seen_at) VALUES (?, ?, ?)'),
+      markChangelogSeen: db.prepare<[number, string | null, number]>(
+        'INSERT INTO changelog_seen (changelog_id, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM catchup_state WHERE name = ?'),
       setState: db.prepare<[string, string]>('INSERT INTO catchup_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
       upsertRoot: db.prepare<[string, number]>(
@@ -106,13 +130,18 @@ export class OutboxStore {
       upsertVersion: db.prepare<[string, string]>(
         'INSERT INTO object_versions (subject, version_mark) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET version_mark = excluded.version_mark',
       ),
-      insertReject: db.prepare<[string, number, string, string, string, Buffer, number | bigint]>(
+      insertReject: db.prepare<[string, number, string, string, string, Buffer, number]>(
         'INSERT INTO rejects (id, received_at, code, message, details, body, outbox_pos) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      pending: db.prepare<[number], { pos: number; topic: OutboxTopic; key: string; message_id: string; value: string; accepted_at: number }>(
-        'SELECT pos, topic, key, message_id, value, accepted_at FROM outbox WHERE pos > (SELECT pos FROM relay_cursor) ORDER BY pos LIMIT ?',
+      lanes: db.prepare<[], { lane: number; cursor: number }>('SELECT lane, cursor FROM relay_lanes ORDER BY lane'),
+      pending: db.prepare<[number, number, number], PendingRow>(
+        'SELECT pos, topic, key, message_id, value, accepted_at, lane FROM outbox WHERE lane = ? AND pos > ? ORDER BY pos LIMIT ?',
       ),
-      markPublished: db.prepare<[number]>('UPDATE relay_cursor SET pos = max(pos, ?)'),
+      firstPending: db.prepare<[number, number], { pos: number | null }>('SELECT min(pos) AS pos FROM outbox WHERE lane = ? AND pos > ?'),
+      lastPos: db.prepare<[], { pos: number | null }>('SELECT max(pos) AS pos FROM outbox'),
+      advanceLane: db.prepare<[number, number, number, string, number]>(
+        'UPDATE relay_lanes SET cursor = CASE WHEN cursor < ? THEN ? ELSE cursor END WHERE lane = ? AND holder = ? AND generation = ?',
+      ),
       upsertScope: db.prepare<[string, string | null, string | null, string, number]>(
         `INSERT INTO root_scopes (root, tenant, site, regions, own) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(root) DO UPDATE SET tenant = excluded.tenant, site = excluded.site, regions = excluded.regions, own = excluded.own
@@ -121,14 +150,15 @@ export class OutboxStore {
       rootScope: db.prepare<[string], { tenant: string | null; site: string | null; regions: string }>(
         'SELECT tenant, site, regions FROM root_scopes WHERE root = ?',
       ),
-      probeInsert: db.prepare<[number]>('INSERT INTO store_probe (filler) VALUES (zeroblob(?))'),
+      probeInsert: db.prepare<[Buffer]>('INSERT INTO store_probe (filler) VALUES (?)'),
       probeClear: db.prepare('DELETE FROM store_probe'),
-      depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE pos > (SELECT pos FROM relay_cursor)'),
+      depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox o JOIN relay_lanes l ON l.lane = o.lane WHERE o.pos > l.cursor'),
       timeline: db.prepare<[string, number, number], TimelineRow>(
-        `SELECT id, sequence, type, subject, time, superseded, outbox_pos <= (SELECT pos FROM relay_cursor) AS published, action, actor_user AS user
-           FROM events
-          WHERE root = ? AND sequence < ?
-          ORDER BY sequence DESC LIMIT ?`,
+        `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, CASE WHEN e.outbox_pos <= l.cursor THEN 1 ELSE 0 END AS published,
+                e.action, e.actor_user AS "user"
+           FROM events e JOIN outbox o ON o.pos = e.outbox_pos JOIN relay_lanes l ON l.lane = o.lane
+          WHERE e.root = ? AND e.sequence < ?
+          ORDER BY e.sequence DESC LIMIT ?`,
       ),
     };
   }
@@ -174,7 +204,7 @@ export class OutboxStore {
 
   /** Inserts one event with its outbox row and the sequencer's new state. Call inside a transaction. */
   insertEvent(e: EventRecord, now: number): void {
-    const pos = this.q.insertOutbox.run('events', e.root, e.id, e.value, now).lastInsertRowid;
+    const pos = this.outboxRow('events', e.root, e.id, e.value, now);
     this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId, e.action, e.actorUser);
     this.q.upsertRoot.run(e.root, e.rootSequence);
     if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
@@ -193,35 +223,51 @@ export class OutboxStore {
 
   /** Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a transaction. */
   insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): void {
-    this.q.insertOutbox.run(topic, key, messageId, value, now);
+    this.outboxRow(topic, key, messageId, value, now);
   }
 
   /** Queues a tombstone (Kafka null value) for `key` on a compacted topic. Call inside a transaction. */
   insertTombstone(topic: OutboxTopic, key: string, messageId: string, now: number): void {
-    this.q.insertOutbox.run(topic, key, messageId, TOMBSTONE, now);
+    this.outboxRow(topic, key, messageId, TOMBSTONE, now);
   }
 
   /** Keeps a rejected input and queues its notice for `unicop.rejected.v1`. Call inside a transaction. */
   insertReject(r: RejectRecord, now: number): void {
-    const pos = this.q.insertOutbox.run('rejected', r.source, r.id, r.value, now).lastInsertRowid;
+    const pos = this.outboxRow('rejected', r.source, r.id, r.value, now);
     this.q.insertReject.run(r.id, now, r.code, r.message, r.details, r.body, pos);
   }
 
-  /** The oldest unpublished rows, in commit order. */
-  pending(limit: number): OutboxRow[] {
-    return this.q.pending.all(limit).map((r) => ({
-      pos: r.pos,
-      topic: r.topic,
-      key: r.key,
-      messageId: r.message_id,
-      value: r.value,
-      acceptedAt: r.accepted_at,
-    }));
+  /**
+   * The oldest unpublished rows of `lanes` (every lane when not given), in commit order: positions
+   * are given in commit order (one writer at a time, store/postgres-db.ts), so a row never commits
+   * behind a lane's cursor.
+   */
+  pending(limit: number, lanes?: readonly number[]): OutboxRow[] {
+    const wanted = lanes && new Set(lanes);
+    const rows: PendingRow[] = [];
+    for (const { lane, cursor } of this.q.lanes.all()) if (!wanted || wanted.has(lane)) rows.push(...this.q.pending.all(lane, cursor, limit));
+    return rows
+      .sort((a, b) => a.pos - b.pos)
+      .slice(0, limit)
+      .map((r) => ({ pos: r.pos, topic: r.topic, key: r.key, messageId: r.message_id, value: r.value, acceptedAt: r.accepted_at, lane: r.lane }));
   }
 
-  /** Every row up to `toPos` is acknowledged by Kafka (the relay publishes strictly in `pos` order). */
-  markPublished(toPos: number): void {
-    this.q.markPublished.run(toPos);
+  /**
+   * Every row of `lane` up to `toPos` is acknowledged by Kafka. Fenced: only while `holder` still
+   * holds the lane with this lease `generation`; false when another receiver has taken it over.
+   */
+  advanceLane(lane: number, toPos: number, holder: string, generation: number): boolean {
+    return this.q.advanceLane.run(toPos, toPos, lane, holder, generation).changes === 1;
+  }
+
+  /** Every row at or below this position is published (retention prunes no further). */
+  publishedThrough(): number {
+    let through = this.q.lastPos.get()?.pos ?? 0;
+    for (const { lane, cursor } of this.q.lanes.all()) {
+      const first = this.q.firstPending.get(lane, cursor)?.pos ?? null;
+      if (first !== null) through = Math.min(through, first - 1);
+    }
+    return through;
   }
 
   /** A root's events, newest first, below `beforeSequence` (all when null). */
@@ -242,7 +288,7 @@ export class OutboxStore {
   /** Writes and removes a row larger than a page, in one transaction: throws while the disk refuses new pages. */
   probeWrite(): void {
     this.transaction(() => {
-      this.q.probeInsert.run(8192);
+      this.q.probeInsert.run(PROBE_PAGE);
       this.q.probeClear.run();
     });
   }
@@ -253,5 +299,11 @@ export class OutboxStore {
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  private outboxRow(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): number {
+    const row = this.q.insertOutbox.get(topic, key, messageId, value, now, this.laneOf(key));
+    if (!row) throw new Error('the outbox insert returned no position');
+    return row.pos;
   }
 }

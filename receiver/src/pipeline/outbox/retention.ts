@@ -12,11 +12,11 @@ export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
 /** Tables keyed by time alone: the oldest eligible rows go first, by age and by row cap. */
 const TIMED: readonly { table: RetentionTable; key: string; time: string; eligible: string }[] = [
-  { table: 'changelog_seen', key: 'changelog_id', time: 'seen_at', eligible: '1' },
-  { table: 'reconcile_events_seen', key: 'event_id', time: 'seen_at', eligible: '1' },
+  { table: 'changelog_seen', key: 'changelog_id', time: 'seen_at', eligible: 'TRUE' },
+  { table: 'reconcile_events_seen', key: 'event_id', time: 'seen_at', eligible: 'TRUE' },
   // An attempt without an outcome is in flight (AWX may still answer, the deadline still runs).
   { table: 'reconcile_attempts', key: 'reconcile_id', time: 'requested_at', eligible: 'outcome IS NOT NULL' },
-  { table: 'reconcile_orphans', key: 'id', time: 'received_at', eligible: '1' },
+  { table: 'reconcile_orphans', key: 'id', time: 'received_at', eligible: 'TRUE' },
 ];
 
 const DAY_MS = 86_400_000;
@@ -29,6 +29,8 @@ export interface RetentionMetrics {
 
 export interface RetentionOptions {
   db: Db;
+  /** Every outbox row at or below it is published (OutboxStore.publishedThrough). */
+  publishedThrough: () => number;
   retentionDays: number;
   /** Row cap of every table but `rejects`. `events` never goes below the retention by age for it. */
   maxRows: number;
@@ -50,7 +52,7 @@ type Counts = Record<RetentionTable, number>;
  * its own statement and yields to the event loop, so a webhook waits for one small step at worst.
  *
  * - By age: rows older than `retentionDays`. Outbox rows, events and rejects only once published
- *   (pos ≤ relay cursor): an unpublished row is never pruned.
+ *   (their lane's cursor is past them): an unpublished row is never pruned.
  * - By row cap: the oldest eligible rows beyond the cap, except `events`: it is the webhook dedupe
  *   index, so an event younger than the retention stays even over the cap (warned and counted:
  *   the dedupe horizon is never shortened silently). Outbox rows stay while an event or reject
@@ -90,29 +92,24 @@ export class Retention {
     const cutoff = started - this.options.retentionDays * DAY_MS;
     try {
       const db = this.options.db;
-      const cursor = db.prepare<[], { pos: number }>('SELECT pos FROM relay_cursor').get()?.pos ?? 0;
+      const cursor = this.options.publishedThrough();
       const firstYoung = db.prepare<[number], { pos: number | null }>('SELECT min(pos) AS pos FROM outbox WHERE accepted_at >= ?').get(cutoff)?.pos ?? null;
       // Every row at or below agedPos is published and older than the retention.
       const agedPos = Math.min(cursor, firstYoung === null ? cursor : firstYoung - 1);
 
-      await this.steps(
-        'events',
-        pruned,
-        'DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)',
-        agedPos,
-      );
+      await this.steps('events', pruned, 'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)', agedPos);
       const rejectsPos = Math.min(cursor, Math.max(agedPos, this.capPos('rejects', 'outbox_pos', this.options.maxRejects)));
       await this.steps(
         'rejects',
         pruned,
-        'DELETE FROM rejects WHERE rowid IN (SELECT rowid FROM rejects WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)',
+        'DELETE FROM rejects WHERE id IN (SELECT id FROM rejects WHERE outbox_pos <= ? ORDER BY outbox_pos LIMIT ?)',
         rejectsPos,
       );
       // Below the oldest event and reject still kept, no outbox row is referenced.
       const referenced =
         db
           .prepare<[], { pos: number | null }>(
-            'SELECT min(pos) AS pos FROM (SELECT min(outbox_pos) AS pos FROM events UNION ALL SELECT min(outbox_pos) FROM rejects)',
+            'SELECT min(pos) AS pos FROM (SELECT min(outbox_pos) AS pos FROM events UNION ALL SELECT min(outbox_pos) FROM rejects) AS kept',
           )
           .get()?.pos ?? null;
       const outboxPos = Math.min(

@@ -1,18 +1,25 @@
 import type { Logger } from '../../log.js';
 import { every, type Schedule } from '../../retry/schedule.js';
 
-/** SQLite result codes that blame the disk, not the statement (https://sqlite.org/rescode.html). */
-const STORAGE_FAULT = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/;
+/**
+ * Codes that blame the store, not the statement: SQLite's disk faults (https://sqlite.org/rescode.html)
+ * and PostgreSQL out of reach — no connection, no answer in time, a connection exception (SQLSTATE
+ * class 08), shutting down (57P), out of resources such as disk (53).
+ */
+const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)|PG_(UNAVAILABLE|TIMEOUT|08|57P|53))/;
 /** Writers whose success needs free pages, so it shows space came back (see `succeeded`). */
 const PROVES_SPACE: ReadonlySet<string> = new Set(['outbox', 'probe']);
 /** While a fault lasts, one error line per this many ms (each failure is still counted). */
 const LOG_EVERY_MS = 10_000;
 
-/** The SQLite result code behind an error (better-sqlite3 puts it in `code`), looked up the cause chain. */
-export function sqliteCode(error: unknown): string {
+/**
+ * The store's code behind an error, looked up the cause chain: SQLite's result code (better-sqlite3
+ * puts it in `code`) or `PG_…` (store/postgres-db.ts).
+ */
+export function storeCode(error: unknown): string {
   for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^SQLITE_[A-Z_]+$/.test(code)) return code;
+    if (typeof code === 'string' && /^(SQLITE|PG)_[A-Z0-9_]+$/.test(code)) return code;
     e = (e as { cause?: unknown }).cause;
   }
   return 'unknown';
@@ -61,7 +68,7 @@ export class StoreHealth {
   }
 
   failed(part: string, cause: unknown): void {
-    const code = sqliteCode(cause);
+    const code = storeCode(cause);
     this.options.metrics.writeFailed(code, part);
     const storage = STORAGE_FAULT.test(code);
     const now = this.now();

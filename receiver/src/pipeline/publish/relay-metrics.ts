@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LaneLeaseMetrics } from './lane-leases.js';
 import type { RelayMetrics } from './relay.js';
 
 /** The relay's metrics; `acknowledged` (the outbox depth) is the receiver's to wire. */
@@ -41,4 +42,24 @@ export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'ackn
     reachable: (up) => kafkaUp.set(up ? 1 : 0),
     topicMismatch: (topic, setting) => topicMismatch.set({ topic, setting }, 1),
   };
+}
+
+/** Relay lanes (lane-leases.ts): how many this receiver holds, and how they change hands. */
+export function createLaneLeaseMetrics(registry: Registry): LaneLeaseMetrics {
+  const held = new Gauge({
+    name: 'unicop_relay_lanes_held',
+    help: 'Relay lanes this receiver holds a lease on and publishes (all of them for a single receiver).',
+    registers: [registry],
+  });
+  const takeovers = new Counter({
+    name: 'unicop_relay_lane_takeovers_total',
+    help: 'Relay lanes this receiver took from another whose lease had run out (it died or lost the store); the log line says how long after.',
+    registers: [registry],
+  });
+  const lost = new Counter({
+    name: 'unicop_relay_lanes_lost_total',
+    help: 'Relay lanes this receiver found held by another (lease not renewed in time, or its cursor write fenced off): it stopped publishing them.',
+    registers: [registry],
+  });
+  return { held: (n) => held.set(n), takenOver: () => takeovers.inc(), lost: () => lost.inc() };
 }

@@ -22,10 +22,25 @@ const FAILURE_CODES = {
 /** What went wrong in one turn of the relay: a Kafka failure, or recording an acknowledged batch locally. */
 export type RelayFailure = PublishFailure | 'cursor_write';
 
-/** The rows the relay reads and acknowledges (the outbox store). */
+export interface RelayRow {
+  pos: number;
+  /** Its relay lane (lanes.ts). */
+  lane: number;
+  topic: keyof TopicNames;
+  key: string;
+  messageId: string;
+  value: string;
+  acceptedAt: number;
+}
+
+/** The rows the relay reads and acknowledges (the outbox, through the lanes this receiver holds: lane-relay-store.ts). */
 export interface RelayStore {
-  pending(limit: number): { pos: number; topic: keyof TopicNames; key: string; messageId: string; value: string; acceptedAt: number }[];
-  markPublished(toPos: number): void;
+  /** The oldest unpublished rows, in commit order. */
+  pending(limit: number): RelayRow[];
+  /** Kafka acknowledged `batch` (a prefix of what `pending` returned). */
+  markPublished(batch: readonly RelayRow[]): void;
+  /** Called between batches, never while one is in flight (lanes change hands only then). */
+  beforeBatch?(): void;
 }
 
 export interface RelayMetrics {
@@ -79,7 +94,7 @@ export class Relay {
    * anything else is sent, so the batch is never resent while this process lives. After a crash the
    * cursor is older and those rows go out again with the same ids (at-least-once).
    */
-  private unrecorded: { toPos: number; rows: number } | null = null;
+  private unrecorded: readonly RelayRow[] | null = null;
   private readonly batchSize: number;
   /** Kafka failures (`relay` policy) and local cursor-write failures (`cursor-write`), counted apart. */
   private readonly publishBackoff: Backoff;
@@ -130,7 +145,7 @@ export class Relay {
     await this.loop;
     if (this.unrecorded) {
       this.options.log.warn(
-        { toPos: this.unrecorded.toPos, rows: this.unrecorded.rows },
+        { toPos: this.unrecorded.at(-1)?.pos, rows: this.unrecorded.length },
         'stopping with an acknowledged batch unrecorded; the next start resends it (same ids)',
       );
     }
@@ -146,6 +161,7 @@ export class Relay {
         else this.cursorBackoff.reset();
         continue;
       }
+      this.options.store.beforeBatch?.();
       const rows = this.withinBudget(this.options.store.pending(this.batchSize));
       try {
         if (rows.length === 0) {
@@ -192,25 +208,25 @@ export class Relay {
     const pending = this.unrecorded;
     if (!pending) return null;
     try {
-      this.options.store.markPublished(pending.toPos);
+      this.options.store.markPublished(pending);
     } catch (cause) {
       this.options.metrics.failed('cursor_write');
       this.options.writes?.failed('relay_cursor', cause);
       const failure = new UnicopError('UNICOP_PUBLISH_CURSOR_WRITE_FAILED', 'Kafka acknowledged the batch but its position could not be recorded', { cause });
       this.options.log.error(
-        { err: failure, code: failure.code, toPos: pending.toPos, rows: pending.rows },
+        { err: failure, code: failure.code, toPos: pending.at(-1)?.pos, rows: pending.length },
         'relay cursor not recorded; retrying without resending the batch',
       );
       return failure;
     }
     this.unrecorded = null;
     this.options.writes?.succeeded('relay_cursor');
-    this.options.metrics.acknowledged(pending.rows);
+    this.options.metrics.acknowledged(pending.length);
     return null;
   }
 
   /** Sends and records one batch; resolves with the cursor-write failure when Kafka acknowledged it but SQLite did not record it. */
-  private async publish(rows: ReturnType<RelayStore['pending']>): Promise<UnicopError | null> {
+  private async publish(rows: readonly RelayRow[]): Promise<UnicopError | null> {
     const producer = await this.connectedProducer();
     const byTopic = new Map<string, Message[]>();
     for (const row of rows) {
@@ -231,16 +247,15 @@ export class Relay {
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     const first = rows[0];
-    const last = rows[rows.length - 1];
-    if (!first || !last) return null;
+    if (!first) return null;
     this.setReachable(true);
     for (const [topic, messages] of byTopic) this.options.metrics.published(topic, messages.length, first.acceptedAt);
-    this.unrecorded = { toPos: last.pos, rows: rows.length };
+    this.unrecorded = rows;
     return this.recordAcknowledged();
   }
 
   /** The longest prefix of `rows` within the batch byte budget, never fewer than one row. */
-  private withinBudget(rows: ReturnType<RelayStore['pending']>): ReturnType<RelayStore['pending']> {
+  private withinBudget(rows: RelayRow[]): RelayRow[] {
     let bytes = 0;
     for (let i = 0; i < rows.length; i++) {
       // UTF-16 length: bytes for the ASCII-heavy JSON here; the budget is half the topic's cap for the rest.

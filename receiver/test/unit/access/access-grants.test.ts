@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { AccessGrants } from '../../../src/access/access-grants.js';
 import { createAccessMetrics } from '../../../src/access/access-metrics.js';
-import type { Db } from '../../../src/database.js';
+import type { SqliteDb } from '../../../src/database.js';
 import type { AuditRecord } from '../../../src/iam/audit-trail.js';
 import type { Scope as IamScope } from '../../../src/generated/iam-policy.js';
 import { createLogger } from '../../../src/log.js';
@@ -26,7 +26,7 @@ const GRANT = 'unicop_netbox.accessgrant:5';
 
 describe('temporary access grants (access/access-grants.ts, real SQLite and the webhook pipeline)', () => {
   let dir: string;
-  let db: Db;
+  let db: SqliteDb;
   let store: OutboxStore;
   let access: AccessGrants;
   let metrics: Registry;

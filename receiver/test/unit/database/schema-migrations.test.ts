@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../../../src/database.js';
+import { SqliteDb } from '../../../src/store/sqlite-db.js';
 import { OUTBOX_SCHEMA } from '../../../src/pipeline/outbox/outbox-migrations.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
@@ -100,13 +101,16 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     const legacy = singleListDatabase(dir);
     fill(legacy);
     legacy.exec('UPDATE reconcile_rebuild SET needed = 0, done_at = 3500'); // it rebuilt once, long ago
-    const tables = tablesOf(legacy);
+    // The single cursor became lane 0's (outbox v7): the one receiver of a SQLite file publishes one lane.
+    const tables = tablesOf(legacy).filter((t) => t !== 'relay_cursor');
     const before = contentsOf(legacy, tables);
+    const cursor = legacy.prepare<[], { pos: number }>('SELECT pos FROM relay_cursor').get()?.pos;
     legacy.close();
 
     // A migration run twice would throw (CREATE TABLE / CREATE INDEX / the relay cursor's INSERT).
     const db = openReceiverDatabase(dir);
     assert.deepEqual(sameColumns(contentsOf(db, tables), before), before);
+    assert.deepEqual(db.prepare('SELECT lane, cursor, holder FROM relay_lanes').all(), [{ lane: 0, cursor, holder: null }]);
     assert.deepEqual(versionsOf(db), [
       { component: 'access', version: ACCESS_SCHEMA.migrations.length },
       { component: 'desired', version: DESIRED_SCHEMA.migrations.length },
@@ -123,12 +127,14 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events and root_scopes', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events, root_scopes and the relay lanes', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
     const events = expected['table events'] as { columns: Row[] };
     for (const name of ['action', 'actor_user']) events.columns.push({ name, type: 'TEXT', notnull: 0, dflt_value: null, pk: 0 });
+    (expected['table outbox'] as { columns: Row[] }).columns.push({ name: 'lane', type: 'INTEGER', notnull: 1, dflt_value: '0', pk: 0 });
+    delete expected['table relay_cursor'];
     const db = openReceiverDatabase(newDir());
     const fresh = schemaOf(db);
     db.close();
@@ -142,6 +148,9 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
         'table desired_roots',
         'table inventory_cap_counts',
         'table inventory_roots',
+        'index outbox_lane_pos',
+        'table relay_lanes',
+        'table relay_members',
         'table root_scopes',
         'table schema_versions',
         'table snapshots',
@@ -201,7 +210,10 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     const dir = newDir();
     const legacy = singleListDatabase(dir, 4);
     fill(legacy);
-    const before = contentsOf(legacy, tablesOf(legacy));
+    const before = contentsOf(
+      legacy,
+      tablesOf(legacy).filter((t) => t !== 'relay_cursor'),
+    );
     legacy.close();
     const db = openReceiverDatabase(dir);
     assert.deepEqual(sameColumns(contentsOf(db, Object.keys(before)), before), before);
@@ -211,9 +223,9 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
 
   it('runs every part’s migrations in one transaction: a failing part leaves nothing behind, and the next start is still a new database', () => {
     const dir = newDir();
-    const broken = { name: 'broken', migrations: ['CREATE TABLE half (id INTEGER PRIMARY KEY); THIS IS NOT SQL'], legacyVersions: [0] };
+    const broken = { name: 'broken', migrations: ['CREATE TABLE half (id INTEGER PRIMARY KEY); THIS IS NOT SQL'], legacyVersions: [0], postgres: [] };
     assert.throws(() => openDatabase(dir, [OUTBOX_SCHEMA, RECONCILE_SCHEMA, broken]), /syntax error/);
-    const left = new Database(join(dir, 'unicop.sqlite'));
+    const left = new SqliteDb(new Database(join(dir, 'unicop.sqlite')));
     assert.deepEqual(tablesOf(left), [], 'neither the outbox’s nor the reconciler’s tables were committed');
     left.close();
     const db = openReceiverDatabase(dir);

@@ -17,7 +17,7 @@ import { Registry } from 'prom-client';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
-import type { Db } from '../../../src/database.js';
+import type { SqliteDb } from '../../../src/database.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
@@ -57,7 +57,7 @@ const WRITTEN_ELSEWHERE = new Set(['unicop.source.rejected']);
 
 describe('message schemas: every message the receiver writes names its schema and matches it', () => {
   let dir: string;
-  let db: Db;
+  let db: SqliteDb;
   let store: OutboxStore;
   let groupCommit: GroupCommit;
   let access: AccessGrants;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../../../src/database.js';
+import { markPublished } from '../../helpers/relay-lanes.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
@@ -111,15 +112,15 @@ describe('outbox group commit (real SQLite)', () => {
     const r = await groupCommit.appendEvent(draft('b'));
     assert.equal(r.event.sequence, 2);
     assert.equal(store.depth(), 2);
-    store.markPublished(1);
+    markPublished(db, 1);
     assert.deepEqual(
       store.pending(10).map((r) => r.messageId),
       ['b'],
       'the relay cursor moved past a',
     );
-    store.markPublished(2);
+    markPublished(db, 2);
     assert.equal(store.depth(), 0);
-    store.markPublished(1);
+    markPublished(db, 1);
     assert.equal(store.depth(), 0, 'the cursor never moves back');
   });
 });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/log.js';
-import type { Db } from '../../../src/database.js';
+import type { SqliteDb } from '../../../src/database.js';
+import { markPublished } from '../../helpers/relay-lanes.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { Retention, type RetentionTable } from '../../../src/pipeline/outbox/retention.js';
@@ -18,7 +19,7 @@ const ROOT = 'dcim.device:1';
 
 describe('retention (real SQLite, injected clock)', () => {
   let dir: string;
-  let db: Db;
+  let db: SqliteDb;
   let store: OutboxStore;
   let reconcile: ReconcileStore;
   let lines: Record<string, unknown>[];
@@ -50,6 +51,7 @@ describe('retention (real SQLite, injected clock)', () => {
   const retention = (over: { maxRows?: number; maxRejects?: number; batchRows?: number } = {}): Retention =>
     new Retention({
       db,
+      publishedThrough: () => store.publishedThrough(),
       retentionDays: 14,
       maxRows: over.maxRows ?? 1_000_000,
       maxRejects: over.maxRejects ?? 10_000,
@@ -87,7 +89,7 @@ describe('retention (real SQLite, injected clock)', () => {
       );
       store.insertMessage('rootsState', ROOT, 'state-old', '{}', OLD);
     });
-    store.markPublished(5); // old-1..3, the reject notice and the state message are on Kafka
+    markPublished(db, 5); // old-1..3, the reject notice and the state message are on Kafka
     store.transaction(() => event('old-unpublished', OLD)); // pos 6: Kafka has not acknowledged it (old, say, after a long outage)
     store.transaction(() => event('young', YOUNG));
     store.markChangelogSeen(1, 'old-1', OLD);
@@ -104,17 +106,17 @@ describe('retention (real SQLite, injected clock)', () => {
 
     await retention().pass();
 
-    assert.deepEqual(db.prepare('SELECT id FROM events ORDER BY sequence').pluck().all(), ['old-unpublished', 'young']);
+    assert.deepEqual(db.raw.prepare('SELECT id FROM events ORDER BY sequence').pluck().all(), ['old-unpublished', 'young']);
     assert.deepEqual(
-      db.prepare('SELECT message_id FROM outbox ORDER BY pos').pluck().all(),
+      db.raw.prepare('SELECT message_id FROM outbox ORDER BY pos').pluck().all(),
       ['old-unpublished', 'young'],
       'published old rows gone, the unpublished one kept',
     );
     assert.equal(store.depth(), 2, 'still waiting for Kafka');
     assert.equal(count('rejects'), 0);
-    assert.deepEqual(db.prepare('SELECT changelog_id FROM changelog_seen').pluck().all(), [2]);
-    assert.deepEqual(db.prepare('SELECT event_id FROM reconcile_events_seen').pluck().all(), ['young']);
-    assert.deepEqual(db.prepare('SELECT reconcile_id FROM reconcile_attempts').pluck().all(), ['in-flight'], 'an attempt in flight is never pruned');
+    assert.deepEqual(db.raw.prepare('SELECT changelog_id FROM changelog_seen').pluck().all(), [2]);
+    assert.deepEqual(db.raw.prepare('SELECT event_id FROM reconcile_events_seen').pluck().all(), ['young']);
+    assert.deepEqual(db.raw.prepare('SELECT reconcile_id FROM reconcile_attempts').pluck().all(), ['in-flight'], 'an attempt in flight is never pruned');
     assert.equal(count('reconcile_orphans'), 1);
     assert.equal(count('roots'), roots, 'roots are never pruned');
     assert.equal(count('object_versions'), versions, 'object versions are never pruned');
@@ -154,14 +156,14 @@ describe('retention (real SQLite, injected clock)', () => {
           YOUNG + 10 + i,
         );
     });
-    store.markPublished(10);
+    markPublished(db, 10);
     for (let i = 1; i <= 6; i++) store.markChangelogSeen(i, null, YOUNG + i);
 
     await retention({ maxRows: 3, maxRejects: 2 }).pass();
 
     assert.equal(count('events'), 6, 'the dedupe index keeps every event younger than the retention');
-    assert.deepEqual(db.prepare('SELECT id FROM rejects ORDER BY received_at').pluck().all(), ['rej-3', 'rej-4'], 'rejects: the oldest beyond the cap go');
-    assert.deepEqual(db.prepare('SELECT changelog_id FROM changelog_seen ORDER BY changelog_id').pluck().all(), [4, 5, 6]);
+    assert.deepEqual(db.raw.prepare('SELECT id FROM rejects ORDER BY received_at').pluck().all(), ['rej-3', 'rej-4'], 'rejects: the oldest beyond the cap go');
+    assert.deepEqual(db.raw.prepare('SELECT changelog_id FROM changelog_seen ORDER BY changelog_id').pluck().all(), [4, 5, 6]);
     // The outbox is pruned below one position: the oldest row still referenced by a kept event or reject.
     assert.equal(count('outbox'), 10, 'outbox rows at or above the oldest kept event stay (the timeline joins them)');
     assert.equal(store.timeline(ROOT, null, 10).length, 6);
@@ -175,7 +177,7 @@ describe('retention (real SQLite, injected clock)', () => {
     store.transaction(() => {
       for (let i = 1; i <= 7; i++) event(`old-${i}`, OLD);
     });
-    store.markPublished(7);
+    markPublished(db, 7);
     await retention({ batchRows: 2 }).pass();
     assert.equal(count('events'), 0);
     assert.equal(count('outbox'), 0);

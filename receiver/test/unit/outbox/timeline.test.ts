@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../../../src/database.js';
+import { markPublished } from '../../helpers/relay-lanes.js';
 import type { DraftEvent } from '../../../src/model/event.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
@@ -50,7 +51,7 @@ describe('outbox timeline (real SQLite)', () => {
       { id: 'b', action: 'reconcile', actor_user: null },
       { id: 'c', action: 'reconcile', actor_user: null },
     ]);
-    store.markPublished(1);
+    markPublished(db, 1);
     assert.deepEqual(
       store.timeline(ROOT, null, 10).map((e) => [e.id, e.sequence, e.action, e.user, e.published]),
       [

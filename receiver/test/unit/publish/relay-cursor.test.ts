@@ -22,10 +22,10 @@ function failingStore(rows: Row[], failures: number) {
     attempts: 0,
     cursor: () => cursor,
     pending: (limit) => rows.filter((r) => r.pos > cursor).slice(0, limit),
-    markPublished(toPos) {
+    markPublished(batch) {
       store.attempts++;
       if (left-- > 0) throw sqliteFull();
-      cursor = Math.max(cursor, toPos);
+      cursor = Math.max(cursor, ...batch.map((r) => r.pos));
     },
   };
   return store;
@@ -67,7 +67,15 @@ function acknowledgingKafka(topics: string[]) {
 describe('relay: recording an acknowledged batch fails locally (disk full)', () => {
   it('sends the batch exactly once, keeps Kafka reachable, reports the cursor write failure and records the cursor later', async () => {
     const names = topicNames('t');
-    const rows: Row[] = [1, 2, 3].map((pos) => ({ pos, topic: 'events', key: 'dcim.device:1', messageId: `id-${pos}`, value: '{}', acceptedAt: Date.now() }));
+    const rows: Row[] = [1, 2, 3].map((pos) => ({
+      pos,
+      lane: 0,
+      topic: 'events',
+      key: 'dcim.device:1',
+      messageId: `id-${pos}`,
+      value: '{}',
+      acceptedAt: Date.now(),
+    }));
     const store = failingStore(rows, 3);
     const { kafka, sent } = acknowledgingKafka(Object.values(names));
     const failed: string[] = [];

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../../../src/database.js';
+import type { SqliteDb } from '../../../src/database.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { MAX_MESSAGE_BYTES } from '../../../src/pipeline/publish/topics.js';
 import { EVENT_SAMPLE_EDGE } from '../../../src/reconcile/event-sample.js';
@@ -35,7 +35,7 @@ const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0
 describe('reconciler under a change storm (real SQLite)', function () {
   this.timeout(120_000);
   let dir: string;
-  let db: Db;
+  let db: SqliteDb;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-storm-'));
