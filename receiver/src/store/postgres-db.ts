@@ -30,7 +30,7 @@ export class PostgresError extends Error {
 
 /**
  * The shared store, behind the same synchronous `Db` as SQLite: each statement is run by a worker
- * thread (postgres-worker.ts) on its own connection while this thread waits for the answer
+ * thread (postgres-worker.cjs) on its own connection while this thread waits for the answer
  * (Atomics.wait, bounded by STATEMENT_TIMEOUT_MS). So every part keeps composing its writes into
  * one transaction that no other request of this process interleaves with, and WRITE_LOCK_KEY makes
  * that true across receivers. One connection per receiver: the transactions are sequential anyway.
@@ -123,7 +123,7 @@ export class PostgresDb implements Db {
   private spawn(): void {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(new URL(`./postgres-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
+    this.worker = new Worker(new URL('./postgres-worker.cjs', import.meta.url), {
       workerData: { url: this.url, port: port2, flag: this.flag, timeoutMs: this.timeoutMs },
       transferList: [port2],
     });

@@ -7,7 +7,8 @@ import { createLogger } from '../../src/log.js';
 import { createReceiver, type Receiver, type ReceiverOptions } from '../../src/receiver.js';
 import { BROKERS, randomPrefix } from './kafka.js';
 import { FIXTURE_REPLAY_ENV, NEXT_SECRET, TEST_SECRET } from './fixtures.js';
-import { assertDataDirMessagesValid } from './message-schemas.js';
+import { assertDataDirMessagesValid, assertOutboxMessagesValid } from './message-schemas.js';
+import { dropStore, storeEnv, TEST_STORE } from './store.js';
 
 export interface TestReceiver {
   receiver: Receiver;
@@ -25,7 +26,7 @@ export function processEnv(dataDir: string, prefix: string, overrides: Record<st
   return {
     KAFKA_BROKERS: BROKERS.join(','),
     UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-    UNICOP_DATA_DIR: dataDir,
+    ...storeEnv(dataDir),
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: 'warn',
@@ -35,7 +36,7 @@ export function processEnv(dataDir: string, prefix: string, overrides: Record<st
 }
 
 /**
- * A whole receiver (real SQLite in a temp dir, real Kafka, random topic prefix) without a port.
+ * A whole receiver (real SQLite in a temp dir or its own PostgreSQL database: helpers/store.ts, real Kafka, random topic prefix) without a port.
  * `options.log` receives its log lines (at debug level unless the environment sets another).
  */
 export function startTestReceiver(env: Record<string, string> = {}, options: ReceiverOptions & { log?: NodeJS.WritableStream } = {}): TestReceiver {
@@ -44,7 +45,7 @@ export function startTestReceiver(env: Record<string, string> = {}, options: Rec
   const config = loadConfig({
     KAFKA_BROKERS: BROKERS.join(','),
     UNICOP_WEBHOOK_SECRETS: `${TEST_SECRET},${NEXT_SECRET}`,
-    UNICOP_DATA_DIR: dataDir,
+    ...storeEnv(dataDir),
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? (options.log ? 'debug' : 'silent'),
@@ -59,11 +60,13 @@ export function startTestReceiver(env: Record<string, string> = {}, options: Rec
     topics: { events: `${prefix}.events.v1`, rejected: `${prefix}.rejected.v1`, audit: `${prefix}.audit.v1` },
     /** Stops the receiver and checks every message it queued for Kafka against its schema (`dataschema`). */
     async close() {
+      if (TEST_STORE === 'postgres') assertOutboxMessagesValid(receiver.db);
       await receiver.stop(2000);
       try {
-        assertDataDirMessagesValid(dataDir);
+        if (TEST_STORE === 'sqlite') assertDataDirMessagesValid(dataDir);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
+        dropStore(dataDir);
       }
     },
   };

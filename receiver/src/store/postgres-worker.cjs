@@ -1,23 +1,27 @@
+// @ts-check
 /**
  * The thread that talks to PostgreSQL for `PostgresDb` (postgres-db.ts): it runs one request at a
  * time on one connection, answers on the port, then raises the shared flag the main thread waits
  * on. A broken connection is dropped and the next request opens a new one: PostgreSQL coming back
- * needs no restart of the receiver.
+ * needs no restart of the receiver. Plain CommonJS, so it runs the same from the sources (tests)
+ * and from the build (`npm run build` copies it), with no loader in the worker.
+ * Requests and answers: postgres-protocol.ts.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
-import pg from 'pg';
-import type { PgRequest, PgResponse } from './postgres-protocol.js';
+'use strict';
+const { workerData } = require('node:worker_threads');
+const pg = require('pg');
 
 // Counts, positions and times in ms fit a double; the stores read them as numbers, like SQLite's.
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
-const { url, port, flag, timeoutMs } = workerData as { url: string; port: MessagePort; flag: Int32Array; timeoutMs: number };
-let client: pg.Client | null = null;
-const names = new Map<string, { name: string; text: string }>();
+const { url, port, flag, timeoutMs } = workerData;
+/** @type {import('pg').Client | null} */
+let client = null;
+/** @type {Map<string, { name: string; text: string }>} */
+const names = new Map();
 
-async function connection(): Promise<pg.Client> {
+async function connection() {
   if (client) return client;
   const fresh = new pg.Client({
     connectionString: url,
@@ -41,7 +45,7 @@ async function connection(): Promise<pg.Client> {
 }
 
 /** `?` placeholders (the SQL both stores share) as `$n`, outside quoted strings; named once per text. */
-function prepared(sql: string): { name: string; text: string } {
+function prepared(/** @type {string} */ sql) {
   let found = names.get(sql);
   if (!found) {
     let n = 0;
@@ -57,7 +61,7 @@ function prepared(sql: string): { name: string; text: string } {
   return found;
 }
 
-async function handle(request: PgRequest): Promise<PgResponse> {
+async function handle(/** @type {{ id: number; op: 'query' | 'exec'; sql: string; params?: unknown[] }} */ request) {
   try {
     const db = await connection();
     if (request.op === 'exec') {
@@ -66,9 +70,9 @@ async function handle(request: PgRequest): Promise<PgResponse> {
     }
     const { name, text } = prepared(request.sql);
     const result = await db.query({ name, text, values: request.params });
-    return { id: request.id, ok: true, rows: result.rows as Record<string, unknown>[], changes: result.rowCount ?? 0 };
+    return { id: request.id, ok: true, rows: result.rows, changes: result.rowCount ?? 0 };
   } catch (error) {
-    const e = error as { message?: string; code?: string };
+    const e = /** @type {{ message?: string; code?: string }} */ (error);
     // Whatever failed on the wire leaves the connection in doubt: the next request opens a new one.
     if (!e.code || !/^[0-9A-Z]{5}$/.test(e.code) || /^(08|57P)/.test(e.code)) {
       const broken = client;
@@ -79,11 +83,10 @@ async function handle(request: PgRequest): Promise<PgResponse> {
   }
 }
 
-port.on('message', (request: PgRequest) => {
+port.on('message', (/** @type {any} */ request) => {
   void handle(request).then((response) => {
     port.postMessage(response);
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
   });
 });
-parentPort?.on('message', () => undefined);

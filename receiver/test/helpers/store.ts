@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { PostgresDb } from '../../src/store/postgres-db.js';
+
+/**
+ * The store the suite runs on: SQLite in each receiver's data dir (the default), or PostgreSQL when
+ * `UNICOP_TEST_STORE=postgres` — then `UNICOP_TEST_DATABASE_URL` names a role that may create
+ * databases, and each test receiver gets a database of its own (`scripts/test` runs the integration
+ * suite both ways).
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.UNICOP_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+const databases = new Map<string, string>();
+
+/** The store settings of the receiver whose data dir is `dataDir` (the same database each time it is asked). */
+export function storeEnv(dataDir: string): Record<string, string> {
+  if (TEST_STORE === 'sqlite') return { UNICOP_DATA_DIR: dataDir };
+  let url = databases.get(dataDir);
+  if (!url) {
+    url = createDatabase();
+    databases.set(dataDir, url);
+  }
+  return { UNICOP_DATA_DIR: dataDir, UNICOP_DATABASE_URL: url };
+}
+
+/** A new, empty database on the test server; its URL. */
+export function createDatabase(): string {
+  const admin = process.env.UNICOP_TEST_DATABASE_URL;
+  if (!admin) throw new Error('UNICOP_TEST_STORE=postgres needs UNICOP_TEST_DATABASE_URL (scripts/postgres up prints one)');
+  const name = `unicop_test_${randomUUID().replaceAll('-', '')}`;
+  adminExec(admin, `CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Drops the database made for `dataDir`, if any. */
+export function dropStore(dataDir: string): void {
+  const url = databases.get(dataDir);
+  if (!url || !process.env.UNICOP_TEST_DATABASE_URL) return;
+  databases.delete(dataDir);
+  adminExec(process.env.UNICOP_TEST_DATABASE_URL, `DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+}
+
+function adminExec(admin: string, sql: string): void {
+  const db = new PostgresDb(admin);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}

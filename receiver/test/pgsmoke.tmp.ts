@@ -1,0 +1,14 @@
+import { openPostgres } from '../src/store/postgres-db.js';
+import { RECEIVER_SCHEMA } from '../src/receiver-database.js';
+import { OutboxStore } from '../src/pipeline/outbox/outbox-store.js';
+const db = openPostgres(process.env.URL!, RECEIVER_SCHEMA);
+const store = new OutboxStore(db);
+console.log('depth', store.depth(), 'pending', store.pending(5).length);
+let t = performance.now();
+for (let i = 0; i < 200; i++) store.transaction(() => store.insertMessage('audit', 'k' + i, 'm' + i, '{}', Date.now()));
+console.log('200 txns ms', performance.now() - t);
+t = performance.now();
+store.transaction(() => { for (let i = 0; i < 1000; i++) store.insertMessage('audit', 'k' + i, 'm' + i, '{}', Date.now()); });
+console.log('1 txn 1000 inserts ms', performance.now() - t);
+console.log('depth', store.depth(), store.publishedThrough());
+db.close();
