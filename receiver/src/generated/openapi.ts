@@ -343,12 +343,12 @@ export interface components {
                     depth: number;
                     limit: number;
                 };
-                /** @description whether SQLite takes writes; false from a disk-level failure (disk full, I/O error) until a write succeeds again */
+                /** @description whether the store (SQLite, or the shared PostgreSQL) takes writes; false from a store-level failure (disk full, I/O error, PostgreSQL out of reach) until a write succeeds again */
                 store?: {
                     writable: boolean;
-                    /** @description the SQLite result code, e.g. SQLITE_FULL */
+                    /** @description the store code: a SQLite result code (SQLITE_FULL), PG_UNAVAILABLE (no connection), PG_TIMEOUT, or PG_<SQLSTATE> */
                     code?: string;
-                    /** @description the writer that met it first: outbox, relay_cursor, retention, probe */
+                    /** @description the writer that met it first: outbox, relay_cursor, relay_read, retention, probe, depth */
                     part?: string;
                     /** Format: date-time */
                     since?: string;

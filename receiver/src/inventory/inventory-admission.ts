@@ -73,7 +73,7 @@ export class InventoryAdmission {
       ),
       count: db.prepare<[string], { admitted: number }>('SELECT admitted FROM inventory_cap_counts WHERE cap_key = ?'),
       add: db.prepare<[string, number]>(
-        'INSERT INTO inventory_cap_counts (cap_key, admitted) VALUES (?, ?) ON CONFLICT(cap_key) DO UPDATE SET admitted = admitted + excluded.admitted',
+        'INSERT INTO inventory_cap_counts (cap_key, admitted) VALUES (?, ?) ON CONFLICT(cap_key) DO UPDATE SET admitted = inventory_cap_counts.admitted + excluded.admitted',
       ),
       clear: db.prepare('DELETE FROM inventory_cap_counts'),
     };

@@ -26,7 +26,7 @@ export function processEnv(dataDir: string, prefix: string, overrides: Record<st
   return {
     KAFKA_BROKERS: BROKERS.join(','),
     UNICOP_WEBHOOK_SECRETS: TEST_SECRET,
-    ...storeEnv(dataDir),
+    ...(overrides.UNICOP_DATABASE_URL ? { UNICOP_DATA_DIR: dataDir } : storeEnv(dataDir)),
     UNICOP_TOPIC_PREFIX: prefix,
     UNICOP_TOPIC_PARTITIONS: '3',
     UNICOP_LOG_LEVEL: 'warn',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { PostgresDb } from '../../src/store/postgres-db.js';
 
 /**
@@ -48,4 +49,18 @@ function adminExec(admin: string, sql: string): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * What losing a receiver's data directory means for its store: the SQLite file goes with the
+ * directory; a PostgreSQL database is emptied (dropped and made again, same name and URL).
+ */
+export function loseStore(dataDir: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+  const url = databases.get(dataDir);
+  const admin = process.env.UNICOP_TEST_DATABASE_URL;
+  if (!url || !admin) return;
+  const name = new URL(url).pathname.slice(1);
+  adminExec(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  adminExec(admin, `CREATE DATABASE ${name}`);
 }

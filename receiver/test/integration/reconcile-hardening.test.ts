@@ -5,8 +5,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Partitioners } from 'kafkajs';
 import { AWX_STATUSES, ORPHAN_REASONS } from '../../src/reconcile/awx-notification.js';
 import { EXCERPT_BYTES } from '../../src/reconcile/bounded-excerpt.js';
@@ -35,14 +33,9 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
   });
 
   const prefix = () => t.topics.events.replace(/\.events\.v1$/, '');
-  /** The receiver's own database, read-only beside it (WAL lets a reader in while it writes). */
+  /** The receiver's own store (SQLite or PostgreSQL), read through its connection. */
   function query<T>(sql: string): T[] {
-    const db = new Database(join(t.config.dataDir, 'unicop.sqlite'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare(sql).all() as T[];
-    } finally {
-      db.close();
-    }
+    return t.receiver.db.prepare<[], T>(sql).all();
   }
   async function change(deviceId: number) {
     const n = ++version;
@@ -76,7 +69,7 @@ describe('reconciler hardening (real Kafka, real SQLite)', function () {
       const [command] = await commands(1);
       assert.equal(command?.key, ROOT, 'the valid event behind the poison records became a command');
 
-      const rejects = query<{ code: string }>('SELECT code FROM rejects ORDER BY received_at, rowid');
+      const rejects = query<{ code: string }>('SELECT code FROM rejects ORDER BY outbox_pos');
       assert.deepEqual(
         rejects.map((r) => r.code),
         ['UNICOP_VALIDATE_MALFORMED_JSON', 'UNICOP_VALIDATE_TOO_DEEP', 'UNICOP_RECONCILE_RECORD_INVALID'],

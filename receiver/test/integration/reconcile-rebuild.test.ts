@@ -14,6 +14,7 @@ import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { postWebhook } from '../helpers/http.js';
 import { consume, kafka, randomPrefix, topicSize } from '../helpers/kafka.js';
 import { processEnv } from '../helpers/receiver.js';
+import { loseStore } from '../helpers/store.js';
 import { assertMatchesOpenapi } from '../helpers/openapi.js';
 import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { freePort, killHard, spawnReceiver } from '../helpers/process.js';
@@ -106,7 +107,7 @@ describe('reconciler after its data directory is lost (rebuild from the compacte
       assert.equal(commandsBefore, 3, 'one command per device, none for the VM still in its debounce window');
 
       await killHard(r.child);
-      rmSync(dataDir, { recursive: true, force: true });
+      loseStore(dataDir);
 
       r = await spawnReceiver(env);
       notifyTo(r.url);

@@ -18,7 +18,7 @@ export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'ackn
   });
   const publishErrors = new Counter({
     name: 'unicop_publish_errors_total',
-    help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but SQLite could not record the position, nothing is resent). Each is followed by a backoff.',
+    help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but the store could not record the position, nothing is resent; store_read: the outbox could not be read, nothing was sent). Each is followed by a backoff.',
     labelNames: ['kind'] as const,
     registers: [registry],
   });

@@ -19,8 +19,8 @@ const FAILURE_CODES = {
   broker_unavailable: 'UNICOP_PUBLISH_BROKER_UNAVAILABLE',
 } as const satisfies Record<PublishFailure, ErrorCode>;
 
-/** What went wrong in one turn of the relay: a Kafka failure, or recording an acknowledged batch locally. */
-export type RelayFailure = PublishFailure | 'cursor_write';
+/** What went wrong in one turn of the relay: a Kafka failure, reading the outbox, or recording an acknowledged batch locally. */
+export type RelayFailure = PublishFailure | 'cursor_write' | 'store_read';
 
 export interface RelayRow {
   pos: number;
@@ -161,8 +161,12 @@ export class Relay {
         else this.cursorBackoff.reset();
         continue;
       }
-      this.options.store.beforeBatch?.();
-      const rows = this.withinBudget(this.options.store.pending(this.batchSize));
+      const rows = this.readPending();
+      if (!rows) {
+        // The store did not answer (PostgreSQL out of reach): nothing was sent; try again after the backoff.
+        await this.cursorBackoff.wait(new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', 'the relay could not read the outbox'));
+        continue;
+      }
       try {
         if (rows.length === 0) {
           await this.probeWhenDue();
@@ -196,6 +200,20 @@ export class Relay {
         }
         await this.publishBackoff.wait(failure);
       }
+    }
+  }
+
+  /** The next batch, within the byte budget; null when the store failed (logged, counted, told to the store health). */
+  private readPending(): RelayRow[] | null {
+    try {
+      this.options.store.beforeBatch?.();
+      const rows = this.withinBudget(this.options.store.pending(this.batchSize));
+      if (rows.length > 0) this.options.writes?.succeeded('relay_read');
+      return rows;
+    } catch (cause) {
+      this.options.metrics.failed('store_read');
+      this.options.writes?.failed('relay_read', cause);
+      return null;
     }
   }
 
