@@ -108,4 +108,10 @@ export default tseslint.config(
     files: ['scripts/**/*.mjs', 'scripts/**/*.js', 'eslint.config.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The PostgreSQL worker thread is CommonJS on purpose (store/postgres-worker.cjs says why).
+    files: ['receiver/src/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', Atomics: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

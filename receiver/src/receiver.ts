@@ -25,6 +25,8 @@ import { createLaneLeaseMetrics, createRelayMetrics } from './pipeline/publish/r
 import { LaneLeases } from './pipeline/publish/lane-leases.js';
 import { laneRelayStore } from './pipeline/publish/lane-relay-store.js';
 import { laneOf } from './pipeline/publish/lanes.js';
+import { Lease } from './store/lease.js';
+import { every } from './retry/schedule.js';
 import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
@@ -142,15 +144,22 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   // Several receivers share the lanes of a PostgreSQL store; one SQLite receiver publishes one lane.
   const laneCount = db.dialect === 'postgres' ? config.topicPartitions : 1;
   const store = new OutboxStore(db, laneOf(laneCount));
+  const shared = db.dialect === 'postgres';
+  const holder = `${hostname()}:${config.port}:${process.pid}`;
   const lanes = new LaneLeases({
     db,
     lanes: laneCount,
-    holder: `${hostname()}:${config.port}:${process.pid}`,
+    holder,
     ttlMs: config.laneLeaseS * 1000,
-    exclusive: db.dialect === 'sqlite',
+    exclusive: !shared,
     metrics: metrics.lanes,
     log: log.child({ stage: 'publish' }),
   });
+  // Duties one receiver of a shared store does for all (store/lease.ts); the same lease length as the lanes'.
+  const dutyLease = (name: string): Lease =>
+    new Lease({ db, name, holder, ttlMs: config.laneLeaseS * 1000, exclusive: !shared, log: log.child({ stage: 'lease' }) });
+  const pollerLease = dutyLease('awx-poller');
+  const catchupLease = dutyLease('changelog-catchup');
 
   let depth = store.depth();
   let stopping = false;
@@ -185,6 +194,20 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log: log.child({ stage: 'publish' }),
   });
 
+  // Other receivers commit and publish rows of a shared outbox too: there the count is re-read from the store.
+  const depthSync = shared
+    ? every({
+        everyMs: 1000,
+        unref: true,
+        round: () => {
+          try {
+            metrics.outboxDepth.set((depth = store.depth()));
+          } catch (error) {
+            storeHealth.failed('depth', error);
+          }
+        },
+      })
+    : null;
   const committed = (rows: number): void => {
     metrics.outboxDepth.set((depth += rows));
     relay.wake();
@@ -239,6 +262,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     metrics,
     log,
     desiredVersion: (root) => desiredStore.desiredVersion(root),
+    ...(shared && { shared: { partitionOf: laneOf(config.topicPartitions), pollerActive: () => pollerLease.held() } }),
   });
 
   if (config.webhookSecrets.length === 0) {
@@ -267,6 +291,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         eventRule: config.catchupEventRule,
         from: config.catchupFrom,
         metrics: metrics.catchup,
+        active: () => catchupLease.held(),
         log: log.child({ stage: 'catchup' }),
       })
     : null;
@@ -372,6 +397,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   });
 
   lanes.start();
+  pollerLease.start();
+  catchupLease.start();
   relay.start();
   storeHealth.start();
   retention.start();
@@ -404,8 +431,9 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       await new Promise((resolve) => setImmediate(resolve));
       await retention.stop();
       storeHealth.stop();
+      await depthSync?.stop();
       const unpublished = await relay.stop(drainMs);
-      await lanes.stop();
+      await Promise.all([lanes.stop(), pollerLease.stop(), catchupLease.stop()]);
       db.close();
       return { unpublished };
     },

@@ -46,6 +46,8 @@ export interface CatchupOptions {
   metrics: CatchupMetrics;
   log: Logger;
   now?: () => number;
+  /** Whether this receiver reads the changelog now (one of several sharing a store does, holding a lease). */
+  active?: () => boolean;
 }
 
 const HWM = 'changelog.hwm';
@@ -102,6 +104,8 @@ export class ChangelogCatchup {
   }
 
   private async pollSafely(): Promise<PollResult | null> {
+    // One receiver of a shared store reads the changelog (its lease: store/lease.ts); the others' rounds pass.
+    if (this.options.active?.() === false) return null;
     try {
       const result = await this.poll();
       if (result.recovered > 0) this.options.log.warn(result, 'changelog catch-up recovered events whose webhooks never arrived');

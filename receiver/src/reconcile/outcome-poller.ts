@@ -12,6 +12,8 @@ export interface OutcomePollerOptions {
   notify: (body: AwxNotification) => unknown;
   intervalMs: number;
   failed: () => void;
+  /** Whether this receiver polls now (one receiver of a shared store does, holding a lease: store/lease.ts). */
+  active?: () => boolean;
   log: Logger;
 }
 
@@ -32,7 +34,7 @@ export class OutcomePoller {
     this.schedule = every({
       everyMs: this.options.intervalMs,
       round: () =>
-        this.poll().catch((error: unknown) => {
+        (this.options.active?.() === false ? Promise.resolve(0) : this.poll()).catch((error: unknown) => {
           this.options.failed();
           this.options.log.warn({ err: error }, 'AWX outcome poll failed; the next round tries again');
         }),

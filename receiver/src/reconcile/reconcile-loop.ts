@@ -43,6 +43,12 @@ export interface ReconcileLoopDeps {
   log: Logger;
   /** The root's current desiredVersion (desired/): commands carry it. */
   desiredVersion?: (root: string) => string | null;
+  /**
+   * Several receivers on one store: each ticks the roots of the events-topic partitions its consumer
+   * holds (`partitionOf` maps a root to its partition), so a root's owner follows the group's
+   * assignment; unset, one receiver ticks every root.
+   */
+  shared?: { partitionOf: (root: string) => number; pollerActive: () => boolean };
 }
 
 /**
@@ -83,6 +89,7 @@ export function createReconcileLoop(deps: ReconcileLoopDeps): ReconcileLoop | nu
           notify: (body) => reconciler.notify(body),
           intervalMs: config.awxPollIntervalMs,
           failed: () => metrics.consumerErrors.inc(),
+          ...(deps.shared && { active: deps.shared.pollerActive }),
           log: log.child({ stage: 'awx-poller' }),
         })
       : null;
@@ -113,9 +120,12 @@ export function createReconcileLoop(deps: ReconcileLoopDeps): ReconcileLoop | nu
       metrics: metrics.rebuild,
       log: log.child({ stage: 'reconcile-rebuild' }),
     });
+  const shared = deps.shared;
+  // Until the consumer joined its group this receiver owns no root of a shared store.
+  const owns = shared && ((root: string) => consumer.assigned()?.has(shared.partitionOf(root)) ?? false);
   const tick = (): void => {
     try {
-      reconciler.tick();
+      reconciler.tick(owns);
     } catch (error) {
       log.error({ err: error }, 'reconcile tick failed; the next tick tries again');
     }

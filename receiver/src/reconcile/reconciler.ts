@@ -97,10 +97,13 @@ export class Reconciler {
     this.transact(reading.rootKey, { kind: 'change', eventId: reading.id, rule, now }, reading.id);
   }
 
-  /** Debounce windows that ended and deadlines that passed. */
-  tick(): void {
+  /**
+   * Debounce windows that ended and deadlines that passed — of the roots `owns` (all by default:
+   * several receivers on one store each tick the roots of the partitions they consume).
+   */
+  tick(owns: (root: string) => boolean = () => true): void {
     const now = this.now();
-    for (const root of this.options.store.dueRoots(now)) this.transact(root, { kind: 'tick', now });
+    for (const root of this.options.store.dueRoots(now)) if (owns(root)) this.transact(root, { kind: 'tick', now });
   }
 
   /** An AWX notification (or a poll result in the same shape). Unknown attempts are kept as orphans. */

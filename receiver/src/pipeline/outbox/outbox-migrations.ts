@@ -84,7 +84,8 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
        own INTEGER NOT NULL
      ) WITHOUT ROWID;`,
     // v7, relay lanes (pipeline/publish/lane-leases.ts): each row's lane, per lane its cursor and the
-    // lease of the receiver publishing it, and the receivers alive (they share the lanes out). One SQLite receiver publishes one lane, 0, in commit order;
+    // lease of the receiver publishing it, the receivers alive (they share the lanes out), and named
+    // leases for the duties one receiver does for all (store/lease.ts). One SQLite receiver publishes one lane, 0, in commit order;
     // it takes over the old single cursor.
     `ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX outbox_lane_pos ON outbox(lane, pos);
@@ -96,6 +97,7 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
        expires_at INTEGER NOT NULL DEFAULT 0
      );
      CREATE TABLE relay_members (holder TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+     CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, generation INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL DEFAULT 0);
      INSERT INTO relay_lanes (lane, cursor) SELECT 0, pos FROM relay_cursor;
      DROP TABLE relay_cursor;`,
   ],
@@ -151,7 +153,8 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
        generation BIGINT NOT NULL DEFAULT 0,
        expires_at BIGINT NOT NULL DEFAULT 0
      );
-     CREATE TABLE relay_members (holder TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);`,
+     CREATE TABLE relay_members (holder TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+     CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, generation BIGINT NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL DEFAULT 0);`,
   ],
   // The single list's v1, v2, v4 and the outbox half of v6 are this list's v1..v4 (v3 and v5 were the reconciler's).
   legacyVersions: [0, 1, 2, 2, 3, 3, 4],

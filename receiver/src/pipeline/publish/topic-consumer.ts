@@ -35,12 +35,19 @@ export interface TopicConsumerOptions {
 export class TopicConsumer {
   private consumer: Consumer | null = null;
   private stopped = false;
+  /** The topic's partitions the group gave this member at its last join; null while not in the group. */
+  private partitions: ReadonlySet<number> | null = null;
   private starting: Promise<void> | null = null;
 
   constructor(private readonly options: TopicConsumerOptions) {}
 
   start(): void {
     this.starting = this.connectUntilReady();
+  }
+
+  /** The partitions this member consumes now (null before it joined, after it crashed or stopped). */
+  assigned(): ReadonlySet<number> | null {
+    return this.partitions;
   }
 
   async stop(): Promise<void> {
@@ -54,6 +61,12 @@ export class TopicConsumer {
     while (!this.stopped) {
       const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']) });
       try {
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          this.partitions = new Set(e.payload.memberAssignment[this.options.topic] ?? []);
+          this.options.log.info({ topic: this.options.topic, partitions: [...this.partitions] }, 'consumer group assignment');
+        });
+        consumer.on(consumer.events.CRASH, () => (this.partitions = null));
+        consumer.on(consumer.events.STOP, () => (this.partitions = null));
         await consumer.connect();
         await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
         await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachMessage: (p) => this.each(consumer, p) });

@@ -127,7 +127,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events, root_scopes and the relay lanes', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events, root_scopes, the relay lanes and the leases', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
@@ -148,6 +148,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
         'table desired_roots',
         'table inventory_cap_counts',
         'table inventory_roots',
+        'table leases',
         'index outbox_lane_pos',
         'table relay_lanes',
         'table relay_members',
