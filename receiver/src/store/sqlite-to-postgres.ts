@@ -12,6 +12,7 @@ const NOT_COPIED: Readonly<Record<string, string>> = {
   store_probe: "the store health's scratch table, empty between probes",
   relay_lanes: 'the lane count differs: every lane gets a fresh row with the one SQLite cursor',
   relay_members: 'the receivers alive belong to the running processes, not to the data',
+  leases: "a named duty's holder is a running process too (store/lease.ts)",
 };
 
 /**
@@ -79,7 +80,10 @@ interface Column {
 
 function copy(source: Database.Database, target: Db, options: ImportOptions): ImportSummary {
   const tables = sourceTables(source).map((table) => ({ table, columns: targetColumns(source, target, table) }));
-  refuseFilled(target, tables.map((t) => t.table).filter((t) => !REPLACED.has(t)));
+  refuseFilled(
+    target,
+    tables.map((t) => t.table).filter((t) => !REPLACED.has(t)),
+  );
   const keyLane = laneOf(options.lanes);
   const copied: ImportSummary['tables'] = [];
   for (const { table, columns } of tables) {
