@@ -133,10 +133,11 @@ export class PostgresDb implements Db {
 
 /**
  * Connects to `url` and brings every part's tables up to date, in one transaction under the write
- * lock: receivers starting together migrate once, the others find the work done.
+ * lock: receivers starting together migrate once, the others find the work done. `timeoutMs`
+ * bounds each statement (the SQLite import's bulk inserts get longer than a webhook's).
  */
-export function openPostgres(url: string, components: readonly SchemaComponent[]): PostgresDb {
-  const db = new PostgresDb(url);
+export function openPostgres(url: string, components: readonly SchemaComponent[], timeoutMs = STATEMENT_TIMEOUT_MS): PostgresDb {
+  const db = new PostgresDb(url, timeoutMs);
   try {
     db.transaction(() => {
       db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
