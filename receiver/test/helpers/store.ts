@@ -26,7 +26,7 @@ export function storeEnv(dataDir: string): Record<string, string> {
 /** A new, empty database on the test server; its URL. */
 export function createDatabase(): string {
   const admin = process.env.UNICOP_TEST_DATABASE_URL;
-  if (!admin) throw new Error('UNICOP_TEST_STORE=postgres needs UNICOP_TEST_DATABASE_URL (scripts/postgres up prints one)');
+  if (!admin) throw new Error('PostgreSQL tests need UNICOP_TEST_DATABASE_URL (scripts/postgres up prints one; scripts/test exports it)');
   const name = `unicop_test_${randomUUID().replaceAll('-', '')}`;
   adminExec(admin, `CREATE DATABASE ${name}`);
   const url = new URL(admin);

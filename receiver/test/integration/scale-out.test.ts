@@ -119,7 +119,7 @@ describe('scale-out: 3 receivers on one PostgreSQL (real PostgreSQL, real Kafka,
         headers: { 'content-type': 'application/json', 'x-hook-signature': signature },
         body: raw,
       });
-      const body = (await res.json()) as { id?: string; code?: string };
+      const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
       if (res.status === 202 || res.status === 200) {
         accepted.add(String(body.id));
         if (phase === 'after') acceptedAfter++;
@@ -127,7 +127,9 @@ describe('scale-out: 3 receivers on one PostgreSQL (real PostgreSQL, real Kafka,
       }
       assert.equal(res.status, 503, `only 503 while the store is away: ${res.status} ${JSON.stringify(body)}`);
       assert.ok(Number(res.headers.get('retry-after')) > 0, 'a 503 says when to retry');
-      refusals.set(String(body.code), (refusals.get(String(body.code)) ?? 0) + 1);
+      const code = String(body.error?.code);
+      refusals.set(code, (refusals.get(code) ?? 0) + 1);
+      if (code === 'UNICOP_OUTBOX_WRITE_FAILED') assert.match(String(body.error?.message), /PG_/, 'the message names the store failure');
     };
     const load = Promise.all(
       Array.from({ length: 8 }, async (_, worker) => {
