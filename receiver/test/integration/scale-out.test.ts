@@ -2,12 +2,33 @@ import { strict as assert } from 'node:assert';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { pool, postWebhook, type PostResult } from '../helpers/http.js';
 import { consume, sleep, type Received } from '../helpers/kafka.js';
+import { laneOf } from '../../src/pipeline/publish/lanes.js';
+import { awxBody } from '../helpers/awx-notifications.js';
+import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { postgresControl } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { startReceiverGroup, type ReceiverGroup } from '../helpers/receiver-group.js';
 
 const WEBHOOKS = Number(process.env.UNICOP_TEST_SCALE_WEBHOOKS ?? 10_000);
 const ROOTS = 500;
 const LEASE_S = 3;
+const NOTIFY = 'unicop-test-notify-token-0123456789';
+const API = 'unicop-test-api-token-0123456789';
+
+/** The events-topic partitions a member's reconcile consumer holds, from its last `consumer group assignment` log line. */
+function assignment(output: string): number[] | null {
+  return lastAssignment(output)?.partitions ?? null;
+}
+
+function lastAssignment(output: string): { partitions: number[]; time: number } | null {
+  const last = output
+    .split('\n')
+    .filter((l) => l.includes('"consumer group assignment"'))
+    .at(-1);
+  if (!last) return null;
+  const line = JSON.parse(last) as { partitions: number[]; time: string };
+  return { partitions: line.partitions, time: Date.parse(line.time) };
+}
 
 /** Posts to member `i`; a member that is down (killed, restarting) is skipped as a load balancer would, to the next one. */
 async function postAny(group: ReceiverGroup, first: number, raw: Buffer, signature: string): Promise<PostResult & { member: number }> {
@@ -170,6 +191,89 @@ describe('scale-out: 3 receivers on one PostgreSQL (real PostgreSQL, real Kafka,
         `      ${accepted.size} accepted, ${[...refusals.values()].reduce((a, b) => a + b, 0)} refused with 503 while PostgreSQL was down, ${lost.length} lost`,
       );
       assert.deepEqual(lost, [], 'every acknowledged event reached Kafka');
+    } finally {
+      await group.close();
+    }
+  });
+
+  it('reconciler across receivers: a root whose owner is killed mid-attempt finishes on the new owner, each step launched once; only the owner ticks a root', async () => {
+    const group = await startReceiverGroup(2, {
+      UNICOP_LANE_LEASE_S: String(LEASE_S),
+      UNICOP_LOG_LEVEL: 'info',
+      UNICOP_RECONCILE_POLICY: policyFile([{ ...DEVICE_RULE, debounceMs: 3000, deadlineMs: 300_000 }]),
+      UNICOP_AWX_NOTIFY_TOKEN: NOTIFY,
+      UNICOP_AWX_NOTIFY_USER: 'awx',
+      UNICOP_API_TOKENS: API,
+    });
+    const root = 'dcim.device:70001';
+    const partition = laneOf(3)(root);
+    const change = async (member: number, n: number): Promise<string> => {
+      const { raw, signature } = signed(interfaceUpdate(70_001, 7_000_000 + n, n));
+      const res = await postWebhook(group.members[member]!.url, raw, signature);
+      assert.equal(res.status, 202);
+      return String(res.body.id);
+    };
+    const notify = async (member: number, reconcileId: string, status: string): Promise<string> => {
+      const res = await fetch(`${group.members[member]!.url}/v1/awx/notifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${NOTIFY}` },
+        body: JSON.stringify(awxBody(reconcileId, status, { extra_vars: JSON.stringify({ unicop_reconcile_id: reconcileId, unicop_root: root }) })),
+      });
+      return ((await res.json()) as { result: string }).result;
+    };
+    const state = async (member: number): Promise<string> => {
+      const res = await fetch(`${group.members[member]!.url}/v1/roots/${root}`, { headers: { authorization: `Bearer ${API}` } });
+      return ((await res.json()) as { state: string }).state;
+    };
+    /** Which member's reconcile consumer holds the root's partition, once both joined and split the partitions. */
+    const owner = async (): Promise<number> =>
+      (
+        await waitFor(
+          () => {
+            const held = group.members.map((m) => assignment(m!.output()) ?? []);
+            // each holds some, together all three once: no member still shows its assignment from before the other joined
+            if (held.some((partitions) => partitions.length === 0) || held.flat().length !== 3 || new Set(held.flat()).size !== 3) return undefined;
+            return { index: held.findIndex((partitions) => partitions.includes(partition)) };
+          },
+          120_000,
+          'the two reconcile consumers share the partitions',
+        )
+      ).index;
+    const commands = async (count: number) => consume(`${group.prefix}.reconcile.requests.v1`, count, { timeoutMs: 120_000, settleMs: 3000 });
+    const idOf = (m: Received) => (m.value.data as { reconcileId: string }).reconcileId;
+    try {
+      // 1. The owner dies with an attempt in flight.
+      const first = await owner();
+      const other = 1 - first;
+      await change(other, 1);
+      const [command] = await consume(`${group.prefix}.reconcile.requests.v1`, 1, { timeoutMs: 60_000, settleMs: 1000 });
+      assert.equal(await state(other), 'requested', 'any receiver answers for the root (shared store)');
+      await group.kill(first);
+      const during = await change(other, 2); // a change while the attempt is in flight: one follow-up
+      assert.equal(await notify(other, idOf(command!), 'successful'), 'applied', "the dead owner's attempt concludes through the other receiver");
+      // The change is consumed, and its follow-up issued, by the partition's new owner after the group rebalanced.
+      const two = await commands(2);
+      assert.deepEqual(two.map(idOf).slice(0, 1), [idOf(command!)]);
+      assert.equal(two.length, 2, `each step launched once: ${two.map(idOf).join(', ')}`);
+      assert.deepEqual((two[1]!.value.data as { triggeringEvents: string[] }).triggeringEvents, [during]);
+      assert.equal(await notify(other, idOf(two[1]!), 'successful'), 'applied');
+      assert.equal(await state(other), 'succeeded');
+
+      // 2. The owner dies while the root waits out its debounce window: the other receiver must not tick
+      // the root (its due time passes meanwhile) before the group gave it the partition.
+      await group.restart(first);
+      const second = await owner();
+      const survivor = 1 - second;
+      await change(survivor, 3);
+      await waitFor(async () => (await state(survivor)) === 'pending', 30_000, 'the owner consumed the change (debounce running)');
+      await group.kill(second);
+      const three = await commands(3);
+      assert.equal(three.length, 3, `launched once: ${three.map(idOf).join(', ')}`);
+      const taken = lastAssignment(group.members[survivor]!.output());
+      assert.ok(taken?.partitions.includes(partition), 'the survivor holds the partition now');
+      assert.ok(Date.parse(String(three[2]!.value.time)) >= (taken?.time ?? Infinity), 'the command was issued only once the survivor owned the root');
+      assert.equal(await notify(survivor, idOf(three[2]!), 'successful'), 'applied');
+      assert.equal(await state(survivor), 'succeeded');
     } finally {
       await group.close();
     }
