@@ -1,3 +1,4 @@
+import { isStoreFault, storeCode } from './pipeline/outbox/store-health.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { readOnBehalfOf } from './api/on-behalf-of.js';
 import { inventoryBody, type InventoryView } from './api/inventory-api.js';
@@ -121,8 +122,12 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = isUnicopError(error) ? error : new UnicopError('UNICOP_HTTP_INTERNAL', 'internal error', { cause: error });
-    if (!isUnicopError(error)) deps.log.error({ err: error, path: req.path }, 'unexpected error');
+    const known = isUnicopError(error)
+      ? error
+      : isStoreFault(error)
+        ? new UnicopError('UNICOP_STORE_UNAVAILABLE', `the store did not answer (${storeCode(error)})`, { cause: error })
+        : new UnicopError('UNICOP_HTTP_INTERNAL', 'internal error', { cause: error });
+    if (!isUnicopError(error)) deps.log.error({ err: error, path: req.path }, isStoreFault(error) ? 'store out of reach' : 'unexpected error');
     if (req.path === '/v1/netbox/webhooks') {
       metrics.webhookRequests.inc({ status: String(known.httpStatus), code: known.code });
     }

@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   UNICOP_SNAPSHOT_NOT_FOUND: { httpStatus: 404, retriable: false },
   UNICOP_SNAPSHOT_FAILED: { httpStatus: 502, retriable: true },
   UNICOP_SNAPSHOT_SPINE_UNREADABLE: { httpStatus: 503, retriable: true },
+  UNICOP_STORE_UNAVAILABLE: { httpStatus: 503, retriable: true },
   UNICOP_STORE_SOURCE_UNREADABLE: { httpStatus: 500, retriable: false },
   UNICOP_STORE_SOURCE_IN_USE: { httpStatus: 409, retriable: true },
   UNICOP_STORE_SOURCE_NOT_CURRENT: { httpStatus: 409, retriable: false },

@@ -124,7 +124,7 @@ export interface Receiver {
    */
   reloadIamPolicy(): boolean | null;
   /** Refuse new webhooks (503), drain the relay for up to `drainMs`, close the database. */
-  stop(drainMs: number): Promise<{ unpublished: number }>;
+  stop(drainMs: number): Promise<{ unpublished: number | null }>;
 }
 
 /** What the receiver takes from outside its config. */

@@ -25,6 +25,9 @@ export function storeCode(error: unknown): string {
   return 'unknown';
 }
 
+/** Whether `error` blames the store (disk, PostgreSQL out of reach) rather than the statement. */
+export const isStoreFault = (error: unknown): boolean => STORAGE_FAULT.test(storeCode(error));
+
 export interface StoreFault {
   code: string;
   /** Which writer met it first: outbox, relay_cursor, retention, probe. */
@@ -70,7 +73,7 @@ export class StoreHealth {
   failed(part: string, cause: unknown): void {
     const code = storeCode(cause);
     this.options.metrics.writeFailed(code, part);
-    const storage = STORAGE_FAULT.test(code);
+    const storage = isStoreFault(cause);
     const now = this.now();
     if (storage && !this.current) {
       this.current = { code, part, since: now };

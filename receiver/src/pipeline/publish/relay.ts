@@ -132,11 +132,12 @@ export class Relay {
 
   /**
    * Publishes what is pending for at most `drainMs`, then stops and disconnects. Returns the
-   * number of rows still unpublished (they stay in the outbox for the next start).
+   * number of rows still unpublished (they stay in the outbox for the next start), null when the
+   * store could not be read.
    */
-  async stop(drainMs: number): Promise<number> {
+  async stop(drainMs: number): Promise<number | null> {
     const deadline = Date.now() + drainMs;
-    while (this.running && this.options.store.pending(1).length > 0 && Date.now() < deadline) {
+    while (this.running && (this.pendingCount(1) ?? 0) > 0 && Date.now() < deadline) {
       this.wake();
       await sleep(20);
     }
@@ -150,7 +151,17 @@ export class Relay {
       );
     }
     await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
-    return this.options.store.pending(this.batchSize).length;
+    return this.pendingCount(this.batchSize);
+  }
+
+  /** Rows still unpublished (up to `limit`); null when the store cannot tell (PostgreSQL out of reach). */
+  private pendingCount(limit: number): number | null {
+    try {
+      return this.options.store.pending(limit).length;
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'the outbox could not be read while stopping');
+      return null;
+    }
   }
 
   private async run(): Promise<void> {
