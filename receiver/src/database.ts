@@ -22,6 +22,8 @@ export interface Db {
   /** Like better-sqlite3: returns a function that runs `fn` in a transaction (a savepoint when nested). */
   transaction<T>(fn: () => T): () => T;
   close(): void;
+  /** A shared store only: calls `listener` after any receiver's transaction committed (wakes relays). */
+  onCommit?(listener: () => void): void;
 }
 
 /**

@@ -208,6 +208,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         },
       })
     : null;
+  // Rows another receiver committed may be in this receiver's lanes: publish them now, not at the next idle poll.
+  db.onCommit?.(() => relay.wake());
   const committed = (rows: number): void => {
     metrics.outboxDepth.set((depth += rows));
     relay.wake();

@@ -14,6 +14,13 @@ import type { PgRequest, PgResponse } from './postgres-protocol.js';
  */
 export const WRITE_LOCK_KEY = 0x756e69636f70; // 'unicop'
 
+/**
+ * Every transaction that wrote notifies this channel at its commit (PostgreSQL delivers it only if
+ * the commit happens, once per transaction); every receiver listens, so a relay wakes for rows
+ * another receiver committed in its lanes instead of waiting for its next idle poll.
+ */
+export const COMMIT_CHANNEL = 'unicop_commit';
+
 /** How long the receiver waits for one statement (or a connection) before it counts PostgreSQL as unreachable. */
 export const STATEMENT_TIMEOUT_MS = 5000;
 
@@ -42,6 +49,8 @@ export class PostgresDb implements Db {
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
   private depth = 0;
+  private commitsPort!: MessagePort;
+  private readonly commitListeners: (() => void)[] = [];
 
   constructor(
     private readonly url: string,
@@ -81,12 +90,18 @@ export class PostgresDb implements Db {
         throw error;
       }
       this.depth--;
-      this.exec(outer ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}`);
+      this.exec(outer ? `NOTIFY ${COMMIT_CHANNEL}; COMMIT` : `RELEASE SAVEPOINT ${savepoint}`);
       return result;
     };
   }
 
+  /** Calls `listener` after any receiver's transaction on this database committed (including this one's). */
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
+  }
+
   close(): void {
+    this.commitsPort.close();
     void this.worker.terminate();
   }
 
@@ -123,9 +138,14 @@ export class PostgresDb implements Db {
   private spawn(): void {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    const commits = new MessageChannel();
+    this.commitsPort?.close();
+    this.commitsPort = commits.port1;
+    this.commitsPort.on('message', () => this.commitListeners.forEach((listener) => listener()));
+    this.commitsPort.unref();
     this.worker = new Worker(new URL('./postgres-worker.cjs', import.meta.url), {
-      workerData: { url: this.url, port: port2, flag: this.flag, timeoutMs: this.timeoutMs },
-      transferList: [port2],
+      workerData: { url: this.url, port: port2, flag: this.flag, timeoutMs: this.timeoutMs, commits: commits.port2, channel: COMMIT_CHANNEL },
+      transferList: [port2, commits.port2],
     });
     this.worker.unref();
   }

@@ -15,7 +15,7 @@ const pg = require('pg');
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
-const { url, port, flag, timeoutMs } = workerData;
+const { url, port, flag, timeoutMs, commits } = workerData;
 /** @type {import('pg').Client | null} */
 let client = null;
 /** @type {Map<string, { name: string; text: string }>} */
@@ -34,8 +34,11 @@ async function connection() {
   fresh.on('error', () => {
     if (client === fresh) client = null;
   });
+  // Any receiver's commit (postgres-db.ts COMMIT_CHANNEL) reaches the main thread as a message: its relay wakes.
+  fresh.on('notification', () => commits.postMessage(null));
   try {
     await fresh.connect();
+    await fresh.query(`LISTEN ${workerData.channel}`);
   } catch (error) {
     await fresh.end().catch(() => undefined);
     throw error;
