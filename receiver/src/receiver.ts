@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import { AccessGrants } from './access/access-grants.js';
@@ -22,10 +21,9 @@ import { createRegistry } from './metrics.js';
 import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
 import { createLaneLeaseMetrics, createRelayMetrics } from './pipeline/publish/relay-metrics.js';
-import { LaneLeases } from './pipeline/publish/lane-leases.js';
+import type { LaneLeases } from './pipeline/publish/lane-leases.js';
 import { laneRelayStore } from './pipeline/publish/lane-relay-store.js';
 import { laneOf } from './pipeline/publish/lanes.js';
-import { Lease } from './store/lease.js';
 import { every } from './retry/schedule.js';
 import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
@@ -34,7 +32,7 @@ import { normalizeChangelog } from './pipeline/normalize/normalize-changelog.js'
 import { createRootDisagreementMetrics, createRootDisagreementReporter } from './pipeline/normalize/root-disagreements.js';
 import { createRootResolver, loadRootPolicy } from './pipeline/normalize/root-policy.js';
 import { GroupCommit } from './pipeline/outbox/group-commit.js';
-import { OutboxStore } from './pipeline/outbox/outbox-store.js';
+import type { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { Retention } from './pipeline/outbox/retention.js';
 import { StoreHealth } from './pipeline/outbox/store-health.js';
 import { createWebhookPipeline } from './pipeline/pipeline.js';
@@ -42,7 +40,7 @@ import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
 import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
 import { createNotificationCheck } from './reconcile/awx-notification.js';
-import { openReceiverStore } from './receiver-database.js';
+import { openStoreParts } from './receiver-store.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import { matchRule } from './reconcile/reconcile-policy.js';
 import type { Reconciler } from './reconcile/reconciler.js';
@@ -140,26 +138,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   // Loaded before the database opens: a bad file stops start-up with every problem, touching nothing.
   const inventoryPolicy = config.inventoryPolicyFile ? loadInventoryPolicy(config.inventoryPolicyFile, registry) : null;
-  const db: Db = openReceiverStore(config);
-  // Several receivers share the lanes of a PostgreSQL store; one SQLite receiver publishes one lane.
-  const laneCount = db.dialect === 'postgres' ? config.topicPartitions : 1;
-  const store = new OutboxStore(db, laneOf(laneCount));
-  const shared = db.dialect === 'postgres';
-  const holder = `${hostname()}:${config.port}:${process.pid}`;
-  const lanes = new LaneLeases({
-    db,
-    lanes: laneCount,
-    holder,
-    ttlMs: config.laneLeaseS * 1000,
-    exclusive: !shared,
-    metrics: metrics.lanes,
-    log: log.child({ stage: 'publish' }),
-  });
-  // Duties one receiver of a shared store does for all (store/lease.ts); the same lease length as the lanes'.
-  const dutyLease = (name: string): Lease =>
-    new Lease({ db, name, holder, ttlMs: config.laneLeaseS * 1000, exclusive: !shared, log: log.child({ stage: 'lease' }) });
-  const pollerLease = dutyLease('awx-poller');
-  const catchupLease = dutyLease('changelog-catchup');
+  const parts = openStoreParts(config, metrics.lanes, log);
+  const { db, outbox: store, shared, lanes } = parts;
 
   let depth = store.depth();
   let stopping = false;
@@ -264,7 +244,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     metrics,
     log,
     desiredVersion: (root) => desiredStore.desiredVersion(root),
-    ...(shared && { shared: { partitionOf: laneOf(config.topicPartitions), pollerActive: () => pollerLease.held() } }),
+    ...(shared && { shared: { partitionOf: laneOf(config.topicPartitions), pollerActive: () => parts.duties.awxPoller.held() } }),
   });
 
   if (config.webhookSecrets.length === 0) {
@@ -293,7 +273,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         eventRule: config.catchupEventRule,
         from: config.catchupFrom,
         metrics: metrics.catchup,
-        active: () => catchupLease.held(),
+        active: () => parts.duties.changelogCatchup.held(),
         log: log.child({ stage: 'catchup' }),
       })
     : null;
@@ -398,9 +378,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log,
   });
 
-  lanes.start();
-  pollerLease.start();
-  catchupLease.start();
+  parts.start();
   relay.start();
   storeHealth.start();
   retention.start();
@@ -435,8 +413,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       storeHealth.stop();
       await depthSync?.stop();
       const unpublished = await relay.stop(drainMs);
-      await Promise.all([lanes.stop(), pollerLease.stop(), catchupLease.stop()]);
-      db.close();
+      await parts.close();
       return { unpublished };
     },
   };
