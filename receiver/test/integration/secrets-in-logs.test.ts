@@ -1,9 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { createDatabase } from '../helpers/store.js';
 import { randomPrefix } from '../helpers/kafka.js';
 import { DEVICE_RULE, policyFile } from '../helpers/policy.js';
 import { freePort, spawnReceiver, stopGracefully } from '../helpers/process.js';
@@ -108,4 +110,55 @@ describe('no secret reaches a log line (receiver process, debug level)', functio
       }
     });
   }
+
+  it('writes no PostgreSQL password, whether PostgreSQL takes it or refuses it', async () => {
+    const url = new URL(createDatabase());
+    const password = decodeURIComponent(url.password);
+    assert.ok(password.length >= 16, 'the test cluster has a real password');
+    const dataDir = mkdtempSync(join(tmpdir(), 'unicop-secrets-pg-'));
+    const env = processEnv(dataDir, randomPrefix(), { UNICOP_WEBHOOK_SECRETS: SECRETS.UNICOP_WEBHOOK_SECRETS, UNICOP_LOG_LEVEL: 'debug' });
+    try {
+      const receiver = await spawnReceiver({ ...env, UNICOP_DATABASE_URL: url.toString() });
+      const { raw, signature } = signed(interfaceUpdate(42, 11, 1), SECRETS.UNICOP_WEBHOOK_SECRETS);
+      const res = await fetch(`${receiver.url}/v1/netbox/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hook-signature': signature },
+        body: raw,
+      });
+      assert.equal(res.status, 202, 'the receiver runs on that store');
+      await stopGracefully(receiver.child);
+      // A wrong password: the start fails, and says why without the password either.
+      const refused = await exitOutput({ ...env, UNICOP_DATABASE_URL: Object.assign(new URL(url), { password: `${MARKER}-wrong-password` }).toString() });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.output, /password authentication failed/);
+      for (const [output, secret] of [
+        [receiver.output(), password],
+        [refused.output, MARKER],
+      ] as const) {
+        assert.ok(
+          !output.includes(secret),
+          `a password reached the log:\n${output
+            .split('\n')
+            .filter((l) => l.includes(secret))
+            .join('\n')}`,
+        );
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Runs a receiver process that is expected to stop by itself; its exit code and output. */
+async function exitOutput(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'receiver/src/main.ts'], {
+    cwd: new URL('../../../', import.meta.url).pathname,
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(await freePort()), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
+}
