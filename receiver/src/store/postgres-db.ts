@@ -38,7 +38,7 @@ export class PostgresError extends Error {
 /**
  * The shared store, behind the same synchronous `Db` as SQLite: each statement is run by a worker
  * thread (postgres-worker.cjs) on its own connection while this thread waits for the answer
- * (Atomics.wait, bounded by STATEMENT_TIMEOUT_MS). So every part keeps composing its writes into
+ * (Atomics.wait, bounded by STATEMENT_TIMEOUT_MS and a second). So every part keeps composing its writes into
  * one transaction that no other request of this process interleaves with, and WRITE_LOCK_KEY makes
  * that true across receivers. One connection per receiver: the transactions are sequential anyway.
  */
@@ -119,13 +119,15 @@ export class PostgresDb implements Db {
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage({ ...request, id });
     for (;;) {
-      if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === 'timed-out') {
+      // A second more than PostgreSQL's own statement_timeout: a slow statement is normally cancelled
+      // there (57014, the connection stays); this is for a server or network that does not answer at all.
+      if (Atomics.wait(this.flag, 0, 0, this.timeoutMs + 1000) === 'timed-out') {
         // The worker is stuck on a statement or a connection: replace it (its connection closes,
         // PostgreSQL rolls back what it held) so the next request starts clean.
         this.depth = 0;
         void this.worker.terminate();
         this.spawn();
-        throw new PostgresError(`PostgreSQL did not answer within ${this.timeoutMs} ms`, 'PG_TIMEOUT');
+        throw new PostgresError(`PostgreSQL did not answer within ${this.timeoutMs + 1000} ms`, 'PG_TIMEOUT');
       }
       const message = receiveMessageOnPort(this.port)?.message as PgResponse | undefined;
       Atomics.store(this.flag, 0, 0);
