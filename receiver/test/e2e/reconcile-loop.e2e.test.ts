@@ -57,7 +57,13 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
 
   async function root(key: string) {
     const res = await t.http.get(`/v1/roots/${key}`).set('authorization', `Bearer ${API}`);
-    return res.body as { state: string; attempt: number; lastOutcome: { result: string; class: string | null; awxJobId: number | null } | null };
+    return res.body as {
+      state: string;
+      attempt: number;
+      lastOutcome: { result: string; class: string | null; awxJobId: number | null } | null;
+      desiredVersion: string | null;
+      appliedVersion: string | null;
+    };
   }
 
   const launchesFor = (key: string) => awx.launches().filter((l) => l.extraVars.unicop_root === key);
@@ -102,6 +108,10 @@ describe('control loop: webhook → reconciler → ansible-rulebook → AWX doub
     assert.match(String(launch!.extraVars.unicop_reconcile_id), /^[0-9a-f-]{36}$/);
     const state = await waitFor(async () => ((await root('dcim.device:501')).state === 'succeeded' ? root('dcim.device:501') : null), 60_000, 'succeeded');
     assert.equal(state.lastOutcome?.awxJobId, launch!.jobId);
+    // Converged, in one line: the job was asked to apply the root's desired state, and that is what was applied.
+    assert.match(String(state.desiredVersion), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(launch!.extraVars.unicop_desired_version, state.desiredVersion, 'the job got the desiredVersion to apply');
+    assert.equal(state.appliedVersion, state.desiredVersion, 'the success applied it');
   });
 
   it('ends a failed job as failed/execution and never relaunches it (default policy)', async () => {
