@@ -72,10 +72,13 @@ export class ReconcileStore {
   /**
    * Stores the rebuilt roots, their attempts in flight and their events (as seen: a redelivered
    * event they already cover must not count twice), and clears the rebuild mark, in ONE
-   * transaction: a crash half-way leaves the mark set, and the next start rebuilds again.
+   * transaction: a crash half-way leaves the mark set, and the next start rebuilds again. False,
+   * writing nothing, when the mark was already cleared: another receiver of a shared store rebuilt
+   * first, and its state (perhaps already moved on) must not be overwritten with the topic's.
    */
-  restore(roots: RestoredRoot[], now: number): void {
-    this.transaction(() => {
+  restore(roots: RestoredRoot[], now: number): boolean {
+    const restored = this.transaction(() => {
+      if (!this.rebuildNeeded()) return false;
       for (const { record, attempt, at } of roots) {
         this.save(record, at);
         if (attempt) {
@@ -85,8 +88,10 @@ export class ReconcileStore {
         for (const id of [...record.pendingEvents, ...record.followUpEvents, ...(record.inFlight?.events ?? [])]) this.markSeen(id, now);
       }
       this.q.rebuildDone.run(now);
+      return true;
     });
     this.incomplete = false;
+    return restored;
   }
 
   record(root: string): RootRecord {

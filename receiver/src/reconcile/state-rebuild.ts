@@ -74,7 +74,10 @@ export async function rebuildUntilDone(options: StateRebuildOptions): Promise<Re
         if (r.kind === 'restored') roots.push(r.root);
         else skipped.push({ root: key, reason: r.reason, detail: r.detail });
       }
-      options.store.restore(roots, now());
+      if (!options.store.restore(roots, now())) {
+        options.log.info({ topic: options.topic }, 'another receiver of the shared store rebuilt the reconcile state first; nothing restored here');
+        return { restored: 0, inFlight: 0, skipped: 0, messages: read.messages };
+      }
       for (const r of roots) options.metrics.restored(r.record.state);
       for (const [i, s] of skipped.entries()) {
         options.metrics.skipped(s.reason);

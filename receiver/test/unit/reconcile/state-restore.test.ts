@@ -175,6 +175,21 @@ describe('reconcile state rebuild (real SQLite)', () => {
     assert.equal(new ReconcileStore(open(dir).db).rebuildNeeded(), false);
   });
 
+  it('restores once on a shared store: a second receiver’s later rebuild writes nothing over the first one’s state', () => {
+    const { db } = open();
+    const first = new ReconcileStore(db);
+    const second = new ReconcileStore(db); // another receiver, started on the same new database
+    assert.deepEqual([first.rebuildNeeded(), second.rebuildNeeded()], [true, true]);
+    assert.equal(first.restore([], 0), true);
+    const moved = { ...first.record(ROOT), state: 'pending' as const, dueAt: 1 };
+    first.save(moved, 1); // the first receiver reconciles on
+    // what the state topic said before the first receiver moved on
+    const stale = [{ record: { ...restingRecord(ROOT), state: 'succeeded' as const }, attempt: null, at: 0 }];
+    assert.equal(second.restore(stale, 0), false, 'the mark was cleared: nothing restored');
+    assert.equal(second.rebuilding, false, 'and the second reads the shared state from now on');
+    assert.equal(second.record(ROOT).state, 'pending', 'the first receiver’s newer state stays');
+  });
+
   it('restores from the messages a reconciler published: the same records, attempts and wake-up times', () => {
     const published: Array<{ key: string; value: string }> = [];
     const original = new ReconcileStore(open().db);
