@@ -16,7 +16,7 @@ export interface ReceiverStore {
   shared: boolean;
   lanes: LaneLeases;
   /** Duties one receiver of a shared store does for all (store/lease.ts). */
-  duties: { awxPoller: Lease; changelogCatchup: Lease };
+  duties: { awxPoller: Lease; changelogCatchup: Lease; snapshots: Lease };
   start(): void;
   /** Gives lanes and duties back (the others take them at once), then closes the store. */
   close(): Promise<void>;
@@ -36,7 +36,7 @@ export function openStoreParts(config: Config, metrics: LaneLeaseMetrics, log: L
   const ttlMs = config.laneLeaseS * 1000;
   const lanes = new LaneLeases({ db, lanes: laneCount, holder, ttlMs, exclusive: !shared, metrics, log: log.child({ stage: 'publish' }) });
   const duty = (name: string): Lease => new Lease({ db, name, holder, ttlMs, exclusive: !shared, log: log.child({ stage: 'lease' }) });
-  const duties = { awxPoller: duty('awx-poller'), changelogCatchup: duty('changelog-catchup') };
+  const duties = { awxPoller: duty('awx-poller'), changelogCatchup: duty('changelog-catchup'), snapshots: duty('snapshots') };
   return {
     db,
     outbox: new OutboxStore(db, laneOf(laneCount)),
@@ -45,11 +45,10 @@ export function openStoreParts(config: Config, metrics: LaneLeaseMetrics, log: L
     duties,
     start() {
       lanes.start();
-      duties.awxPoller.start();
-      duties.changelogCatchup.start();
+      for (const lease of Object.values(duties)) lease.start();
     },
     async close() {
-      await Promise.all([lanes.stop(), duties.awxPoller.stop(), duties.changelogCatchup.stop()]);
+      await Promise.all([lanes.stop(), ...Object.values(duties).map((lease) => lease.stop())]);
       db.close();
     },
   };

@@ -300,6 +300,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
           onCommit: committed,
           metrics: metrics.snapshot,
           pageSize: config.snapshotPageSize,
+          ...(shared && { active: () => parts.duties.snapshots.held() }),
           log: log.child({ stage: 'snapshot' }),
         })
       : null;

@@ -17,6 +17,9 @@ import type { SnapshotCounts, SnapshotRow, SnapshotStore, SnapshotTrigger } from
 import { readSpineRetrying } from './spine-read.js';
 import type { SpineView } from './spine-view.js';
 
+/** How often the holder of the snapshots lease looks for a snapshot to take up (shared store). */
+const ADOPT_EVERY_MS = 1000;
+
 /** NetBox's default MAX_PAGE_SIZE: the largest page it serves. */
 export const SNAPSHOT_PAGE_SIZE = 1000;
 
@@ -47,6 +50,12 @@ export interface SnapshotRunnerOptions {
   log: Logger;
   /** UNICOP_SNAPSHOT_PAGE_SIZE. */
   pageSize?: number;
+  /**
+   * Whether this receiver runs snapshots now: on a shared store one receiver does, holding the
+   * `snapshots` lease (store/lease.ts). A snapshot requested at another receiver, or left running by
+   * one that died, is taken up by the holder within a second. Unset: this receiver runs its own.
+   */
+  active?: () => boolean;
   /** The `snapshot-spine` backoff's delays (tests shorten them). */
   spineRetry?: Pick<BackoffOverrides, 'initialMs' | 'maxMs'>;
   now?: () => number;
@@ -61,7 +70,10 @@ export interface SnapshotRunnerOptions {
  */
 export class SnapshotRunner {
   private current: Promise<void> | null = null;
+  /** The snapshot this receiver is executing now. */
+  private executing: string | null = null;
   private schedule: Schedule | null = null;
+  private watcher: Schedule | null = null;
   private stopping = false;
   /** The spine read's backoff sleeps in it; a stop wakes it. */
   private readonly pause = new Pause();
@@ -73,7 +85,9 @@ export class SnapshotRunner {
 
   /** Continues an unfinished snapshot, and starts the periodic schedule when one is configured. */
   start(): void {
-    const unfinished = this.options.store.running();
+    const { active } = this.options;
+    if (active) this.watcher = every({ everyMs: ADOPT_EVERY_MS, unref: true, round: () => this.adopt(active) });
+    const unfinished = active ? null : this.options.store.running();
     if (unfinished) {
       this.options.log.info(
         { snapshotId: unfinished.id, objectType: unfinished.objectTypes[unfinished.typeIndex], lastId: unfinished.lastId },
@@ -85,7 +99,7 @@ export class SnapshotRunner {
       this.schedule = every({
         everyMs: this.options.intervalS * 1000,
         round: async () => {
-          if (this.options.store.running()) return;
+          if (this.options.active?.() === false || this.options.store.running()) return;
           this.request('schedule', null);
           await this.current;
         },
@@ -107,12 +121,15 @@ export class SnapshotRunner {
       });
     } catch (error) {
       // Another receiver on the same database may have won the race: the unique index says so.
-      if (!isUnicopError(error) && String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw runningError(store.running()?.id ?? null);
+      if (!isUnicopError(error) && /^(SQLITE_CONSTRAINT|PG_23505)/.test(String((error as { code?: unknown }).code)))
+        throw runningError(store.running()?.id ?? null);
       throw error;
     }
     this.options.onCommit(1);
-    this.options.log.info({ snapshotId: id, trigger, requestedBy }, 'snapshot started');
-    this.current = this.run(id);
+    const here = this.options.active?.() !== false;
+    this.options.log.info({ snapshotId: id, trigger, requestedBy, runsHere: here }, 'snapshot started');
+    // Elsewhere: the holder of the snapshots lease takes it up (`adopt`).
+    if (here) this.current = this.run(id);
     return id;
   }
 
@@ -130,12 +147,26 @@ export class SnapshotRunner {
     this.stopping = true;
     this.pause.wake();
     await this.schedule?.stop();
+    await this.watcher?.stop();
     await this.current;
+  }
+
+  /** Holding the lease and executing nothing: continue the snapshot the store says is running, whoever started it. */
+  private adopt(active: () => boolean): void {
+    if (this.stopping || this.executing !== null || !active()) return;
+    const running = this.options.store.running();
+    if (!running) return;
+    this.options.log.info(
+      { snapshotId: running.id, typeIndex: running.typeIndex, lastId: running.lastId },
+      'running the snapshot this receiver holds the lease for',
+    );
+    this.current = this.run(running.id);
   }
 
   private async run(id: string): Promise<void> {
     const { store, log, metrics } = this.options;
     metrics.progress(0);
+    this.executing = id;
     try {
       const done = await this.execute(id);
       if (!done) return;
@@ -160,6 +191,7 @@ export class SnapshotRunner {
       metrics.ended('failed');
       log.error({ snapshotId: id, code: failure.code, err: error }, 'snapshot failed');
     } finally {
+      this.executing = null;
       metrics.progress(null);
     }
   }
@@ -196,6 +228,10 @@ export class SnapshotRunner {
       metrics.progress(typeIndex / types);
       for (;;) {
         if (this.stopping) return false;
+        if (this.options.active?.() === false) {
+          this.options.log.warn({ snapshotId: id }, 'snapshots lease lost; the receiver holding it continues this snapshot');
+          return false;
+        }
         const page = await netbox.listPage(objectType, lastId, pageSize);
         meterRequests();
         left ??= page.remaining;
