@@ -13,7 +13,8 @@ import { percentile } from './stats.js';
 export const WEBHOOK_PATH = '/v1/netbox/webhooks';
 
 export interface LoadOptions {
-  url: string;
+  /** Several URLs: the connections are spread over them round-robin (autocannon's URL array). */
+  url: string | readonly string[];
   pool: Pool;
   connections: number;
   durationS: number;
@@ -50,7 +51,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
       {
-        url: `${options.url}${WEBHOOK_PATH}`,
+        // autocannon takes an array of URLs too (lib/run.js: connection i goes to url i mod n); its types say string
+        url: (typeof options.url === 'string' ? `${options.url}${WEBHOOK_PATH}` : options.url.map((u) => `${u}${WEBHOOK_PATH}`)) as string,
         method: 'POST',
         connections: options.connections,
         duration: options.durationS,

@@ -34,7 +34,8 @@ export class Payloads {
   private readonly template: Template;
   private n = 0;
 
-  constructor() {
+  /** `roots`: how many devices the bodies are spread over (ROOTS unless a run wants fewer). */
+  constructor(private readonly roots = ROOTS) {
     this.template = interfaceUpdate(1, 1, 0) as Template;
     this.checkVariant();
   }
@@ -58,11 +59,11 @@ export class Payloads {
     }
   }
 
-  /** The next body: round-robin over the roots, each call a new event. */
-  next(): SignedBody {
+  /** The next body: round-robin over the roots (or about device `device`), each call a new event. */
+  next(device?: number): SignedBody {
     const i = this.n++;
-    const device = (i % ROOTS) + 1;
-    const iface = device * 100 + (Math.floor(i / ROOTS) % INTERFACES_PER_ROOT);
+    device ??= (i % this.roots) + 1;
+    const iface = device * 100 + (Math.floor(i / this.roots) % INTERFACES_PER_ROOT);
     const requestId = randomUUID();
     // n grows with i, so every object's version only moves forward (nothing is superseded)
     const body = this.variant(device, iface, i + 1, requestId);

@@ -11,6 +11,7 @@ import { exited, startChild, stopChild, TMP, type Started } from './procs.js';
 
 export interface RunningReceiver extends Started {
   url: string;
+  port: number;
   dataDir: string;
 }
 
@@ -19,13 +20,20 @@ export const RECEIVER_MAIN = process.env.BENCH_RECEIVER_MAIN ?? 'receiver/dist/m
 
 let starts = 0;
 
-export async function startReceiver(options: { brokers: string; prefix: string; cpuProfDir?: string }): Promise<RunningReceiver> {
+/** `env`: more settings on top (a shared store's UNICOP_DATABASE_URL, lanes, lease length); `name` names its log file. */
+export async function startReceiver(options: {
+  brokers: string;
+  prefix: string;
+  cpuProfDir?: string;
+  env?: Record<string, string>;
+  name?: string;
+}): Promise<RunningReceiver> {
   const n = ++starts;
   const dataDir = join(TMP, `receiver-${process.pid}-${n}`);
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const args = [...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []), RECEIVER_MAIN];
-  const started = startChild(`receiver-${process.pid}-${n}`, args, {
+  const started = startChild(options.name ?? `receiver-${process.pid}-${n}`, args, {
     NODE_ENV: 'production',
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -34,6 +42,7 @@ export async function startReceiver(options: { brokers: string; prefix: string; 
     ...REPLAY_ENV,
     UNICOP_DATA_DIR: dataDir,
     UNICOP_TOPIC_PREFIX: options.prefix,
+    ...options.env,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
@@ -45,7 +54,7 @@ export async function startReceiver(options: { brokers: string; prefix: string; 
     60_000,
     'the receiver to answer /readyz with Kafka reachable',
   );
-  return { ...started, url, dataDir };
+  return { ...started, url, dataDir, port };
 }
 
 export interface Readiness {

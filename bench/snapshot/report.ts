@@ -78,10 +78,13 @@ export function markdown(r: SnapshotBench): string {
   ].join('\n');
 }
 
-/** Replaces the command's block in `file`, or appends it at the end (below the kept, hand-written part). */
-export function writeBlock(file: string, body: string): void {
-  const begin = '<!-- scripts/bench snapshot: begin (written by the command; edits are lost) -->';
-  const end = '<!-- scripts/bench snapshot: end -->';
+/**
+ * Replaces the block of `scripts/bench <command>` in `file`, or appends it at the end (below the kept,
+ * hand-written part). Other commands with a block of their own (`scaleout`) use it too.
+ */
+export function writeBlock(file: string, body: string, command = 'snapshot'): void {
+  const begin = `<!-- scripts/bench ${command}: begin (written by the command; edits are lost) -->`;
+  const end = `<!-- scripts/bench ${command}: end -->`;
   const block = `${begin}\n${body}${end}`;
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n## How to read this\n';
   const from = text.indexOf(begin);
