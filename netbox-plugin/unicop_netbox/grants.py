@@ -142,12 +142,19 @@ def expire_grants(now=None):
     return ended
 
 
+def expiry_run_at(expires_at):
+    """When the expiry job of a grant ending at `expires_at` runs: the first whole second after it. RQ's scheduler
+    keeps whole seconds and may start a job up to a second before the time it was given; a job that ran before the
+    expiry would find the grant still live, and its permission would stay until the next sweep (up to a minute)."""
+    return expires_at.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def schedule_expiry(grant):
-    """A background job at the grant's expiry (the periodic sweep in jobs.py catches whatever it misses: a worker
-    down at that moment, Redis lost)."""
+    """A background job just after the grant's expiry (the periodic sweep in jobs.py catches whatever it misses: a
+    worker down at that moment, Redis lost)."""
     from .jobs import GrantExpiryJob
 
     try:
-        GrantExpiryJob.enqueue(schedule_at=grant.expires_at)
+        GrantExpiryJob.enqueue(schedule_at=expiry_run_at(grant.expires_at))
     except Exception:  # Redis down must not undo a committed grant: the sweep removes it at expiry
         logger.exception('unicop: could not schedule the expiry of access grant %s', grant.pk)

@@ -14,7 +14,7 @@ from rest_framework import status
 from users.models import Group, ObjectPermission
 from utilities.testing import APITestCase, TestCase
 
-from unicop_netbox.grants import expire_grants
+from unicop_netbox.grants import expire_grants, expiry_run_at
 from unicop_netbox.jobs import GrantExpiryJob, GrantExpirySweep
 from unicop_netbox.management.commands.unicop_bootstrap import bootstrap
 from unicop_netbox.models import AccessGrant
@@ -141,10 +141,20 @@ class AccessGrantModelTests(TestCase):
         self.assertTrue(ObjectPermission.objects.filter(name__startswith=f'unicop:grant:{other.pk}').exists())
         self.assertEqual(AccessGrant.objects.get(pk=grant.pk).status, 'expired')
 
-    def test_expiry_job_scheduled_at_expiry_when_grant_committed(self):
+    def test_expiry_job_scheduled_after_expiry_when_grant_committed(self):
         with mock.patch.object(GrantExpiryJob, 'enqueue') as enqueue, self.captureOnCommitCallbacks(execute=True):
             grant = self.grant()
-        enqueue.assert_called_once_with(schedule_at=grant.expires_at)
+        enqueue.assert_called_once_with(schedule_at=expiry_run_at(grant.expires_at))
+
+    def test_expiry_job_never_runs_before_the_expiry_at_whole_seconds(self):
+        # RQ's scheduler keeps whole seconds: a job given 12:00:00.600 may start at 12:00:00.0, before the expiry
+        expires_at = timezone.now().replace(microsecond=600_000)
+        run_at = expiry_run_at(expires_at)
+        self.assertEqual(run_at.microsecond, 0)
+        self.assertGreater(run_at, expires_at)
+        self.assertLessEqual(run_at - expires_at, timedelta(seconds=1))
+        whole = expires_at.replace(microsecond=0)
+        self.assertEqual(expiry_run_at(whole), whole + timedelta(seconds=1))
 
     def test_bootstrap_event_rule_covers_grants_when_object_types_omit_them(self):
         settings = {'receiver_url': 'http://127.0.0.1:9', 'webhook_secret': 's' * 16, 'object_types': ['dcim.device']}
