@@ -23,7 +23,8 @@ export interface E2eResult {
   acceptMs: { p50: number; p99: number };
 }
 
-function post(url: URL, agent: Agent, body: SignedBody): Promise<number> {
+/** POSTs one pre-signed webhook on a keep-alive agent; resolves with the status (never throws on one). */
+export function postSigned(url: URL, agent: Agent, body: SignedBody): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -88,7 +89,7 @@ export async function measureE2e(options: { kafka: Kafka; watch: TopicWatch; url
       const t0 = performance.now();
       posted.set(body.requestId, t0);
       inFlight.push(
-        post(url, agent, body).then((status) => {
+        postSigned(url, agent, body).then((status) => {
           accept.push(performance.now() - t0);
           if (status === 202) accepted++;
         }),

@@ -1,8 +1,8 @@
 /**
- * The benchmark's side of the shared store: a new database per variant and per takeover run (the role
- * `scripts/postgres up` makes may create databases), and who holds which relay lane (`relay_lanes`).
+ * The benchmark's side of the shared store: who holds which relay lane (`relay_lanes`). Its databases,
+ * one per variant and per takeover run, are made as the tests make theirs (receiver/test/helpers/store.ts;
+ * the role `scripts/postgres up` makes may create databases).
  */
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -13,15 +13,6 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   } finally {
     await client.end();
   }
-}
-
-/** `CREATE DATABASE` through the admin URL; the new database's URL. */
-export async function createDatabase(adminUrl: string, label: string): Promise<string> {
-  const name = `bench_${label}_${randomUUID().slice(0, 8)}`;
-  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** Lane → holder (`<hostname>:<PORT>:<pid>`, null when free) as the store has it now. */

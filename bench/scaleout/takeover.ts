@@ -8,18 +8,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { hostname } from 'node:os';
 import type { Consumer } from 'kafkajs';
 import { kafka } from '../../receiver/test/helpers/kafka.js';
 import { waitFor } from '../../receiver/test/helpers/wait-for.js';
 import { laneOf } from '../../receiver/src/pipeline/publish/lanes.js';
-import { WEBHOOK_PATH } from '../load/load.js';
+import { postSigned } from '../load/e2e-latency.js';
 import type { Payloads, SignedBody } from '../load/payloads.js';
 import { stopChild } from '../load/procs.js';
 import { say, sleep } from '../load/stats.js';
 import { startReceiver, type RunningReceiver } from '../load/unicop.js';
-import { createDatabase, laneHolders } from './store.js';
+import { createDatabase } from '../../receiver/test/helpers/store.js';
+import { laneHolders } from './store.js';
 
 /** The events topic's partitions, hence lanes: the receiver's default (UNICOP_TOPIC_PARTITIONS). */
 export const LANES = 12;
@@ -50,28 +51,7 @@ interface TakeoverLine {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-function post(url: string, body: SignedBody): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = request(
-      {
-        agent,
-        host: u.hostname,
-        port: u.port,
-        path: WEBHOOK_PATH,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': body.raw.length, 'x-hook-signature': body.signature },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body.raw);
-  });
-}
+const post = (url: string, body: SignedBody): Promise<number> => postSigned(new URL(url), agent, body);
 
 const holderOf = (r: RunningReceiver): string => `${hostname()}:${r.port}:${r.pid}`;
 
@@ -111,7 +91,7 @@ export async function takeoverRun(options: {
   payloads: Payloads;
   label: string;
 }): Promise<TakeoverRun> {
-  const databaseUrl = await createDatabase(options.adminUrl, `takeover`);
+  const databaseUrl = createDatabase(options.adminUrl, 'bench_takeover');
   const prefix = `bto${randomUUID().slice(0, 6)}`;
   const env: Record<string, string> = {
     UNICOP_DATABASE_URL: databaseUrl,

@@ -11,7 +11,7 @@ import { Payloads, Pool } from '../load/payloads.js';
 import { cpuSecondsOf, stopChild } from '../load/procs.js';
 import { readiness, startReceiver, type RunningReceiver } from '../load/unicop.js';
 import { median, say, sleep } from '../load/stats.js';
-import { createDatabase } from './store.js';
+import { createDatabase } from '../../receiver/test/helpers/store.js';
 
 export interface Variant {
   name: string;
@@ -43,7 +43,7 @@ export async function startVariants(s: ThroughputSettings): Promise<Variant[]> {
   const sqlite = await startReceiver({ brokers: s.brokers, prefix: `bsq${randomUUID().slice(0, 6)}`, name: 'sqlite-1' });
   variants.push({ name: '1 receiver, SQLite', receivers: [sqlite] });
   for (const count of [1, 2, 3]) {
-    const databaseUrl = await createDatabase(s.adminUrl, `load${count}`);
+    const databaseUrl = createDatabase(s.adminUrl, `bench_load${count}`);
     const prefix = `bpg${count}${randomUUID().slice(0, 6)}`;
     const receivers: RunningReceiver[] = [];
     // one after the other: the first migrates the new database, the others find it current

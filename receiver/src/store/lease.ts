@@ -1,6 +1,7 @@
 import type { Db } from '../database.js';
 import type { Logger } from '../log.js';
-import { every, type Schedule } from '../retry/schedule.js';
+import type { Schedule } from '../retry/schedule.js';
+import { renewing, usable } from './lease-timing.js';
 
 export interface LeaseOptions {
   db: Db;
@@ -47,12 +48,11 @@ export class Lease {
 
   /** True while this receiver holds the lease with more than a third of it left. */
   held(): boolean {
-    return this.generation !== null && this.expiresAt - this.now() > this.options.ttlMs / 3;
+    return this.generation !== null && usable(this.expiresAt, this.now(), this.options.ttlMs);
   }
 
   start(): void {
-    this.tick();
-    this.schedule = every({ everyMs: Math.max(50, Math.floor(this.options.ttlMs / 4)), unref: true, round: () => this.tick() });
+    this.schedule = renewing(this.options.ttlMs, () => this.tick());
   }
 
   async stop(): Promise<void> {

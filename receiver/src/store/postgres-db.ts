@@ -15,9 +15,10 @@ import type { PgRequest, PgResponse } from './postgres-protocol.js';
 export const WRITE_LOCK_KEY = 0x756e69636f70; // 'unicop'
 
 /**
- * Every transaction that wrote notifies this channel at its commit (PostgreSQL delivers it only if
- * the commit happens, once per transaction); every receiver listens, so a relay wakes for rows
- * another receiver committed in its lanes instead of waiting for its next idle poll.
+ * Every transaction notifies this channel at its commit (PostgreSQL delivers it only if the commit
+ * happens, once per transaction; a transaction that wrote no outbox row wakes relays for nothing, a
+ * cheap read); every receiver listens, so a relay wakes for rows another receiver committed in its
+ * lanes instead of waiting for its next idle poll.
  */
 export const COMMIT_CHANNEL = 'unicop_commit';
 

@@ -23,11 +23,13 @@ export function storeEnv(dataDir: string): Record<string, string> {
   return { UNICOP_DATA_DIR: dataDir, UNICOP_DATABASE_URL: url };
 }
 
-/** A new, empty database on the test server; its URL. */
-export function createDatabase(): string {
-  const admin = process.env.UNICOP_TEST_DATABASE_URL;
+/**
+ * A new, empty database on the server of `admin` (a role that may create databases; the test server
+ * by default), named `<prefix>_<random>`; its URL.
+ */
+export function createDatabase(admin = process.env.UNICOP_TEST_DATABASE_URL, prefix = 'unicop_test'): string {
   if (!admin) throw new Error('PostgreSQL tests need UNICOP_TEST_DATABASE_URL (scripts/postgres up prints one; scripts/test exports it)');
-  const name = `unicop_test_${randomUUID().replaceAll('-', '')}`;
+  const name = `${prefix}_${randomUUID().replaceAll('-', '')}`;
   adminExec(admin, `CREATE DATABASE ${name}`);
   const url = new URL(admin);
   url.pathname = `/${name}`;

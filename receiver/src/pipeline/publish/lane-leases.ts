@@ -1,6 +1,7 @@
 import type { Db } from '../../database.js';
 import type { Logger } from '../../log.js';
-import { every, type Schedule } from '../../retry/schedule.js';
+import type { Schedule } from '../../retry/schedule.js';
+import { renewing, usable } from '../../store/lease-timing.js';
 
 export interface LaneLeaseMetrics {
   held(lanes: number): void;
@@ -86,8 +87,7 @@ export class LaneLeases {
 
   /** Renews now, then every ttl/4. */
   start(): void {
-    this.tick();
-    this.schedule = every({ everyMs: Math.max(50, Math.floor(this.options.ttlMs / 4)), unref: true, round: () => this.tick() });
+    this.schedule = renewing(this.options.ttlMs, () => this.tick());
   }
 
   /** Gives every lane back at once (a clean stop): the others take them without waiting for the lease to run out. */
@@ -113,10 +113,9 @@ export class LaneLeases {
 
   /** The lanes this receiver may send on now (more than a third of their lease left), with their generations. */
   publishable(): Map<number, number> {
-    const margin = this.options.ttlMs / 3;
     const now = this.now();
     const lanes = new Map<number, number>();
-    for (const [lane, lease] of this.leases) if (lease.expiresAt - now > margin) lanes.set(lane, lease.generation);
+    for (const [lane, lease] of this.leases) if (usable(lease.expiresAt, now, this.options.ttlMs)) lanes.set(lane, lease.generation);
     return lanes;
   }
 

@@ -175,7 +175,7 @@ export class Relay {
       const rows = this.readPending();
       if (!rows) {
         // The store did not answer (PostgreSQL out of reach): nothing was sent; try again after the backoff.
-        await this.cursorBackoff.wait(new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', 'the relay could not read the outbox'));
+        await this.cursorBackoff.wait(new UnicopError('UNICOP_STORE_UNAVAILABLE', 'the relay could not read the outbox'));
         continue;
       }
       try {

@@ -35,6 +35,17 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
       now: () => now,
     });
   const held = (l: LaneLeases): number[] => [...l.publishable().keys()].sort();
+  /** Two receivers that joined one after the other and shared the lanes out (as the first test plays it step by step). */
+  const sharing = (): [LaneLeases, LaneLeases] => {
+    const a = leases('a');
+    const b = leases('b');
+    a.tick();
+    b.tick();
+    a.tick();
+    a.settle();
+    b.tick();
+    return [a, b];
+  };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-lanes-'));
@@ -64,13 +75,7 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
   });
 
   it('moves a dead receiver’s lanes once its lease ran out, not before, and fences its cursor writes', () => {
-    const a = leases('a');
-    const b = leases('b');
-    a.tick();
-    b.tick();
-    a.tick();
-    a.settle();
-    b.tick();
+    const [a, b] = sharing();
     const aLanes = held(a);
     const generation = a.generationOf(aLanes[0]!)!;
 
@@ -105,13 +110,7 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
 
   it('reads, per holder, only the rows of its lanes, in commit order, and records them per lane', () => {
     const store = new OutboxStore(db, laneOf(LANES));
-    const a = leases('a');
-    const b = leases('b');
-    a.tick();
-    b.tick();
-    a.tick();
-    a.settle();
-    b.tick();
+    const [a, b] = sharing();
     const keys = Array.from({ length: 30 }, (_, i) => `dcim.device:${i}`);
     store.transaction(() => keys.forEach((k, i) => store.insertMessage('events', k, `m${i}`, '{}', now)));
     const viewA = laneRelayStore(store, a);
