@@ -30,6 +30,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_DATABASE_URL: { key: 'databaseUrl', kind: 'string', secret: true },
   UNICOP_LANE_LEASE_S: { key: 'laneLeaseS', kind: 'string' },
   UNICOP_SOURCE: { key: 'source', kind: 'string' },
+  UNICOP_FEDERATION: { key: 'federationFile', kind: 'string' },
   UNICOP_TOPIC_PREFIX: { key: 'topicPrefix', kind: 'string' },
   UNICOP_TOPIC_PARTITIONS: { key: 'topicPartitions', kind: 'string' },
   UNICOP_TOPIC_REPLICATION: { key: 'topicReplication', kind: 'string' },
@@ -125,8 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((raw.awxUrl === undefined) !== (raw.awxToken === undefined)) {
     problems.push({ pointer: 'AWX_URL', message: 'the AWX outcome poller needs both AWX_URL and AWX_TOKEN (or _FILE)' });
   }
-  problems.push(...identityProblems(raw));
-  if (isConfig(raw) && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
+  problems.push(...identityProblems(raw), ...federationProblems(env));
+  if (isConfig(raw) && raw.federationFile === undefined && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
     problems.push({
       pointer: 'UNICOP_WEBHOOK_SECRETS',
       message: 'no webhook secret: set UNICOP_WEBHOOK_SECRETS (or _FILE), or UNICOP_INSECURE_NO_SIGNATURE=1 for development',
@@ -158,6 +159,20 @@ function identityProblems(raw: Record<string, unknown>): ErrorDetail[] {
     problems.push({ pointer: 'UNICOP_IAM_POLICY', message: 'OIDC needs an IAM policy: without UNICOP_IAM_POLICY no binding gives its users anything' });
   }
   return problems;
+}
+
+/**
+ * With UNICOP_FEDERATION the file is the only place for sources, secrets and NetBox APIs: the same
+ * setting beside it would be a second truth (ARCHITECTURE.md, "Federation"). KAFKA_BROKERS and
+ * UNICOP_TOPIC_PREFIX are ignored there (the routes name their clusters); main.ts says so.
+ */
+function federationProblems(env: NodeJS.ProcessEnv): ErrorDetail[] {
+  if (!env.UNICOP_FEDERATION) return [];
+  const beside = ['UNICOP_WEBHOOK_SECRETS', 'UNICOP_SOURCE', 'NETBOX_URL', 'NETBOX_TOKEN', 'UNICOP_INSECURE_NO_SIGNATURE'];
+  return beside
+    .flatMap((name) => [name, `${name}_FILE`])
+    .filter((name) => env[name] !== undefined)
+    .map((name) => ({ pointer: name, message: 'UNICOP_FEDERATION is set: sources, their secrets and NetBox APIs come from its file only' }));
 }
 
 function readVariable(env: NodeJS.ProcessEnv, name: string, spec: EnvVar, problems: ErrorDetail[]): string | undefined {

@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   UNICOP_CONFIG_INVALID: { httpStatus: 500, retriable: false },
   UNICOP_POLICY_INVALID: { httpStatus: 500, retriable: false },
+  UNICOP_FEDERATION_INVALID: { httpStatus: 500, retriable: false },
   UNICOP_INGEST_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retriable: false },
   UNICOP_INGEST_BODY_TOO_LARGE: { httpStatus: 413, retriable: false },
   UNICOP_INGEST_BODY_UNREADABLE: { httpStatus: 400, retriable: false },

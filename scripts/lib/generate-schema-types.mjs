@@ -23,6 +23,7 @@ export const SCHEMA_TYPES = {
   'object-state.v1.schema.json': ['object-state.v1.ts', 'ObjectStateV1'],
   'root-desired.v1.schema.json': ['root-desired.v1.ts', 'RootDesiredV1'],
   'inventory-policy.schema.json': ['inventory-policy.ts', 'InventoryPolicy'],
+  'federation.schema.json': ['federation.ts', 'FederationFile'],
 };
 
 const SCHEMAS = new URL('../../schemas/', import.meta.url);

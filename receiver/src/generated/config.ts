@@ -43,6 +43,10 @@ export interface ConfigSchema {
    */
   source: string;
   /**
+   * UNICOP_FEDERATION: path of the federation file (schemas/federation.schema.json): sources, this cell, owners and routes
+   */
+  federationFile?: string;
+  /**
    * UNICOP_TOPIC_PREFIX
    */
   topicPrefix: string;

@@ -15,7 +15,9 @@ export type EventEnvelopeSchema = {
     | "unicop.object.updated"
     | "unicop.object.deleted"
     | "unicop.reconcile.requested"
-    | "unicop.inventory.cap_exceeded";
+    | "unicop.inventory.cap_exceeded"
+    | "unicop.root.released"
+    | "unicop.root.adopted";
   subject: ObjectKey;
   time: string;
   datacontenttype: "application/json";
@@ -26,13 +28,15 @@ export type EventEnvelopeSchema = {
    */
   sequence: string;
   /**
-   * objectEventData for unicop.object.*, reconcileRequestData for unicop.reconcile.requested, capExceededData for unicop.inventory.cap_exceeded
+   * objectEventData for unicop.object.*, reconcileRequestData for unicop.reconcile.requested, capExceededData for unicop.inventory.cap_exceeded, ownershipData for unicop.root.released and unicop.root.adopted
    */
   data: {
     [k: string]: unknown;
   };
 };
 /**
+ * `<app_label>.<model>:<id>`; with several NetBox sources (UNICOP_FEDERATION) prefixed with the source's name: `<source>/<app_label>.<model>:<id>`
+ *
  * This interface was referenced by `undefined`'s JSON-Schema
  * via the `definition` "objectKey".
  */
@@ -44,6 +48,16 @@ export type ObjectKey = string;
 export type Snapshot = {
   [k: string]: unknown;
 } | null;
+/**
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "name".
+ */
+export type Name = string;
+/**
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "cell".
+ */
+export type Cell = string;
 
 /**
  * This interface was referenced by `undefined`'s JSON-Schema
@@ -121,6 +135,14 @@ export interface ObjectEventData {
      */
     via: "webhook" | "changelog" | "snapshot";
   };
+  /**
+   * the NetBox source's name in the federation file (UNICOP_FEDERATION); absent without one
+   */
+  source?: string;
+  /**
+   * the route (Kafka destination) the event took: the first `routes` entry of the federation file whose scope matches `scope`; absent without a federation file
+   */
+  route?: string;
 }
 /**
  * This interface was referenced by `undefined`'s JSON-Schema
@@ -146,6 +168,10 @@ export interface ReconcileRequestData {
    * false when the root is not managed (not admitted under a cap of UNICOP_INVENTORY_POLICY): the request is kept for the audit, but never reconciled. Absent means managed.
    */
   managed?: boolean;
+  /**
+   * the route (Kafka destination) the event took: the first `routes` entry of the federation file whose scope matches `scope`; absent without a federation file
+   */
+  route?: string;
 }
 /**
  * A root was not admitted: admitting it would exceed a cap of the inventory policy. Published once per refusal, keyed by the root; the root's events carry `managed: false` from the refused event on (docs/inventory.md).
@@ -199,6 +225,54 @@ export interface CapExceededData {
  * the scope of the refused event, which the caps were matched against
  */
 export interface Scope {
+  tenant: string | null;
+  site: string | null;
+  region: string | null;
+  /**
+   * The region's ancestry: the region's slug first, then its parent's, up to a top-level region (empty when no region is known). Lets a scope on a region cover its descendants without a lookup (IAM bindings, federation owners and routes). Optional within v1: events published before it lack it; readers treat a missing list as [region] when region is set.
+   *
+   * @maxItems 32
+   */
+  regions?: string[];
+}
+/**
+ * A root changed owning cell (UNICOP_FEDERATION `owners`): `unicop.root.released` by the old owner once it has no attempt in flight for the root (it starts none after), then `unicop.root.adopted` by the new owner, which reconciles the root only from then on. Keyed by the root; `sequence` is that of the root's event whose scope moved it (docs/federation.md).
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "ownershipData".
+ */
+export interface OwnershipData {
+  root: RootRef;
+  /**
+   * the cell that owned the root
+   */
+  from: string;
+  /**
+   * the cell that owns it now
+   */
+  to: string;
+  scope: Scope1;
+  /**
+   * the root's event whose scope moved it
+   */
+  eventId: string;
+  /**
+   * adopted only: the id of the release it follows
+   */
+  releasedId?: string;
+  /**
+   * released only: the outcome of the old owner's last attempt, as GET /v1/roots/{root} gave it (null when none)
+   */
+  lastOutcome?: {
+    [k: string]: unknown;
+  } | null;
+  route?: Name;
+  superseded: false;
+}
+/**
+ * the root's scope that gives it to `to`
+ */
+export interface Scope1 {
   tenant: string | null;
   site: string | null;
   region: string | null;

@@ -1,7 +1,7 @@
 import type { CapExceededData, EventEnvelopeSchema, ObjectEventData, ReconcileRequestData } from '../generated/event-envelope.v1.js';
 import type { components } from '../generated/openapi.js';
 
-export type { CapExceededData, ObjectEventData, ReconcileRequestData, RootRef } from '../generated/event-envelope.v1.js';
+export type { CapExceededData, ObjectEventData, OwnershipData, ReconcileRequestData, RootRef } from '../generated/event-envelope.v1.js';
 
 /** The event names: `type` of `schemas/event-envelope.v1.schema.json` (the compiler checks both ways). */
 export type EventType = EventEnvelopeSchema['type'];
@@ -11,6 +11,8 @@ export const EVENT_TYPES = {
   deleted: 'unicop.object.deleted',
   reconcileRequested: 'unicop.reconcile.requested',
   capExceeded: 'unicop.inventory.cap_exceeded',
+  rootReleased: 'unicop.root.released',
+  rootAdopted: 'unicop.root.adopted',
 } as const satisfies Record<string, EventType>;
 // Fails to compile when the schema gains a type this map does not name.
 const EVERY_TYPE_NAMED: Record<Exclude<EventType, (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES]>, never> = {};
