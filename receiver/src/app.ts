@@ -17,7 +17,8 @@ import { RETRY_AFTER_SECONDS, type AcceptWebhook } from './pipeline/pipeline.js'
 import { SIGNATURE_HEADER } from './pipeline/verify/verify-signature.js';
 
 export interface Readiness {
-  kafkaReachable: boolean;
+  /** Per route: its cluster reachable, its unpublished rows and limit. */
+  routes: ReadonlyMap<string, { reachable: boolean; depth: number; limit: number }>;
   outboxDepth: number;
   outboxLimit: number;
   /** Set while the database refuses writes (disk full, I/O error), until a write succeeds again. */
@@ -98,15 +99,23 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.get('/readyz', (_req, res) => {
     const r = deps.readiness();
-    const ready = r.kafkaReachable && r.outboxDepth < r.outboxLimit && r.storeFault === null;
+    const routes = [...r.routes];
+    const flowing = routes.filter(([, route]) => route.reachable && route.depth < route.limit).length;
+    // One route down or full leaves the others flowing: degraded, still in service.
+    const status = r.storeFault !== null || flowing === 0 ? 'not_ready' : flowing < routes.length ? 'degraded' : 'ready';
     const store: components['schemas']['Readiness']['checks']['store'] = r.storeFault
       ? { writable: false, code: r.storeFault.code, part: r.storeFault.part, since: new Date(r.storeFault.since).toISOString() }
       : { writable: true };
     const body: components['schemas']['Readiness'] = {
-      status: ready ? 'ready' : 'not_ready',
-      checks: { kafka: { reachable: r.kafkaReachable }, outbox: { depth: r.outboxDepth, limit: r.outboxLimit }, store },
+      status,
+      checks: {
+        kafka: { reachable: routes.every(([, route]) => route.reachable) },
+        routes: Object.fromEntries(routes),
+        outbox: { depth: r.outboxDepth, limit: r.outboxLimit },
+        store,
+      },
     };
-    res.status(ready ? 200 : 503).json(body);
+    res.status(status === 'not_ready' ? 503 : 200).json(body);
   });
 
   app.get('/metrics', async (_req, res, next) => {

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import type { Config } from './config.js';
 import type { Db } from './database.js';
+import { UnicopError } from './errors.js';
+import type { Federation } from './federation/federation.js';
 import type { Logger } from './log.js';
 import { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { LaneLeases, type LaneLeaseMetrics } from './pipeline/publish/lane-leases.js';
-import { laneOf } from './pipeline/publish/lanes.js';
+import { registerRouteLanes, type LaneMap } from './pipeline/publish/route-lanes.js';
 import { openReceiverStore } from './receiver-database.js';
 import { Lease } from './store/lease.js';
 
@@ -14,9 +16,11 @@ export interface ReceiverStore {
   outbox: OutboxStore;
   /** PostgreSQL, possibly with other receivers on it; false for the one receiver of a SQLite file. */
   shared: boolean;
-  lanes: LaneLeases;
-  /** Duties one receiver of a shared store does for all (store/lease.ts). */
-  duties: { awxPoller: Lease; changelogCatchup: Lease; snapshots: Lease };
+  laneMap: LaneMap;
+  /** Per route, the lanes this receiver publishes. */
+  lanes: ReadonlyMap<string, LaneLeases>;
+  /** Duties one receiver of a shared store does for all (store/lease.ts); the changelog catch-up is one per source. */
+  duties: { awxPoller: Lease; changelogCatchup: ReadonlyMap<string, Lease>; snapshots: Lease };
   start(): void;
   /** Gives lanes and duties back (the others take them at once), then closes the store. */
   close(): Promise<void>;
@@ -24,31 +28,70 @@ export interface ReceiverStore {
 
 /**
  * Opens the store (`UNICOP_DATABASE_URL`: PostgreSQL, else SQLite) with its lanes and duty leases.
- * Several receivers share the lanes of a PostgreSQL store (one per partition of the events topic);
- * the one SQLite receiver publishes one lane and holds every lease from the start.
+ * Several receivers share the lanes of a PostgreSQL store (per route, one per partition of its
+ * events topic); the one SQLite receiver publishes one lane per route and holds every lease from
+ * the start. Rows left unpublished in lanes of a route no longer configured stop start-up: they
+ * would never be published.
  */
-export function openStoreParts(config: Config, metrics: LaneLeaseMetrics, log: Logger): ReceiverStore {
+export function openStoreParts(config: Config, federation: Federation, metrics: (route: string) => LaneLeaseMetrics, log: Logger): ReceiverStore {
   const db = openReceiverStore(config);
   const shared = db.dialect === 'postgres';
-  const laneCount = shared ? config.topicPartitions : 1;
+  const routes = federation.routes.map((r) => r.name);
+  let laneMap: LaneMap;
+  try {
+    laneMap = registerRouteLanes(db, routes, federation.home.name, shared ? config.topicPartitions : 1);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (laneMap.stranded.length > 0) {
+    db.close();
+    throw new UnicopError('UNICOP_FEDERATION_INVALID', 'unpublished rows wait in lanes of routes that are not configured', {
+      details: laneMap.stranded.map((s) => ({
+        pointer: `/routes`,
+        message: `route "${s.route}" holds ${s.rows} unpublished row(s): configure it again (same name) until they are published`,
+      })),
+    });
+  }
   // Unique among live receivers: one host cannot listen twice on a port, and a restart is a new process.
   const holder = `${hostname()}:${config.port}:${process.pid}`;
   const ttlMs = config.laneLeaseS * 1000;
-  const lanes = new LaneLeases({ db, lanes: laneCount, holder, ttlMs, exclusive: !shared, metrics, log: log.child({ stage: 'publish' }) });
+  const lanes = new Map(
+    routes.map((route) => [
+      route,
+      new LaneLeases({
+        db,
+        route,
+        lanes: laneMap.lanesOf(route),
+        holder,
+        ttlMs,
+        exclusive: !shared,
+        metrics: metrics(route),
+        log: log.child({ stage: 'publish', route }),
+      }),
+    ]),
+  );
   const duty = (name: string): Lease => new Lease({ db, name, holder, ttlMs, exclusive: !shared, log: log.child({ stage: 'lease' }) });
-  const duties = { awxPoller: duty('awx-poller'), changelogCatchup: duty('changelog-catchup'), snapshots: duty('snapshots') };
+  const catchupDuty = (source: string): string => (source === 'default' ? 'changelog-catchup' : `changelog-catchup:${source}`);
+  const duties = {
+    awxPoller: duty('awx-poller'),
+    changelogCatchup: new Map(federation.sources.map((s) => [s.name, duty(catchupDuty(s.name))])),
+    snapshots: duty('snapshots'),
+  };
+  const leases = (): Lease[] => [duties.awxPoller, duties.snapshots, ...duties.changelogCatchup.values()];
   return {
     db,
-    outbox: new OutboxStore(db, laneOf(laneCount)),
+    outbox: new OutboxStore(db, laneMap),
     shared,
+    laneMap,
     lanes,
     duties,
     start() {
-      lanes.start();
-      for (const lease of Object.values(duties)) lease.start();
+      for (const l of lanes.values()) l.start();
+      for (const lease of leases()) lease.start();
     },
     async close() {
-      await Promise.all([lanes.stop(), ...Object.values(duties).map((lease) => lease.stop())]);
+      await Promise.all([...[...lanes.values()].map((l) => l.stop()), ...leases().map((lease) => lease.stop())]);
       db.close();
     },
   };

@@ -20,11 +20,14 @@ import { createCatchupMetrics } from './catchup/catchup-metrics.js';
 import { createRegistry } from './metrics.js';
 import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
-import { createLaneLeaseMetrics, createRelayMetrics } from './pipeline/publish/relay-metrics.js';
+import { createLaneLeaseMetrics, createRelayMetrics, createRouteDepthMetrics } from './pipeline/publish/relay-metrics.js';
 import type { LaneLeases } from './pipeline/publish/lane-leases.js';
 import { laneRelayStore } from './pipeline/publish/lane-relay-store.js';
 import { laneOf } from './pipeline/publish/lanes.js';
 import { every } from './retry/schedule.js';
+import { loadFederation, type Federation, type SourceSpec } from './federation/federation.js';
+import { RouteDepths } from './pipeline/outbox/route-depths.js';
+import { sourceCatchupStore } from './catchup/source-store.js';
 import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
 import { createNormalizer, type NormalizeDeps } from './pipeline/normalize/normalize.js';
@@ -46,7 +49,7 @@ import { matchRule } from './reconcile/reconcile-policy.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
 import { createWebhookValidator } from './pipeline/validate/validate-webhook.js';
-import { acceptUnsigned, createVerifier } from './pipeline/verify/verify-signature.js';
+import { acceptUnsigned, createSourceVerifier } from './pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from './schema-registry.js';
 import { UnicopError } from './errors.js';
 import { discoverJwksUri } from './clients/oidc-discovery.js';
@@ -81,6 +84,7 @@ export function registerMetrics(registry: Registry) {
     ...createOutboxMetrics(registry),
     relay: createRelayMetrics(registry),
     lanes: createLaneLeaseMetrics(registry),
+    routes: createRouteDepthMetrics(registry),
     catchup: createCatchupMetrics(registry),
     ...createReconcileMetrics(registry),
     retention: createRetentionMetrics(registry),
@@ -96,12 +100,16 @@ export type Metrics = ReturnType<typeof registerMetrics>;
 
 export interface Receiver {
   app: express.Express;
+  /** The home route's relay (the only one without a federation file). */
   relay: Relay;
+  /** One relay per route (Kafka destination), by route name. */
+  relays: ReadonlyMap<string, Relay>;
+  federation: Federation;
   store: OutboxStore;
   /** The store: SQLite (tests lower its `max_page_count` to fill the disk) or the shared PostgreSQL. */
   db: Db;
-  /** The relay lanes this receiver publishes (all of them on SQLite). */
-  lanes: LaneLeases;
+  /** Per route, the relay lanes this receiver publishes (all of them on SQLite). */
+  lanes: ReadonlyMap<string, LaneLeases>;
   /** Whether the database takes writes (disk full, I/O errors); /readyz reports it. */
   storeHealth: StoreHealth;
   retention: Retention;
@@ -129,6 +137,8 @@ export interface Receiver {
 export interface ReceiverOptions {
   /** Least time between two JWKS fetches (default 30 s; tests shorten it). */
   jwksCooldownMs?: number;
+  /** Already read by main.ts (its secrets go to the logger's scrub); read from the config otherwise. */
+  federation?: Federation;
 }
 
 /** Builds every part from the config and wires the stages together. Starts the relay; never listens. */
@@ -138,12 +148,22 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   // Loaded before the database opens: a bad file stops start-up with every problem, touching nothing.
   const inventoryPolicy = config.inventoryPolicyFile ? loadInventoryPolicy(config.inventoryPolicyFile, registry) : null;
-  const parts = openStoreParts(config, metrics.lanes, log);
+  const federation = options.federation ?? loadFederation(config, registry);
+  if (federation.configured) {
+    log.info(
+      { cell: federation.cell, sources: federation.sources.map((s) => s.name), routes: federation.routes.map((r) => r.name) },
+      'federation file read; KAFKA_BROKERS and UNICOP_TOPIC_PREFIX are not used',
+    );
+  }
+  const parts = openStoreParts(config, federation, metrics.lanes, log);
   const { db, outbox: store, shared, lanes } = parts;
 
-  let depth = store.depth();
   let stopping = false;
-  metrics.outboxDepth.set(depth);
+  const depths = new RouteDepths(federation.routes, metrics.routes);
+  depths.reset(store.depthByRoute());
+  store.onRow = (route) => depths.add(route, 1);
+  const showDepth = (): void => void metrics.outboxDepth.set(depths.total);
+  showDepth();
   metrics.outboxLimit.set(config.outboxLimit);
 
   const storeHealth = new StoreHealth({ log: log.child({ stage: 'outbox' }), metrics: metrics.store, probe: () => store.probeWrite() });
@@ -158,47 +178,63 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log: log.child({ stage: 'retention' }),
   });
 
-  const kafka = createKafka(config.kafkaBrokers, log);
-  const topics = topicNames(config.topicPrefix);
-  const relay = new Relay({
-    kafka,
-    store: laneRelayStore(store, lanes),
-    topics,
-    partitions: config.topicPartitions,
-    replication: config.topicReplication,
-    metrics: {
-      ...metrics.relay,
-      acknowledged: (rows) => metrics.outboxDepth.set((depth -= rows)),
-    },
-    writes: storeHealth,
-    log: log.child({ stage: 'publish' }),
-  });
-
-  // Other receivers commit and publish rows of a shared outbox too: there the count is re-read from the store.
-  const depthSync = shared
-    ? every({
-        everyMs: 1000,
-        unref: true,
-        round: () => {
-          try {
-            metrics.outboxDepth.set((depth = store.depth()));
-          } catch (error) {
-            storeHealth.failed('depth', error);
-          }
+  // One relay per route: its own Kafka client, topics, lanes and metrics, so one cluster away holds only its own rows.
+  const routes = new Map(
+    federation.routes.map((route) => {
+      const kafka = createKafka(route.brokers, log.child({ route: route.name }));
+      const topics = topicNames(route.topicPrefix);
+      const relay = new Relay({
+        kafka,
+        store: laneRelayStore(store, lanes.get(route.name)!),
+        topics,
+        partitions: config.topicPartitions,
+        replication: config.topicReplication,
+        metrics: {
+          ...metrics.relay(route.name),
+          acknowledged: (rows) => {
+            depths.add(route.name, -rows);
+            showDepth();
+          },
         },
-      })
-    : null;
-  // Rows another receiver committed may be in this receiver's lanes: publish them now, not at the next idle poll.
-  db.onCommit?.(() => relay.wake());
-  const committed = (rows: number): void => {
-    metrics.outboxDepth.set((depth += rows));
-    relay.wake();
+        writes: storeHealth,
+        log: log.child({ stage: 'publish', route: route.name }),
+      });
+      return [route.name, { route, kafka, topics, relay }] as const;
+    }),
+  );
+  const home = routes.get(federation.home.name)!;
+  const { kafka, topics, relay } = home;
+  const wakeRelays = (): void => {
+    for (const r of routes.values()) r.relay.wake();
   };
+
+  // Other receivers commit and publish rows of a shared outbox too, and a rolled-back row was counted: re-read every second.
+  const depthSync = every({
+    everyMs: 1000,
+    unref: true,
+    round: () => {
+      try {
+        depths.reset(store.depthByRoute());
+        showDepth();
+      } catch (error) {
+        storeHealth.failed('depth', error);
+      }
+    },
+  });
+  // Rows another receiver committed may be in this receiver's lanes: publish them now, not at the next idle poll.
+  db.onCommit?.(wakeRelays);
+  // The rows were counted per route as they were queued (store.onRow).
+  const committed = (): void => {
+    showDepth();
+    wakeRelays();
+  };
+  // Messages the receiver makes itself (audit, grants, projections, operators' requests) come from the cell.
+  const cellSource = federation.configured ? `unicop://${federation.cell}` : config.source;
   const audit = createAuditTrail({
-    source: config.source,
+    source: cellSource,
     write: (key, id, value) => {
       store.transaction(() => store.insertMessage('audit', key, id, value, Date.now()));
-      committed(1);
+      committed();
     },
     metrics: metrics.iam,
     log: log.child({ stage: 'audit' }),
@@ -206,7 +242,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const access = new AccessGrants({
     db,
     outbox: store,
-    source: config.source,
+    source: cellSource,
     maxMs: config.accessGrantMaxS * 1000,
     validScope: registry.validator<IamScope>('iam-policy.schema.json#/$defs/scope'),
     onCommit: committed,
@@ -215,7 +251,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log: log.child({ stage: 'access' }),
   });
   const desiredStore = new DesiredStore(db);
-  const desired = new DesiredProjection({ store: desiredStore, outbox: store, source: config.source, log: log.child({ stage: 'desired' }) });
+  const desired = new DesiredProjection({ store: desiredStore, outbox: store, source: cellSource, log: log.child({ stage: 'desired' }) });
   const inventory = inventoryPolicy
     ? new InventoryAdmission({ db, policy: inventoryPolicy, outbox: store, metrics: metrics.inventory, log: log.child({ stage: 'inventory' }) })
     : null;
@@ -247,25 +283,37 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     ...(shared && { shared: { partitionOf: laneOf(config.topicPartitions), pollerActive: () => parts.duties.awxPoller.held() } }),
   });
 
-  if (config.webhookSecrets.length === 0) {
+  if (federation.sources.some((source) => source.secrets.length === 0)) {
     log.warn({ setting: 'UNICOP_INSECURE_NO_SIGNATURE' }, 'INSECURE: webhook signatures are NOT verified; anyone who can reach this port can inject events');
   }
 
-  const normalizeDeps: NormalizeDeps = {
+  const baseDeps: NormalizeDeps = {
     source: config.source,
     resolveRoot: createRootResolver(policy),
     ...(inventoryPolicy && { managed: compileManagedSet(inventoryPolicy) }),
     onRootDisagreement: createRootDisagreementReporter(metrics.rootDisagreements, log),
   };
-  const netbox = config.netboxUrl && config.netboxToken ? new NetboxClient(config.netboxUrl, config.netboxToken) : null;
-  const catchup = netbox
-    ? new ChangelogCatchup({
-        client: netbox,
-        store,
+  // Per source: its CloudEvents source, its key prefix, and (federated) its name and the routes of scopes.
+  const sourceDeps = (source: SourceSpec): NormalizeDeps => ({
+    ...baseDeps,
+    source: source.source,
+    keyPrefix: source.keyPrefix,
+    ...(federation.configured && { federated: { sourceName: source.name, routeOf: (scope) => federation.routeOf(scope).name } }),
+  });
+  const normalizeDeps = sourceDeps(federation.sources[0]!);
+  const netboxes = new Map(federation.sources.flatMap((s) => (s.netbox ? [[s.name, new NetboxClient(s.netbox.url, s.netbox.token)] as const] : [])));
+  const catchups = federation.sources.flatMap((source) => {
+    const client = netboxes.get(source.name);
+    if (!client) return [];
+    const deps = sourceDeps(source);
+    return [
+      new ChangelogCatchup({
+        client,
+        store: sourceCatchupStore(store, source),
         append: (draft) => groupCommit.appendEvent(draft),
         reject: (record) => groupCommit.appendReject(record),
-        source: config.source,
-        normalize: (row, rest, version) => normalizeChangelog(normalizeDeps, row, rest, version),
+        source: source.source,
+        normalize: (row, rest, version) => normalizeChangelog(deps, row, rest, version),
         intervalMs: config.catchupIntervalMs,
         graceMs: config.catchupGraceMs,
         overlap: config.catchupOverlap,
@@ -273,13 +321,16 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         eventRule: config.catchupEventRule,
         from: config.catchupFrom,
         metrics: metrics.catchup,
-        active: () => parts.duties.changelogCatchup.held(),
-        log: log.child({ stage: 'catchup' }),
-      })
-    : null;
+        active: () => parts.duties.changelogCatchup.get(source.name)!.held(),
+        log: log.child({ stage: 'catchup', source: source.name }),
+      }),
+    ];
+  });
+  const catchup = catchups[0] ?? null;
 
+  // Snapshots compare one NetBox with the one objects topic: not run under a federation file (docs/federation.md).
   const snapshots =
-    config.netboxUrl && config.netboxToken
+    !federation.configured && config.netboxUrl && config.netboxToken
       ? new SnapshotRunner({
           store: new SnapshotStore(db),
           outbox: store,
@@ -306,13 +357,11 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       : null;
 
   const acceptWebhook = createWebhookPipeline({
-    source: config.source,
-    verify: config.webhookSecrets.length > 0 ? createVerifier(config.webhookSecrets) : acceptUnsigned,
+    sources: federation.sources.map((source) => ({ source: source.source, normalize: createNormalizer(sourceDeps(source)) })),
+    verify: federation.sources.some((source) => source.secrets.length > 0) ? createSourceVerifier(federation.sources) : acceptUnsigned,
     validate: createWebhookValidator(registry),
-    normalize: createNormalizer(normalizeDeps),
     groupCommit,
-    depth: () => depth,
-    outboxLimit: config.outboxLimit,
+    full: (route) => depths.full(route ?? federation.home.name, groupCommit.queued),
     stopping: () => stopping,
     known: (eventId) => store.event(eventId) !== undefined,
     replayWindowMs: config.replayWindowS * 1000,
@@ -354,11 +403,13 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     acceptWebhook,
     snapshots: createSnapshotsApi(snapshots),
     roots: createRootsApi({
-      source: config.source,
+      source: cellSource,
       index: store,
       desired: desiredStore,
       append: (draft) => groupCommit.appendEvent(draft),
-      existsInNetbox: netbox && ((type, id) => netbox.objectExists(type, id)),
+      existsInNetbox:
+        netboxes.size > 0 ? async (source, type, id) => (await netboxes.get(source ?? federation.sources[0]!.name)?.objectExists(type, id)) ?? false : null,
+      ...(federation.configured && { routeOf: (root: string) => federation.routeOf(store.rootScope(root)).name }),
       reconcile: reconcile && {
         record: (root) => reconcile.reconciler.record(root),
         inState: (state, limit) => reconcile.store.inState(state, limit),
@@ -373,17 +424,22 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     },
     checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
     access: apiAccess,
-    readiness: () => ({ kafkaReachable: relay.reachable, outboxDepth: depth, outboxLimit: config.outboxLimit, storeFault: storeHealth.fault }),
+    readiness: () => ({
+      routes: new Map([...routes].map(([name, r]) => [name, { reachable: r.relay.reachable, depth: depths.of(name), limit: r.route.outboxLimit }])),
+      outboxDepth: depths.total,
+      outboxLimit: config.outboxLimit,
+      storeFault: storeHealth.fault,
+    }),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     log,
   });
 
   parts.start();
-  relay.start();
+  for (const r of routes.values()) r.relay.start();
   storeHealth.start();
   retention.start();
-  catchup?.start();
+  for (const c of catchups) c.start();
   reconcile?.start();
   access.start();
   snapshots?.start();
@@ -391,6 +447,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   return {
     app,
     relay,
+    relays: new Map([...routes].map(([name, r]) => [name, r.relay])),
+    federation,
     store,
     db,
     lanes,
@@ -405,17 +463,17 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     reloadIamPolicy: () => iamPolicy?.reload() ?? null,
     async stop(drainMs) {
       stopping = true;
-      await catchup?.stop();
+      for (const c of catchups) await c.stop();
       await snapshots?.stop();
       await reconcile?.stop();
       await access.stop();
       await new Promise((resolve) => setImmediate(resolve));
       await retention.stop();
       storeHealth.stop();
-      await depthSync?.stop();
-      const unpublished = await relay.stop(drainMs);
+      await depthSync.stop();
+      const left = await Promise.all([...routes.values()].map((r) => r.relay.stop(drainMs)));
       await parts.close();
-      return { unpublished };
+      return { unpublished: left.some((n) => n === null) ? null : left.reduce<number>((sum, n) => sum + (n ?? 0), 0) };
     },
   };
 }

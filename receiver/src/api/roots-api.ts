@@ -9,7 +9,7 @@ import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type TimelineEntry } fr
 import type { ApiPermission, Guard } from '../iam/api-access.js';
 import { rootView } from './root-view.js';
 
-const ROOT_KEY = /^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
+const ROOT_KEY = /^(?:([a-z0-9][a-z0-9-]{0,62})\/)?([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*):([1-9][0-9]{0,17})$/;
 /** Namespace for reconcile request ids derived from an Idempotency-Key (never changes). */
 const REQUEST_ID_NAMESPACE = '6a1f7c4e-52a3-4c0e-9d7b-3f2e8b1a9c55';
 export const TIMELINE_MAX = 200;
@@ -53,21 +53,27 @@ export interface RootsApiDeps {
   append: AppendRequest;
   reconcile: ReconcileView | null;
   /** Whether NetBox holds the object now (`NETBOX_URL` set); null when the receiver cannot ask. */
-  existsInNetbox: ((objectType: string, id: number) => Promise<boolean>) | null;
+  /** Whether the root's NetBox (its source's name from the key's prefix; null: the only source) has the object. */
+  existsInNetbox: ((source: string | null, objectType: string, id: number) => Promise<boolean>) | null;
+  /** With a federation file: the route of a root (its last recorded scope's), for the requests it makes. */
+  routeOf?: (root: string) => string;
   now?: () => number;
 }
 
 /** `GET /v1/roots/{root}`, `GET /v1/roots/{root}/timeline`, `POST /v1/roots/{root}/reconcile` (openapi/unicop.yaml). */
-export function createRootsApi({ source, index, desired, append, reconcile, existsInNetbox, now = Date.now }: RootsApiDeps) {
+export function createRootsApi({ source, index, desired, append, reconcile, existsInNetbox, routeOf, now = Date.now }: RootsApiDeps) {
   const recent = new Map<string, { at: number; body: Schemas['ReconcileAccepted'] }>();
 
-  function parseRoot(key: string): { type: string; id: number } {
+  function parseRoot(key: string): { source: string | null; type: string; id: number } {
     const m = ROOT_KEY.exec(key);
-    const id = Number(m?.[2]);
-    if (!m?.[1] || !Number.isSafeInteger(id)) {
-      throw new UnicopError('UNICOP_API_ROOT_INVALID', 'root must be <app_label>.<model>:<id>, e.g. dcim.device:42');
+    const id = Number(m?.[3]);
+    if (!m?.[2] || !Number.isSafeInteger(id)) {
+      throw new UnicopError(
+        'UNICOP_API_ROOT_INVALID',
+        'root must be <app_label>.<model>:<id>, e.g. dcim.device:42 (with several NetBox sources <source>/dcim.device:42)',
+      );
     }
-    return { type: m[1], id };
+    return { source: m[1] ?? null, type: m[2], id };
   }
 
   /** Whether the receiver holds a record of the root: events in its index, or a reconcile state. */
@@ -201,7 +207,7 @@ export function createRootsApi({ source, index, desired, append, reconcile, exis
       onBehalfOf: string | null = null,
       guard: Pick<Guard, 'decide' | 'denied'> = OPEN,
     ): Promise<{ status: 202 | 200; body: Schemas['ReconcileAccepted'] }> {
-      const { type, id } = parseRoot(key);
+      const { source: netboxSource, type, id } = parseRoot(key);
       const reason = readReason(body);
       if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 200)) {
         throw new UnicopError('UNICOP_API_QUERY_INVALID', 'Idempotency-Key must be 1..200 characters');
@@ -209,7 +215,7 @@ export function createRootsApi({ source, index, desired, append, reconcile, exis
       const unknown = () => new UnicopError('UNICOP_API_ROOT_NOT_FOUND', `${key} is not known here${existsInNetbox ? ' and NetBox does not have it' : ''}`);
       // Decided before NetBox is asked: an out-of-scope caller learns nothing, not even from timing, about NetBox.
       authorize(guard, key, 'roots:reconcile', unknown);
-      if (index.lastSequence(key) === 0 && !reconcile?.record(key) && !(await existsInNetbox?.(type, id))) throw unknown();
+      if (index.lastSequence(key) === 0 && !reconcile?.record(key) && !(await existsInNetbox?.(netboxSource, type, id))) throw unknown();
       // The same service token acts for many people: one person's press is not another's duplicate.
       const dedupeKey = `${caller}\n${onBehalfOf ?? ''}\n${key}`;
       if (idempotencyKey === undefined) {
@@ -236,6 +242,7 @@ export function createRootsApi({ source, index, desired, append, reconcile, exis
             requestedBy: caller,
             actor: { user: onBehalfOf, principal: caller },
             superseded: false,
+            ...(routeOf && { route: routeOf(key) }),
           },
         },
       });

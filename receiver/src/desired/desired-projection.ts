@@ -38,7 +38,7 @@ export class DesiredProjection {
     const key = event.subject;
     const root = event.data.root;
     const message = objectStateMessage(event, source);
-    outbox.insertMessage('objects', key, message.id, JSON.stringify(message), now);
+    outbox.insertMessage('objects', key, message.id, JSON.stringify(message), now, event.data.route);
     let rows = 1;
     // NetBox never reuses an id: a deleted root's late component events keep its projection deleted.
     if (store.root(root.key)?.deleted) return rows;
@@ -54,7 +54,7 @@ export class DesiredProjection {
   private deleted(event: ObjectEvent, now: number): number {
     const { store, outbox } = this.options;
     const key = event.subject;
-    outbox.insertTombstone('objects', key, tombstoneId(event.id, key), now);
+    outbox.insertTombstone('objects', key, tombstoneId(event.id, key), now, event.data.route);
     let rows = 1;
     const previous = store.member(key);
     store.dropMember(key);
@@ -64,7 +64,7 @@ export class DesiredProjection {
       store.dropMembers(key);
       store.putRoot(key, null, true, event.id, now);
       if (known?.deleted !== true) {
-        outbox.insertTombstone('rootsDesired', key, tombstoneId(event.id, key), now);
+        outbox.insertTombstone('rootsDesired', key, tombstoneId(event.id, key), now, event.data.route);
         rows++;
       }
       return rows;
@@ -82,21 +82,21 @@ export class DesiredProjection {
     if (members.length === 0) {
       if (known?.desiredVersion == null) return 0;
       store.putRoot(root.key, null, false, event.id, now);
-      outbox.insertTombstone('rootsDesired', root.key, tombstoneId(event.id, root.key), now);
+      outbox.insertTombstone('rootsDesired', root.key, tombstoneId(event.id, root.key), now, event.data.route);
       return 1;
     }
     const version = desiredVersion(members);
     if (known?.desiredVersion === version) return 0;
     store.putRoot(root.key, version, false, event.id, now);
     const message = rootDesiredJson(event, root, members, version, source);
-    outbox.insertMessage('rootsDesired', root.key, message.id, message.json, now);
+    outbox.insertMessage('rootsDesired', root.key, message.id, message.json, now, event.data.route);
     this.options.log.debug({ root: root.key, desiredVersion: version, members: members.length, eventId: event.id }, 'root desired state changed');
     return 1;
   }
 }
 
-/** `dcim.device:42` → its reference (keys are checked by the envelope's schema before they get here). */
+/** `dcim.device:42` or `nb-eu/dcim.device:42` → its reference (keys are checked by the envelope's schema before they get here). */
 function refOf(key: string): { type: string; id: number; key: string } {
   const colon = key.lastIndexOf(':');
-  return { type: key.slice(0, colon), id: Number(key.slice(colon + 1)), key };
+  return { type: key.slice(key.indexOf('/') + 1, colon), id: Number(key.slice(colon + 1)), key };
 }

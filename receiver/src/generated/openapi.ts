@@ -243,7 +243,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Kafka is reachable, the outbox is below its limit and the database takes writes */
+        /**
+         * Kafka is reachable, the outbox is below its limit and the database takes writes
+         * @description With a federation file each route (Kafka destination) is checked on its own (`checks.routes`):
+         *     while the store takes writes and at least one route is reachable and below its limit the
+         *     answer is 200 — `degraded` when another route is not (its webhooks get 503, the others flow),
+         *     so a load balancer keeps the receiver in service for the routes that work.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -334,10 +340,19 @@ export interface components {
         };
         Readiness: {
             /** @enum {unknown} */
-            status: "ready" | "not_ready";
+            status: "ready" | "degraded" | "not_ready";
             checks: {
                 kafka: {
+                    /** @description every route's Kafka cluster is reachable */
                     reachable: boolean;
+                };
+                /** @description per route (its name; `default` without a federation file) */
+                routes?: {
+                    [key: string]: {
+                        reachable: boolean;
+                        depth: number;
+                        limit: number;
+                    };
                 };
                 outbox: {
                     depth: number;
@@ -1175,7 +1190,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description ready */
+            /** @description ready, or degraded (some routes are unreachable or full; `checks.routes` says which) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -141,6 +141,7 @@ export class InventoryAdmission {
         requestId: null,
         action: 'cap_exceeded',
         actorUser: null,
+        route: refused.data.route,
         value: JSON.stringify(notice),
       },
       now,

@@ -15,15 +15,23 @@ export const WEBHOOK_REJECTED_DATASCHEMA = 'https://unicop.dev/schemas/webhook-r
 /** Seconds a client should wait after a 503 (NetBox's RQ retry interval decides in practice). */
 export const RETRY_AFTER_SECONDS = 5;
 
-export interface PipelineDeps {
+/** A NetBox source as the pipeline sees it: its CloudEvents `source` and its normalizer (keys, route). */
+export interface PipelineSource {
   source: string;
+  normalize: Normalizer;
+}
+
+export interface PipelineDeps {
+  /** By the index `verify` returns: the source whose secret signed the body. */
+  sources: readonly PipelineSource[];
   verify: Verifier;
   validate: WebhookValidator;
-  normalize: Normalizer;
   groupCommit: GroupCommit;
-  /** Unpublished rows right now and the most allowed before answering 503. */
-  depth: () => number;
-  outboxLimit: number;
+  /**
+   * Whether the route an event takes (`data.route`; absent: the only or home route) holds as many
+   * unpublished rows as it may: its webhooks get 503 while other routes' keep flowing.
+   */
+  full: (route: string | undefined) => boolean;
   stopping: () => boolean;
   /** Whether an event id is already stored (a redelivery), whatever its age. */
   known: (eventId: string) => boolean;
@@ -52,25 +60,27 @@ export function createWebhookPipeline(deps: PipelineDeps): AcceptWebhook {
   const log = deps.log.child({ stage: 'pipeline' });
   const now = deps.now ?? Date.now;
   return async (raw, signature) => {
+    let source: PipelineSource;
     try {
-      deps.verify(raw, signature);
+      source = deps.sources[deps.verify(raw, signature)]!;
     } catch (error) {
       deps.metrics.rejected.inc({ code: codeOf(error), authenticated: 'false' });
       log.warn({ code: codeOf(error), bytes: raw.length }, 'unauthenticated webhook refused');
       throw error;
     }
     if (deps.stopping()) throw new UnicopError('UNICOP_INGEST_STOPPING', 'the receiver is stopping');
-    if (deps.depth() + deps.groupCommit.queued >= deps.outboxLimit) {
-      throw new UnicopError('UNICOP_OUTBOX_FULL', 'the outbox is over its limit; Kafka is behind or away');
-    }
     let result: AppendResult;
     try {
       const webhook = deps.validate(parseJson(raw), raw.length);
-      const draft = deps.normalize(webhook);
+      const draft = source.normalize(webhook);
       refuseReplay(deps, webhook.body.timestamp, draft.envelope.id, now());
+      const route = draft.envelope.data.route;
+      if (deps.full(route)) {
+        throw new UnicopError('UNICOP_OUTBOX_FULL', `the outbox of route ${route ?? 'default'} is over its limit; its Kafka is behind or away`);
+      }
       result = await deps.groupCommit.appendEvent(draft);
     } catch (error) {
-      if (isUnicopError(error) && error.httpStatus >= 400 && error.httpStatus < 500) await keepReject(deps, raw, error);
+      if (isUnicopError(error) && error.httpStatus >= 400 && error.httpStatus < 500) await keepReject(deps, source.source, raw, error);
       throw error;
     }
     const { event } = result;
@@ -94,14 +104,14 @@ function refuseReplay(deps: PipelineDeps, timestamp: string, eventId: string, no
   });
 }
 
-async function keepReject(deps: PipelineDeps, raw: Buffer, error: UnicopError): Promise<void> {
+async function keepReject(deps: PipelineDeps, source: string, raw: Buffer, error: UnicopError): Promise<void> {
   deps.metrics.rejected.inc({ code: error.code, authenticated: 'true' });
   const id = randomUUID();
   const excerpt = raw.subarray(0, REJECT_BODY_EXCERPT).toString('utf8');
   const notice = {
     specversion: '1.0',
     id,
-    source: deps.source,
+    source,
     type: 'unicop.webhook.rejected',
     subject: 'netbox-webhook',
     time: new Date().toISOString(),
@@ -116,7 +126,7 @@ async function keepReject(deps: PipelineDeps, raw: Buffer, error: UnicopError): 
   };
   await deps.groupCommit.appendReject({
     id,
-    source: deps.source,
+    source,
     code: error.code,
     message: error.message,
     details: JSON.stringify(error.details),

@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent } from '../model/event.js';
 import type { JsonObject } from '../model/netbox-webhook.js';
 import { markUnmanaged, type NormalizeDeps } from '../pipeline/normalize/normalize.js';
+import { keysOf, placementOf } from '../pipeline/normalize/placement.js';
 import { NO_SCOPE, scopeOf } from '../pipeline/normalize/scope.js';
 import { versionKey } from '../pipeline/normalize/version-key.js';
 import type { Repair } from './compare.js';
@@ -31,10 +32,10 @@ export function repairEvent(deps: NormalizeDeps, context: RepairContext, repair:
 function repairDraft(deps: NormalizeDeps, context: RepairContext, repair: Repair): DraftEvent {
   const { objectType } = context;
   const objectId = repair.id;
-  const subject = `${objectType}:${objectId}`;
   const current: JsonObject = repair.action === 'deleted' ? (repair.spine.state ?? { id: objectId }) : repair.object;
   const version = repair.action === 'deleted' ? repair.spine.version : (repair.object.last_updated ?? null);
-  const { root, related } = deps.resolveRoot(objectType, objectId, current);
+  const { root, related, subject } = keysOf(deps, objectType, objectId, current);
+  const scope = Object.keys(current).length > 1 ? scopeOf(objectType, current) : { ...NO_SCOPE, regions: [] };
   const display = typeof current.display === 'string' ? current.display : null;
   const shape = (['4.4', '4.5', '4.6'] as const).find((v) => context.netboxVersion.startsWith(v)) ?? '4.7';
   return {
@@ -54,7 +55,7 @@ function repairDraft(deps: NormalizeDeps, context: RepairContext, repair: Repair
         object: { type: objectType, id: objectId, display },
         root,
         related,
-        scope: Object.keys(current).length > 1 ? scopeOf(objectType, current) : { ...NO_SCOPE, regions: [] },
+        scope,
         actor: { user: null, requestId: null },
         version,
         superseded: false,
@@ -62,6 +63,7 @@ function repairDraft(deps: NormalizeDeps, context: RepairContext, repair: Repair
         snapshots: { before: null, after: null },
         current,
         netbox: { version: shape, changelogId: null, via: 'snapshot' },
+        ...placementOf(deps, scope),
       },
     },
   };

@@ -10,7 +10,7 @@ const NOT_COPIED: Readonly<Record<string, string>> = {
   schema_versions: 'each store counts its own migrations',
   sqlite_sequence: "SQLite's own; its highs move the identity columns instead",
   store_probe: "the store health's scratch table, empty between probes",
-  relay_lanes: 'the lane count differs: every lane gets a fresh row with the one SQLite cursor',
+  relay_lanes: "the lane count differs: each route's lanes get fresh rows with the route's one SQLite cursor",
   relay_members: 'the receivers alive belong to the running processes, not to the data',
   leases: "a named duty's holder is a running process too (store/lease.ts)",
 };
@@ -84,24 +84,32 @@ function copy(source: Database.Database, target: Db, options: ImportOptions): Im
     target,
     tables.map((t) => t.table).filter((t) => !REPLACED.has(t)),
   );
+  // A SQLite receiver has one lane per route; here each route gets one lane per partition, numbered route by route.
+  const perRoute = Math.max(1, options.lanes);
   const keyLane = laneOf(options.lanes);
+  const sqliteLanes = source.prepare('SELECT lane, route, cursor FROM relay_lanes ORDER BY lane').all() as { lane: number; route: string; cursor: number }[];
+  const routeIndex = new Map(sqliteLanes.map((l, i) => [l.lane, i]));
   const copied: ImportSummary['tables'] = [];
   for (const { table, columns } of tables) {
     if (REPLACED.has(table)) target.exec(`DELETE FROM "${table}"`);
-    const lane = table === 'outbox' ? (row: Record<string, unknown>) => keyLane(String(row.key)) : null;
+    const lane = table === 'outbox' ? (row: Record<string, unknown>) => (routeIndex.get(Number(row.lane)) ?? 0) * perRoute + keyLane(String(row.key)) : null;
     copied.push({ table, rows: copyRows(source, target, table, columns, lane, options.batchRows ?? 500) });
     for (const c of columns.filter((col) => col.identity)) continueIdentity(source, target, table, c.name);
   }
-  const cursor = (source.prepare('SELECT cursor FROM relay_lanes WHERE lane = 0').get() as { cursor: number } | undefined)?.cursor ?? 0;
   // Fresh lanes with no holder; a bumped generation fences off whatever held a lane row before.
-  const upsertLane = target.prepare<[number, number]>(
-    `INSERT INTO relay_lanes (lane, cursor, holder, generation, expires_at) VALUES (?, ?, NULL, 0, 0)
-     ON CONFLICT(lane) DO UPDATE SET cursor = excluded.cursor, holder = NULL, generation = relay_lanes.generation + 1, expires_at = 0`,
+  const upsertLane = target.prepare<[number, string, number, number]>(
+    `INSERT INTO relay_lanes (lane, route, kafka_partition, cursor, holder, generation, expires_at) VALUES (?, ?, ?, ?, NULL, 0, 0)
+     ON CONFLICT(lane) DO UPDATE SET route = excluded.route, kafka_partition = excluded.kafka_partition, cursor = excluded.cursor,
+       holder = NULL, generation = relay_lanes.generation + 1, expires_at = 0`,
   );
-  for (let lane = 0; lane < Math.max(1, options.lanes); lane++) upsertLane.run(lane, cursor);
-  target.prepare<[number]>('DELETE FROM relay_lanes WHERE lane >= ?').run(Math.max(1, options.lanes));
+  target.prepare<[number]>('DELETE FROM relay_lanes WHERE lane >= ?').run(sqliteLanes.length * perRoute);
+  sqliteLanes.forEach((l, i) => {
+    for (let p = 0; p < perRoute; p++) upsertLane.run(i * perRoute + p, l.route, p, l.cursor);
+  });
+  const cursor = sqliteLanes[0]?.cursor ?? 0;
+  const countPending = source.prepare('SELECT count(*) AS n FROM outbox WHERE lane = ? AND pos > ?');
+  const pending = sqliteLanes.reduce((sum, l) => sum + (countPending.get(l.lane, l.cursor) as { n: number }).n, 0);
   const rowsOf = (table: string): number => copied.find((c) => c.table === table)?.rows ?? 0;
-  const pending = (source.prepare('SELECT count(*) AS n FROM outbox WHERE pos > ?').get(cursor) as { n: number }).n;
   return { tables: copied, outboxRows: rowsOf('outbox'), events: rowsOf('events'), cursor, pending };
 }
 

@@ -18,13 +18,11 @@ import { TEST_SECRET } from './fixtures.js';
  */
 export function unitWebhookPipeline(store: OutboxStore, groupCommit: GroupCommit, registry: SchemaRegistry) {
   return createWebhookPipeline({
-    source: 'netbox://test',
+    sources: [{ source: 'netbox://test', normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }) }],
     verify: createVerifier([TEST_SECRET]),
     validate: createWebhookValidator(registry),
-    normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
     groupCommit,
-    depth: () => store.depth(),
-    outboxLimit: 1000,
+    full: () => store.depth() + groupCommit.queued >= 1000,
     stopping: () => false,
     known: (id) => store.event(id) !== undefined,
     replayWindowMs: 10 * 365 * 86_400_000,

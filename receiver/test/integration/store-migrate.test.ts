@@ -9,6 +9,7 @@ import type { DraftEvent } from '../../src/model/event.js';
 import { GroupCommit } from '../../src/pipeline/outbox/group-commit.js';
 import { OutboxStore, type OutboxRow } from '../../src/pipeline/outbox/outbox-store.js';
 import { laneOf } from '../../src/pipeline/publish/lanes.js';
+import { registerRouteLanes } from '../../src/pipeline/publish/route-lanes.js';
 import { sequenceEvent } from '../../src/pipeline/sequence/sequencer.js';
 import { openReceiverDatabase, openReceiverStore, RECEIVER_SCHEMA } from '../../src/receiver-database.js';
 import { ReconcileStore } from '../../src/reconcile/reconcile-store.js';
@@ -153,7 +154,7 @@ describe('moving a SQLite store to PostgreSQL (real SQLite, real PostgreSQL)', f
 
     const pg = openReceiverStore({ databaseUrl: url, dataDir: dir });
     try {
-      const store = new OutboxStore(pg, laneOf(LANES));
+      const store = new OutboxStore(pg, registerRouteLanes(pg, ['default'], 'default', LANES));
       const pending = store.pending(1000);
       assert.deepEqual(pending.map(pendingRow), filled.pending, 'the same pending rows, the same positions, in commit order');
       assert.ok(

@@ -3,6 +3,7 @@ import { changeAction, changeSnapshots, type ObjectChangeRow } from '../../model
 import type { JsonObject } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
+import { keysOf, placementOf } from './placement.js';
 import { markUnmanaged, type NormalizeDeps } from './normalize.js';
 import { NO_SCOPE, scopeOf } from './scope.js';
 
@@ -21,7 +22,8 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
   const { before, after } = changeSnapshots(row);
   const snapshot = after ?? before ?? {};
   const current = rest ?? snapshot;
-  const { root, related } = deps.resolveRoot(objectType, objectId, current);
+  const { root, related, subject } = keysOf(deps, objectType, objectId, current);
+  const scope = rest ? scopeOf(objectType, rest) : { ...NO_SCOPE, regions: [] };
   const shape = netboxVersion.startsWith('4.4') ? '4.4' : netboxVersion.startsWith('4.5') ? '4.5' : netboxVersion.startsWith('4.6') ? '4.6' : '4.7';
   return markUnmanaged(deps, {
     versionKey: null,
@@ -37,7 +39,7 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
       }),
       source: deps.source,
       type: EVENT_TYPES[action],
-      subject: `${objectType}:${objectId}`,
+      subject,
       time: row.time,
       datacontenttype: 'application/json',
       dataschema: EVENT_DATASCHEMA,
@@ -47,7 +49,7 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
         object: { type: objectType, id: objectId, display: row.object_repr },
         root,
         related,
-        scope: rest ? scopeOf(objectType, rest) : { ...NO_SCOPE, regions: [] },
+        scope,
         actor: { user: row.user_name, requestId: row.request_id },
         version: null,
         superseded: false,
@@ -55,6 +57,7 @@ export function normalizeChangelog(deps: NormalizeDeps, row: ObjectChangeRow, re
         snapshots: { before, after },
         current,
         netbox: { version: shape, changelogId: row.id, via: 'changelog' },
+        ...placementOf(deps, scope),
       },
     },
   });

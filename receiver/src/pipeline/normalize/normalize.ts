@@ -1,7 +1,8 @@
-import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type ObjectEventData } from '../../model/event.js';
+import { EVENT_DATASCHEMA, EVENT_TYPES, type DraftEvent, type ObjectEventData, type Scope } from '../../model/event.js';
 import type { ValidWebhook } from '../../model/netbox-webhook.js';
 import { changesBetween } from './changes.js';
 import { eventId } from './event-id.js';
+import { keysOf, placementOf } from './placement.js';
 import type { RootResolution } from './root-policy.js';
 import { scopeOf } from './scope.js';
 import { mergeScope, unicopContextOf } from './unicop-context.js';
@@ -15,6 +16,10 @@ export interface NormalizeDeps {
    * An object outside it still becomes an event, marked `data.managed: false`.
    */
   managed?: (data: Pick<ObjectEventData, 'object' | 'scope' | 'current'>) => boolean;
+  /** Prefixed to subject and root keys (`<source>/`) when several sources share the spine; absent or '' otherwise. */
+  keyPrefix?: string;
+  /** With a federation file: the source's name and the route of a scope (`data.source`, `data.route`). */
+  federated?: { sourceName: string; routeOf: (scope: Scope) => string };
   /** Told when the plugin's `context.unicop.root` names another root than the policy (whose answer is used). */
   onRootDisagreement?: (disagreement: RootDisagreement) => void;
 }
@@ -50,11 +55,13 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
     // The receiver's own policy decides the root even when the plugin's context names one: a recovered
     // (changelog) event of the same object can only be rooted by the receiver, and both must land on one
     // partition key. A different answer from the plugin means the two sides run different policies.
-    const { root, related } = deps.resolveRoot(objectType, objectId, body.data);
-    const subject = `${objectType}:${objectId}`;
-    if (context?.root && context.root !== root.key) {
-      deps.onRootDisagreement?.({ objectType, subject, plugin: context.root, policy: root.key });
+    const { root, related, subject } = keysOf(deps, objectType, objectId, body.data);
+    // The plugin names the root without the source prefix: compare like with like.
+    const unqualified = root.key.slice((deps.keyPrefix ?? '').length);
+    if (context?.root && context.root !== unqualified) {
+      deps.onRootDisagreement?.({ objectType, subject, plugin: context.root, policy: unqualified });
     }
+    const scope = mergeScope(scopeOf(objectType, body.data), context?.scope);
 
     return markUnmanaged(deps, {
       versionKey: versionKey(version),
@@ -80,7 +87,7 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
           object: { type: objectType, id: objectId, display: body.data.display ?? null },
           root,
           related,
-          scope: mergeScope(scopeOf(objectType, body.data), context?.scope),
+          scope,
           actor: { user, requestId },
           version,
           superseded: false,
@@ -88,6 +95,7 @@ export function createNormalizer(deps: NormalizeDeps): Normalizer {
           snapshots: { before, after },
           current: body.data,
           netbox: { version: shape, changelogId: context?.changelog_id ?? null, via: 'webhook' },
+          ...placementOf(deps, scope),
         },
       },
     });

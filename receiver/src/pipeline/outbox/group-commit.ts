@@ -121,6 +121,7 @@ export class GroupCommit {
               action: sequenced.envelope.data.action,
               actorUser: sequenced.envelope.data.actor?.user ?? null,
               scope: scopeRecord(sequenced.envelope),
+              route: sequenced.envelope.data.route,
               value,
             },
             now,

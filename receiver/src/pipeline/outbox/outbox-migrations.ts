@@ -100,6 +100,24 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
      CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, generation INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL DEFAULT 0);
      INSERT INTO relay_lanes (lane, cursor) SELECT 0, pos FROM relay_cursor;
      DROP TABLE relay_cursor;`,
+    // v8, federation (docs/federation.md): a lane is (route, partition of that route's events topic),
+    // `lane` its number in this store (the default route's lanes keep theirs: lane = partition); a
+    // changelog id is unique only within its NetBox, so rows seen are per source ('default' alone before).
+    `ALTER TABLE relay_lanes ADD COLUMN route TEXT NOT NULL DEFAULT 'default';
+     ALTER TABLE relay_lanes ADD COLUMN kafka_partition INTEGER;
+     UPDATE relay_lanes SET kafka_partition = lane;
+     CREATE UNIQUE INDEX relay_lanes_route_partition ON relay_lanes(route, kafka_partition);
+     CREATE TABLE changelog_seen_by_source (
+       source TEXT NOT NULL,
+       changelog_id INTEGER NOT NULL,
+       event_id TEXT,
+       seen_at INTEGER NOT NULL,
+       PRIMARY KEY (source, changelog_id)
+     ) WITHOUT ROWID;
+     INSERT INTO changelog_seen_by_source (source, changelog_id, event_id, seen_at) SELECT 'default', changelog_id, event_id, seen_at FROM changelog_seen;
+     DROP TABLE changelog_seen;
+     ALTER TABLE changelog_seen_by_source RENAME TO changelog_seen;
+     CREATE INDEX changelog_seen_at ON changelog_seen(seen_at);`,
   ],
   postgres: [
     `CREATE TABLE outbox (
@@ -155,6 +173,14 @@ export const OUTBOX_SCHEMA: SchemaComponent = {
      );
      CREATE TABLE relay_members (holder TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
      CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, generation BIGINT NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL DEFAULT 0);`,
+    // v2: the SQLite list's v8 (routes of relay lanes, changelog rows seen per source).
+    `ALTER TABLE relay_lanes ADD COLUMN route TEXT NOT NULL DEFAULT 'default';
+     ALTER TABLE relay_lanes ADD COLUMN kafka_partition INTEGER;
+     UPDATE relay_lanes SET kafka_partition = lane;
+     CREATE UNIQUE INDEX relay_lanes_route_partition ON relay_lanes(route, kafka_partition);
+     ALTER TABLE changelog_seen ADD COLUMN source TEXT NOT NULL DEFAULT 'default';
+     ALTER TABLE changelog_seen DROP CONSTRAINT changelog_seen_pkey;
+     ALTER TABLE changelog_seen ADD PRIMARY KEY (source, changelog_id);`,
   ],
   // The single list's v1, v2, v4 and the outbox half of v6 are this list's v1..v4 (v3 and v5 were the reconciler's).
   legacyVersions: [0, 1, 2, 2, 3, 3, 4],

@@ -52,6 +52,8 @@ export interface EventRecord {
   actorUser: string | null;
   /** The scope of an object event (null for a reconcile request); `own` when the event is about the root object itself. */
   scope?: (RootScope & { own: boolean }) | null;
+  /** The route it takes (`data.route`); absent: the home route. */
+  route?: string;
   value: string;
 }
 
@@ -63,6 +65,13 @@ export interface RejectRecord {
   details: string;
   body: Buffer;
   value: string;
+}
+
+/** Which relay lane a row takes: its route's lane for its key (publish/route-lanes.ts makes it). */
+export interface OutboxLanes {
+  /** The route of rows that name none. */
+  readonly home: string;
+  laneOf(route: string, key: string): number;
 }
 
 /** Larger than a page: the probe's write needs a free one (store-health.ts). */
@@ -96,12 +105,12 @@ export class OutboxStore {
   private readonly q;
 
   /**
-   * `laneOf` maps a message key to its relay lane (pipeline/publish/lanes.ts); one SQLite receiver
-   * publishes everything in one lane, 0.
+   * `lanes` maps a route and a message key to its relay lane (pipeline/publish/route-lanes.ts); one
+   * SQLite receiver without routes publishes everything in one lane, 0.
    */
   constructor(
     private readonly db: Db,
-    private readonly laneOf: (key: string) => number = () => 0,
+    private readonly lanes: OutboxLanes = { home: 'default', laneOf: () => 0 },
   ) {
     this.q = {
       event: db.prepare<[string], { id: string; root: string; sequence: number; superseded: number }>(
@@ -118,9 +127,9 @@ export class OutboxStore {
       eventForRequest: db.prepare<[string, string], { id: string; root: string; sequence: number; superseded: number }>(
         'SELECT id, root, sequence, superseded FROM events WHERE request_id = ? AND subject = ? ORDER BY sequence LIMIT 1',
       ),
-      changelogSeen: db.prepare<[number], { event_id: string | null }>('SELECT event_id FROM changelog_seen WHERE changelog_id = ?'),
-      markChangelogSeen: db.prepare<[number, string | null, number]>(
-        'INSERT INTO changelog_seen (changelog_id, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      changelogSeen: db.prepare<[string, number], { event_id: string | null }>('SELECT event_id FROM changelog_seen WHERE source = ? AND changelog_id = ?'),
+      markChangelogSeen: db.prepare<[string, number, string | null, number]>(
+        'INSERT INTO changelog_seen (source, changelog_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       getState: db.prepare<[string], { value: string }>('SELECT value FROM catchup_state WHERE name = ?'),
       setState: db.prepare<[string, string]>('INSERT INTO catchup_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
@@ -152,7 +161,9 @@ export class OutboxStore {
       ),
       probeInsert: db.prepare<[Buffer]>('INSERT INTO store_probe (filler) VALUES (?)'),
       probeClear: db.prepare('DELETE FROM store_probe'),
-      depth: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox o JOIN relay_lanes l ON l.lane = o.lane WHERE o.pos > l.cursor'),
+      depth: db.prepare<[], { route: string; n: number }>(
+        'SELECT l.route, count(*) AS n FROM outbox o JOIN relay_lanes l ON l.lane = o.lane WHERE o.pos > l.cursor GROUP BY l.route',
+      ),
       timeline: db.prepare<[string, number, number], TimelineRow>(
         `SELECT e.id, e.sequence, e.type, e.subject, e.time, e.superseded, CASE WHEN e.outbox_pos <= l.cursor THEN 1 ELSE 0 END AS published,
                 e.action, e.actor_user AS "user"
@@ -177,13 +188,13 @@ export class OutboxStore {
     return row && { id: row.id, root: row.root, sequence: row.sequence, superseded: row.superseded === 1 };
   }
 
-  /** Whether a changelog row was already handled (turned into an event, or found covered by one). */
-  changelogSeen(changelogId: number): boolean {
-    return this.q.changelogSeen.get(changelogId) !== undefined;
+  /** Whether a changelog row of `source` (its name) was already handled (turned into an event, or found covered by one). */
+  changelogSeen(source: string, changelogId: number): boolean {
+    return this.q.changelogSeen.get(source, changelogId) !== undefined;
   }
 
-  markChangelogSeen(changelogId: number, eventId: string | null, now: number): void {
-    this.q.markChangelogSeen.run(changelogId, eventId, now);
+  markChangelogSeen(source: string, changelogId: number, eventId: string | null, now: number): void {
+    this.q.markChangelogSeen.run(source, changelogId, eventId, now);
   }
 
   state(name: string): string | null {
@@ -204,7 +215,7 @@ export class OutboxStore {
 
   /** Inserts one event with its outbox row and the sequencer's new state. Call inside a transaction. */
   insertEvent(e: EventRecord, now: number): void {
-    const pos = this.outboxRow('events', e.root, e.id, e.value, now);
+    const pos = this.outboxRow('events', e.root, e.id, e.value, now, e.route);
     this.q.insertEvent.run(e.id, e.root, e.rootSequence, e.subject, e.type, e.time, e.superseded ? 1 : 0, pos, e.requestId, e.action, e.actorUser);
     this.q.upsertRoot.run(e.root, e.rootSequence);
     if (e.versionMark !== null) this.q.upsertVersion.run(e.subject, e.versionMark);
@@ -221,14 +232,17 @@ export class OutboxStore {
     return row ? { tenant: row.tenant, site: row.site, regions: JSON.parse(row.regions) as string[] } : null;
   }
 
-  /** Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a transaction. */
-  insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): void {
-    this.outboxRow(topic, key, messageId, value, now);
+  /**
+   * Queues one message for Kafka (reconcile commands, outcomes, root states) on `route` (a message
+   * about a root takes its root's; absent: the home route). Call inside a transaction.
+   */
+  insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number, route?: string): void {
+    this.outboxRow(topic, key, messageId, value, now, route);
   }
 
   /** Queues a tombstone (Kafka null value) for `key` on a compacted topic. Call inside a transaction. */
-  insertTombstone(topic: OutboxTopic, key: string, messageId: string, now: number): void {
-    this.outboxRow(topic, key, messageId, TOMBSTONE, now);
+  insertTombstone(topic: OutboxTopic, key: string, messageId: string, now: number, route?: string): void {
+    this.outboxRow(topic, key, messageId, TOMBSTONE, now, route);
   }
 
   /** Keeps a rejected input and queues its notice for `unicop.rejected.v1`. Call inside a transaction. */
@@ -294,16 +308,25 @@ export class OutboxStore {
   }
 
   depth(): number {
-    return this.q.depth.get()?.n ?? 0;
+    return this.q.depth.all().reduce((sum, r) => sum + Number(r.n), 0);
+  }
+
+  /** Unpublished rows per route (routes with none are absent). */
+  depthByRoute(): Map<string, number> {
+    return new Map(this.q.depth.all().map((r) => [r.route, Number(r.n)]));
   }
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 
-  private outboxRow(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): number {
-    const row = this.q.insertOutbox.get(topic, key, messageId, value, now, this.laneOf(key));
+  private outboxRow(topic: OutboxTopic, key: string, messageId: string, value: string, now: number, route = this.lanes.home): number {
+    const row = this.q.insertOutbox.get(topic, key, messageId, value, now, this.lanes.laneOf(route, key));
     if (!row) throw new Error('the outbox insert returned no position');
+    this.onRow?.(route);
     return row.pos;
   }
+
+  /** Told of every row queued, with its route (the receiver's depth per route; a rolled-back row is corrected by the next count). */
+  onRow: ((route: string) => void) | null = null;
 }

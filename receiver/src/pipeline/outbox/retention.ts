@@ -12,7 +12,7 @@ export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
 /** Tables keyed by time alone: the oldest eligible rows go first, by age and by row cap. */
 const TIMED: readonly { table: RetentionTable; key: string; time: string; eligible: string }[] = [
-  { table: 'changelog_seen', key: 'changelog_id', time: 'seen_at', eligible: 'TRUE' },
+  { table: 'changelog_seen', key: 'source, changelog_id', time: 'seen_at', eligible: 'TRUE' },
   { table: 'reconcile_events_seen', key: 'event_id', time: 'seen_at', eligible: 'TRUE' },
   // An attempt without an outcome is in flight (AWX may still answer, the deadline still runs).
   { table: 'reconcile_attempts', key: 'reconcile_id', time: 'requested_at', eligible: 'outcome IS NOT NULL' },
@@ -121,11 +121,11 @@ export class Retention {
 
       for (const t of TIMED) {
         const pick = `SELECT ${t.key} FROM ${t.table} WHERE ${t.eligible} AND ${t.time} < ? ORDER BY ${t.time} LIMIT ?`;
-        await this.steps(t.table, pruned, `DELETE FROM ${t.table} WHERE ${t.key} IN (${pick})`, cutoff);
+        await this.steps(t.table, pruned, `DELETE FROM ${t.table} WHERE (${t.key}) IN (${pick})`, cutoff);
         const excess = this.count(t.table) - this.options.maxRows;
         if (excess > 0) {
           // The cap's rows: the oldest eligible ones whatever their age (no time bound), at most the excess.
-          await this.steps(t.table, pruned, `DELETE FROM ${t.table} WHERE ${t.key} IN (${pick})`, Number.MAX_SAFE_INTEGER, excess);
+          await this.steps(t.table, pruned, `DELETE FROM ${t.table} WHERE (${t.key}) IN (${pick})`, Number.MAX_SAFE_INTEGER, excess);
         }
       }
       this.warnOverCap();

@@ -13,8 +13,10 @@ export interface LaneLeaseMetrics {
 
 export interface LaneLeasesOptions {
   db: Db;
-  /** Lanes 0 … lanes-1 (the events topic's partitions; 1 for a SQLite receiver). */
-  lanes: number;
+  /** The route whose lanes these are (pipeline/publish/route-lanes.ts). */
+  route: string;
+  /** Its lane numbers: one per partition of its events topic (one for a SQLite receiver). */
+  lanes: readonly number[];
   /** This receiver, unique among the live ones (host, port, process). */
   holder: string;
   /** A lease lasts this long unless renewed; a dead holder's lanes move after it ran out. */
@@ -57,18 +59,17 @@ export class LaneLeases {
 
   constructor(private readonly options: LaneLeasesOptions) {
     this.now = options.now ?? Date.now;
-    this.share = options.lanes;
+    this.share = options.lanes.length;
     const db = options.db;
     this.q = {
-      addLane: db.prepare<[number]>('INSERT INTO relay_lanes (lane, cursor) VALUES (?, 0) ON CONFLICT DO NOTHING'),
       heartbeat: db.prepare<[string, number]>(
         'INSERT INTO relay_members (holder, expires_at) VALUES (?, ?) ON CONFLICT(holder) DO UPDATE SET expires_at = excluded.expires_at',
       ),
       leave: db.prepare<[string]>('DELETE FROM relay_members WHERE holder = ?'),
       forget: db.prepare<[number]>('DELETE FROM relay_members WHERE expires_at < ?'),
       members: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM relay_members WHERE expires_at > ?'),
-      lanes: db.prepare<[], { lane: number; holder: string | null; generation: number; expires_at: number }>(
-        'SELECT lane, holder, generation, expires_at FROM relay_lanes ORDER BY lane',
+      lanes: db.prepare<[string], { lane: number; holder: string | null; generation: number; expires_at: number }>(
+        'SELECT lane, holder, generation, expires_at FROM relay_lanes WHERE route = ? ORDER BY lane',
       ),
       renew: db.prepare<[number, number, string, number]>('UPDATE relay_lanes SET expires_at = ? WHERE lane = ? AND holder = ? AND generation = ?'),
       take: db.prepare<[string, number, number, number]>(
@@ -76,9 +77,6 @@ export class LaneLeases {
       ),
       release: db.prepare<[number, string, number]>('UPDATE relay_lanes SET holder = NULL, expires_at = 0 WHERE lane = ? AND holder = ? AND generation = ?'),
     };
-    db.transaction(() => {
-      for (let lane = 0; lane < options.lanes; lane++) this.q.addLane.run(lane);
-    })();
   }
 
   get holder(): string {
@@ -124,7 +122,7 @@ export class LaneLeases {
     if (!this.leases.delete(lane)) return;
     this.options.metrics.lost(lane);
     this.options.metrics.held(this.leases.size);
-    this.options.log.warn({ lane, holder: this.options.holder }, 'relay lane lost to another receiver; not publishing it any more');
+    this.options.log.warn({ route: this.options.route, lane, holder: this.options.holder }, 'relay lane lost to another receiver; not publishing it any more');
   }
 
   /** Between batches: gives back the lanes beyond this receiver's fair share (another receiver joined). */
@@ -151,8 +149,8 @@ export class LaneLeases {
       db.transaction(() => {
         this.q.heartbeat.run(holder, expiresAt);
         this.q.forget.run(started - ttlMs);
-        this.share = exclusive ? lanes : Math.ceil(lanes / Math.max(1, this.q.members.get(started)?.n ?? 1));
-        for (const row of this.q.lanes.all()) {
+        this.share = exclusive ? lanes.length : Math.ceil(lanes.length / Math.max(1, this.q.members.get(started)?.n ?? 1));
+        for (const row of this.q.lanes.all(this.options.route)) {
           const mine = this.leases.get(row.lane);
           if (mine) {
             if (this.q.renew.run(expiresAt, row.lane, holder, mine.generation).changes === 1) mine.expiresAt = expiresAt;
@@ -160,7 +158,7 @@ export class LaneLeases {
             continue;
           }
           const free = row.holder === null || row.expires_at <= started || exclusive;
-          if (!free || this.leases.size >= this.share || row.lane >= lanes) continue;
+          if (!free || this.leases.size >= this.share || !lanes.includes(row.lane)) continue;
           if (this.q.take.run(holder, expiresAt, row.lane, row.generation).changes !== 1) continue;
           this.leases.set(row.lane, { generation: row.generation + 1, expiresAt });
           if (row.holder !== null && row.holder !== holder) taken.push({ lane: row.lane, from: row.holder, expiredMs: started - row.expires_at });

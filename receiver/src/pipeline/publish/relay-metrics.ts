@@ -2,29 +2,34 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LaneLeaseMetrics } from './lane-leases.js';
 import type { RelayMetrics } from './relay.js';
 
-/** The relay's metrics; `acknowledged` (the outbox depth) is the receiver's to wire. */
-export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'acknowledged'> {
+/**
+ * The relays' metrics, one relay per route (label `route`: `default` without a federation file);
+ * `acknowledged` (the outbox depth) is the receiver's to wire.
+ */
+export function createRelayMetrics(registry: Registry): (route: string) => Omit<RelayMetrics, 'acknowledged'> {
   const published = new Counter({
     name: 'unicop_published_total',
-    help: 'Messages acknowledged by Kafka, by topic.',
-    labelNames: ['topic'] as const,
+    help: 'Messages acknowledged by Kafka, by route and topic.',
+    labelNames: ['route', 'topic'] as const,
     registers: [registry],
   });
   const publishSeconds = new Histogram({
     name: 'unicop_publish_latency_seconds',
-    help: 'Time from outbox commit to Kafka acknowledgement, for the oldest message of each batch.',
+    help: 'Time from outbox commit to Kafka acknowledgement, for the oldest message of each batch, by route.',
+    labelNames: ['route'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
   const publishErrors = new Counter({
     name: 'unicop_publish_errors_total',
     help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but the store could not record the position, nothing is resent; store_read: the outbox could not be read, nothing was sent). Each is followed by a backoff.',
-    labelNames: ['kind'] as const,
+    labelNames: ['route', 'kind'] as const,
     registers: [registry],
   });
   const kafkaUp = new Gauge({
     name: 'unicop_kafka_reachable',
-    help: '1 while the last contact with Kafka succeeded.',
+    help: "1 while the last contact with the route's Kafka cluster succeeded.",
+    labelNames: ['route'] as const,
     registers: [registry],
   });
   const topicMismatch = new Gauge({
@@ -33,22 +38,23 @@ export function createRelayMetrics(registry: Registry): Omit<RelayMetrics, 'ackn
     labelNames: ['topic', 'setting'] as const,
     registers: [registry],
   });
-  return {
+  return (route) => ({
     published: (topic, count, oldestAcceptedAt) => {
-      published.inc({ topic }, count);
-      publishSeconds.observe(Math.max(0, Date.now() - oldestAcceptedAt) / 1000);
+      published.inc({ route, topic }, count);
+      publishSeconds.observe({ route }, Math.max(0, Date.now() - oldestAcceptedAt) / 1000);
     },
-    failed: (kind) => publishErrors.inc({ kind }),
-    reachable: (up) => kafkaUp.set(up ? 1 : 0),
+    failed: (kind) => publishErrors.inc({ route, kind }),
+    reachable: (up) => kafkaUp.set({ route }, up ? 1 : 0),
     topicMismatch: (topic, setting) => topicMismatch.set({ topic, setting }, 1),
-  };
+  });
 }
 
-/** Relay lanes (lane-leases.ts): how many this receiver holds, and how they change hands. */
-export function createLaneLeaseMetrics(registry: Registry): LaneLeaseMetrics {
+/** Relay lanes (lane-leases.ts): how many this receiver holds per route, and how they change hands. */
+export function createLaneLeaseMetrics(registry: Registry): (route: string) => LaneLeaseMetrics {
   const held = new Gauge({
     name: 'unicop_relay_lanes_held',
-    help: 'Relay lanes this receiver holds a lease on and publishes (all of them for a single receiver).',
+    help: 'Relay lanes of a route this receiver holds a lease on and publishes (all of them for a single receiver).',
+    labelNames: ['route'] as const,
     registers: [registry],
   });
   const takeovers = new Counter({
@@ -61,5 +67,22 @@ export function createLaneLeaseMetrics(registry: Registry): LaneLeaseMetrics {
     help: 'Relay lanes this receiver found held by another (lease not renewed in time, or its cursor write fenced off): it stopped publishing them.',
     registers: [registry],
   });
-  return { held: (n) => held.set(n), takenOver: () => takeovers.inc(), lost: () => lost.inc() };
+  return (route) => ({ held: (n) => held.set({ route }, n), takenOver: () => takeovers.inc(), lost: () => lost.inc() });
+}
+
+/** Per route: unpublished rows and the most it may hold (the outbox totals are `unicop_outbox_depth` / `_limit`). */
+export function createRouteDepthMetrics(registry: Registry) {
+  const depth = new Gauge({
+    name: 'unicop_route_outbox_depth',
+    help: "Unpublished outbox rows waiting for a route's Kafka cluster; at unicop_route_outbox_limit its webhooks get 503 while other routes keep flowing.",
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  const limit = new Gauge({
+    name: 'unicop_route_outbox_limit',
+    help: 'Unpublished rows a route may hold before its webhooks get 503 (the federation file, else UNICOP_OUTBOX_LIMIT).',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  return { depth: (route: string, n: number) => depth.set({ route }, n), limit: (route: string, n: number) => limit.set({ route }, n) };
 }

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sourceCatchupStore } from '../../../src/catchup/source-store.js';
 import { ChangelogCatchup, MAX_ROW_ATTEMPTS, type CatchupOptions } from '../../../src/catchup/changelog-catchup.js';
 import { statusFailure } from '../../../src/clients/request-error.js';
 import { createLogger } from '../../../src/log.js';
@@ -86,7 +87,7 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   function catchup(rows: ObjectChangeRow[], over: Partial<CatchupOptions> = {}) {
     return new ChangelogCatchup({
       client: fakeNetbox(rows),
-      store,
+      store: sourceCatchupStore(store, { name: 'default', keyPrefix: '' }),
       append: (draft) => groupCommit.appendEvent(draft),
       reject: (record) => groupCommit.appendReject(record),
       source: 'netbox://test',

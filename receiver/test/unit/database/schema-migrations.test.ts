@@ -135,6 +135,15 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     for (const name of ['action', 'actor_user']) events.columns.push({ name, type: 'TEXT', notnull: 0, dflt_value: null, pk: 0 });
     (expected['table outbox'] as { columns: Row[] }).columns.push({ name: 'lane', type: 'INTEGER', notnull: 1, dflt_value: '0', pk: 0 });
     delete expected['table relay_cursor'];
+    // outbox v8: changelog rows seen per NetBox source
+    const seen = expected['table changelog_seen'] as { columns: Row[]; withoutRowid: boolean };
+    seen.withoutRowid = true;
+    seen.columns = [
+      { name: 'source', type: 'TEXT', notnull: 1, dflt_value: null, pk: 1 },
+      { name: 'changelog_id', type: 'INTEGER', notnull: 1, dflt_value: null, pk: 2 },
+      { name: 'event_id', type: 'TEXT', notnull: 0, dflt_value: null, pk: 0 },
+      { name: 'seen_at', type: 'INTEGER', notnull: 1, dflt_value: null, pk: 0 },
+    ];
     const db = openReceiverDatabase(newDir());
     const fresh = schemaOf(db);
     db.close();
@@ -151,6 +160,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
         'table leases',
         'index outbox_lane_pos',
         'table relay_lanes',
+        'index relay_lanes_route_partition',
         'table relay_members',
         'table root_scopes',
         'table schema_versions',

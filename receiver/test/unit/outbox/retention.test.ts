@@ -92,8 +92,8 @@ describe('retention (real SQLite, injected clock)', () => {
     markPublished(db, 5); // old-1..3, the reject notice and the state message are on Kafka
     store.transaction(() => event('old-unpublished', OLD)); // pos 6: Kafka has not acknowledged it (old, say, after a long outage)
     store.transaction(() => event('young', YOUNG));
-    store.markChangelogSeen(1, 'old-1', OLD);
-    store.markChangelogSeen(2, 'young', YOUNG);
+    store.markChangelogSeen('default', 1, 'old-1', OLD);
+    store.markChangelogSeen('default', 2, 'young', YOUNG);
     reconcile.markSeen('old-1', OLD);
     reconcile.markSeen('young', YOUNG);
     reconcile.addAttempt('done', ROOT, 1, OLD, OLD + 60_000);
@@ -157,7 +157,7 @@ describe('retention (real SQLite, injected clock)', () => {
         );
     });
     markPublished(db, 10);
-    for (let i = 1; i <= 6; i++) store.markChangelogSeen(i, null, YOUNG + i);
+    for (let i = 1; i <= 6; i++) store.markChangelogSeen('default', i, null, YOUNG + i);
 
     await retention({ maxRows: 3, maxRejects: 2 }).pass();
 

@@ -47,13 +47,11 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
   function pipeline(over: Partial<PipelineDeps> = {}) {
     const metrics = createIngestMetrics(new Registry());
     const deps: PipelineDeps = {
-      source: 'netbox://test',
+      sources: [{ source: 'netbox://test', normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }) }],
       verify: createVerifier([TEST_SECRET]),
       validate: createWebhookValidator(registry),
-      normalize: createNormalizer({ source: 'netbox://test', resolveRoot: createRootResolver(DEFAULT_ROOT_POLICY) }),
       groupCommit: new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 }),
-      depth: () => store.depth(),
-      outboxLimit: 1000,
+      full: () => store.depth() >= 1000,
       stopping: () => false,
       known: (id) => store.event(id) !== undefined,
       replayWindowMs: DAY_MS,
@@ -76,7 +74,7 @@ describe('webhook admission (real SQLite): the order of checks and the replay wi
 
   it('answers an unsigned request 401 before telling that the outbox is full or the process stopping', async () => {
     const { raw } = signed(fixture('4.7', 'dcim.interface', 'updated').body);
-    const full = pipeline({ outboxLimit: 0 });
+    const full = pipeline({ full: () => true });
     assert.equal(await refusal(full.accept(raw, undefined)), 'UNICOP_VERIFY_SIGNATURE_MISSING');
     assert.equal(await refusal(full.accept(raw, 'ab'.repeat(64))), 'UNICOP_VERIFY_SIGNATURE_MISMATCH');
     const stopping = pipeline({ stopping: () => true });

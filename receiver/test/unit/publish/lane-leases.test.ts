@@ -7,7 +7,7 @@ import { createLogger } from '../../../src/log.js';
 import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
 import { LaneLeases } from '../../../src/pipeline/publish/lane-leases.js';
 import { laneRelayStore } from '../../../src/pipeline/publish/lane-relay-store.js';
-import { laneOf } from '../../../src/pipeline/publish/lanes.js';
+import { registerRouteLanes, type LaneMap } from '../../../src/pipeline/publish/route-lanes.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 
 const TTL = 10_000;
@@ -23,10 +23,12 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
   let db: SqliteDb;
   let now: number;
   const counts = { takenOver: 0, lost: 0 };
+  const lanes = (): LaneMap => registerRouteLanes(db, ['default'], 'default', LANES);
   const leases = (holder: string): LaneLeases =>
     new LaneLeases({
       db,
-      lanes: LANES,
+      route: 'default',
+      lanes: lanes().lanesOf('default'),
       holder,
       ttlMs: TTL,
       exclusive: false,
@@ -109,7 +111,7 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
   });
 
   it('reads, per holder, only the rows of its lanes, in commit order, and records them per lane', () => {
-    const store = new OutboxStore(db, laneOf(LANES));
+    const store = new OutboxStore(db, lanes());
     const [a, b] = sharing();
     const keys = Array.from({ length: 30 }, (_, i) => `dcim.device:${i}`);
     store.transaction(() => keys.forEach((k, i) => store.insertMessage('events', k, `m${i}`, '{}', now)));
