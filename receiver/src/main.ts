@@ -3,19 +3,24 @@ import type { Server } from 'node:http';
 import { loadConfig, secretValues } from './config.js';
 import { isUnicopError } from './errors.js';
 import { createLogger } from './log.js';
+import { loadFederation } from './federation/federation.js';
 import { createReceiver } from './receiver.js';
+import { SchemaRegistry } from './schema-registry.js';
 
 /** Seconds the relay may keep publishing after SIGTERM before the process exits. */
 const DRAIN_MS = 10_000;
 
 async function run(): Promise<void> {
   const config = loadConfig(process.env);
-  const log = createLogger(config.logLevel, undefined, secretValues(config));
-  const receiver = createReceiver(config, log);
+  // Read before the logger exists: the file's secrets and tokens are scrubbed from every line too.
+  const federation = loadFederation(config, new SchemaRegistry());
+  const log = createLogger(config.logLevel, undefined, [...secretValues(config), ...federation.secrets]);
+  const receiver = createReceiver(config, log, { federation });
   const server: Server = receiver.app.listen(config.port, config.host);
   await once(server, 'listening');
   const address = server.address();
-  log.info({ address, brokers: config.kafkaBrokers, dataDir: config.dataDir }, 'receiver listening');
+  const routes = federation.routes.map((r) => ({ route: r.name, brokers: r.brokers, topicPrefix: r.topicPrefix }));
+  log.info({ address, routes, dataDir: config.dataDir }, 'receiver listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
