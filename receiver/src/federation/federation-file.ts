@@ -8,6 +8,8 @@ import type { FederationParts, RouteSpec, SourceSpec } from './federation.js';
 
 const SCHEMA = 'federation.schema.json';
 const SCOPE_KINDS = ['tenants', 'sites', 'regions'] as const;
+/** As UNICOP_WEBHOOK_SECRETS (schemas/config.schema.json). */
+const MIN_SECRET_LENGTH = 16;
 
 /**
  * Reads UNICOP_FEDERATION: its schema, then what a schema cannot say — each list ends with `"*"`
@@ -119,6 +121,8 @@ function secretList(text: string, pointer: string, problems: ErrorDetail[]): str
   const secrets: string[] = [];
   items.forEach((item, i) => {
     if (item !== item.trim()) problems.push({ pointer, message: `secret ${i + 1} has whitespace around it` });
+    else if (item !== '' && item.length < MIN_SECRET_LENGTH)
+      problems.push({ pointer, message: `secret ${i + 1} is shorter than ${MIN_SECRET_LENGTH} characters` });
     else if (item !== '') secrets.push(item);
   });
   if (text !== '' && secrets.length === 0) problems.push({ pointer, message: 'the file holds no secret' });
