@@ -1,6 +1,7 @@
 """The plugin's settings (PLUGINS_CONFIG['unicop_netbox']): defaults and the start-up check."""
 
 import os
+import re
 from urllib.parse import urlsplit
 
 from django.apps import apps
@@ -68,9 +69,15 @@ DEFAULT_SETTINGS = {
     # groups, and the NetBox groups that claim manages (None = every group; a list of names = only those).
     'sso_groups_claim': 'groups',
     'sso_managed_groups': None,
+    # This NetBox's source name in the receiver's federation file (UNICOP_FEDERATION) when that file has several
+    # sources: the receiver then keys roots `<source_name>/<key>`, and the panels and buttons must ask for those.
+    # None = the receiver has one source (keys unprefixed).
+    'source_name': None,
 }
 
 _WHERE = f"PLUGINS_CONFIG['{PLUGIN_NAME}']"
+# schemas/federation.schema.json, $defs/name
+_SOURCE_NAME = re.compile(r'[a-z0-9][a-z0-9-]{0,62}')
 
 
 def _check_object_type(value):
@@ -141,6 +148,12 @@ def check_settings(config):
     max_seconds = merged['grant_max_seconds']
     if not isinstance(max_seconds, int) or isinstance(max_seconds, bool) or not 60 <= max_seconds <= 31 * 86400:
         errors.append(f"{_WHERE}['grant_max_seconds'] must be a whole number of seconds from 60 to 2678400 (31 days)")
+
+    source_name = merged['source_name']
+    if source_name is not None and (
+        not isinstance(source_name, str) or not re.fullmatch(r'[a-z0-9][a-z0-9-]{0,62}', source_name)
+    ):
+        errors.append(f"{_WHERE}['source_name'] must be None or a source name of the federation file (a-z, 0-9, -)")
 
     if errors:
         raise ImproperlyConfigured('unicop_netbox is not configured correctly:\n  - ' + '\n  - '.join(errors))

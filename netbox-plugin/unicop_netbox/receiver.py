@@ -158,7 +158,10 @@ def _error_from(response, method, url):
 
 
 def _root_url(base, root, suffix=''):
-    return f'{base}/v1/roots/{quote(root, safe=":")}{suffix}'
+    # Under a federation file with several sources the receiver keys this NetBox's roots `<source_name>/<key>`.
+    source = plugin_settings().get('source_name')
+    key = f'{source}/{root}' if source else root
+    return f'{base}/v1/roots/{quote(key, safe=":")}{suffix}'
 
 
 # Django's error reports (DEBUG page, AdminEmailHandler) list frame locals: hide the ones holding the token.

@@ -320,7 +320,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         objectTypes: config.catchupObjectTypes,
         eventRule: config.catchupEventRule,
         from: config.catchupFrom,
-        metrics: metrics.catchup,
+        metrics: metrics.catchup(source.name),
         active: () => parts.duties.changelogCatchup.get(source.name)!.held(),
         log: log.child({ stage: 'catchup', source: source.name }),
       }),

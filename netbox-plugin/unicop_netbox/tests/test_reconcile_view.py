@@ -87,6 +87,13 @@ class ReconcileViewTests(TestCase):
         reconcile_id = next(iter(stub.reconcile_ids.values()))
         self.assertEqual(messages, [f'Reconcile of {self.root} requested: reconcile id {reconcile_id}'])
 
+    def test_view_asks_for_the_source_qualified_root_when_source_name_set(self):
+        # a federation file with several sources keys this NetBox's roots `<source_name>/<key>` (docs/federation.md)
+        self.add_permissions('dcim.change_device')
+        with ReceiverStub() as stub, override_settings(PLUGINS_CONFIG=stub.config(source_name='nb-eu')):
+            self.post()
+        self.assertEqual([r['path'] for r in stub.requests], [f'/v1/roots/nb-eu%2F{self.root}/reconcile'])
+
     def test_double_click_is_one_request_when_within_time_bucket(self):
         self.add_permissions('dcim.change_device')
         with (

@@ -39,6 +39,13 @@ class SettingsCheckTests(SimpleTestCase):
         self.assertIn("'dcim.nosuchmodel' is not an installed model", message)
         self.assertIn('\'nodot\' is not "app_label.model"', message)
 
+    def test_check_raises_when_source_name_is_not_a_source_name(self):
+        for bad in ('NB EU', 'nb/eu', '', 7):
+            with self.subTest(bad=bad), self.assertRaises(ImproperlyConfigured) as caught:
+                check_settings({'webhook_secret': 's' * 20, 'source_name': bad})
+            self.assertIn("['source_name'] must be None or a source name of the federation file", str(caught.exception))
+        self.assertEqual(check_settings({'webhook_secret': 's' * 20, 'source_name': 'nb-eu'})['source_name'], 'nb-eu')
+
     def test_check_raises_when_object_types_empty(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "['object_types'] must be a non-empty list"):
             check_settings({**GOOD, 'object_types': []})

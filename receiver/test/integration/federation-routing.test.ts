@@ -14,11 +14,13 @@ import { federationFile } from '../helpers/federation.js';
 import { FIXTURE_REPLAY_ENV, interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { BROKERS, randomPrefix, sleep } from '../helpers/kafka.js';
 import { freePort } from '../helpers/process.js';
+import { storeEnv } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 const EU_SECRET = 'nb-eu-webhook-secret-0001';
 const US_SECRET = 'nb-us-webhook-secret-0001';
+const API_TOKEN = 'federation-test-api-token-0001';
 /** Route B may hold this many unpublished rows; then only its webhooks get 503. */
 const B_LIMIT = 60;
 
@@ -112,7 +114,8 @@ describe('federation: two NetBox sources, two Kafka clusters, routes by region (
     });
     const config = loadConfig({
       UNICOP_FEDERATION: file,
-      UNICOP_DATA_DIR: dataDir,
+      UNICOP_API_TOKENS: API_TOKEN,
+      ...storeEnv(dataDir),
       UNICOP_TOPIC_PARTITIONS: '3',
       UNICOP_LOG_LEVEL: process.env.UNICOP_TEST_LOG_LEVEL ?? 'silent',
       ...FIXTURE_REPLAY_ENV,
@@ -166,6 +169,14 @@ describe('federation: two NetBox sources, two Kafka clusters, routes by region (
     assert.deepEqual(summary(onB), [['nb-us/dcim.device:7', 'netbox://nb-us', 'nb-us', 'b']]);
     // the key is the root key on the spine
     for (const m of [...onA, ...onB]) assert.equal(m.key, m.value.data.root.key);
+
+    // the roots API takes the source-qualified key (URL-encoded, as the plugin sends it with `source_name`)
+    for (const root of ['nb-eu/dcim.device:7', 'nb-us/dcim.device:7']) {
+      const state = await http.get(`/v1/roots/${encodeURIComponent(root)}`).set('authorization', `Bearer ${API_TOKEN}`);
+      assert.equal(state.status, 200, JSON.stringify(state.body));
+      assert.equal(state.body.root, root);
+      assert.equal(state.body.lastSequence, 1);
+    }
 
     const ready = await http.get('/readyz');
     assert.equal(ready.status, 200);

@@ -112,7 +112,7 @@ describe('webhook → outbox → Kafka (real broker, real SQLite)', function () 
       'unicop_outbox_depth',
       'unicop_publish_latency_seconds',
       'unicop_publish_errors_total',
-      'unicop_kafka_reachable 1',
+      'unicop_kafka_reachable{route="default"} 1',
     ]) {
       assert.ok(metrics.text.includes(name), `${name} missing from /metrics`);
     }
