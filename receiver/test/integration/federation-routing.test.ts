@@ -1,81 +1,23 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import supertest from 'supertest';
 import { loadConfig, secretValues } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { JsonObject } from '../../src/model/netbox-webhook.js';
 import { createReceiver, type Receiver } from '../../src/receiver.js';
-import { federationFile } from '../helpers/federation.js';
+import { federationFile, readAll, secondBroker, type Message } from '../helpers/federation.js';
 import { FIXTURE_REPLAY_ENV, interfaceUpdate, signed } from '../helpers/fixtures.js';
-import { BROKERS, randomPrefix, sleep } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
+import { BROKERS, randomPrefix } from '../helpers/kafka.js';
 import { storeEnv } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const REPO = new URL('../../../', import.meta.url).pathname;
 const EU_SECRET = 'nb-eu-webhook-secret-0001';
 const US_SECRET = 'nb-us-webhook-secret-0001';
 const API_TOKEN = 'federation-test-api-token-0001';
 /** Route B may hold this many unpublished rows; then only its webhooks get 503. */
 const B_LIMIT = 60;
-
-/** A second broker beside the test broker, run by `scripts/kafka` with its own ports and data (as operators run several). */
-async function secondBroker() {
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(await freePort()),
-    KAFKA_CONTROLLER_PORT: String(await freePort()),
-    KAFKA_DATA_DIR: mkdtempSync(join(tmpdir(), 'unicop-broker-b-')),
-  };
-  const run = (command: 'up' | 'down') => promisify(execFile)(`${REPO}scripts/kafka`, [command], { env, timeout: 180_000 });
-  await run('up');
-  const pid = () => Number(readFileSync(join(env.KAFKA_DATA_DIR, 'kafka.pid'), 'utf8').trim());
-  return {
-    brokers: `127.0.0.1:${env.KAFKA_PORT}`,
-    pid,
-    up: () => run('up'),
-    async close() {
-      try {
-        process.kill(pid(), 'SIGCONT');
-      } catch {
-        /* not running */
-      }
-      await run('down').catch(() => undefined);
-      rmSync(env.KAFKA_DATA_DIR, { recursive: true, force: true });
-    },
-  };
-}
-
-interface Message {
-  key: string;
-  value: { id: string; source: string; sequence: string; data: { route?: string; source?: string; root: { key: string } } };
-}
-
-/** Reads `topic` of a cluster from the beginning until `count` messages came (or the timeout), then a little longer. */
-async function readAll(brokers: string, topic: string, count: number, timeoutMs = 90_000): Promise<Message[]> {
-  const kafka = new Kafka({ clientId: 'unicop-test', brokers: [brokers], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `unicop-test-${randomPrefix()}` });
-  const received: Message[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        received.push({ key: message.key?.toString() ?? '', value: JSON.parse(message.value?.toString() ?? 'null') as Message['value'] });
-      },
-    });
-    await waitFor(() => received.length >= count, timeoutMs, `${count} messages on ${topic} at ${brokers}`).catch(() => undefined);
-    await sleep(1000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return received;
-}
 
 /** An interface update of `device` in `region` (its ancestry given as the plugin's context gives it). */
 function change(device: number, n: number, regions: string[]): JsonObject {

@@ -76,6 +76,17 @@ export async function startReceiver(overrides: Record<string, string> = {}): Pro
   current = await spawnReceiver(environment(overrides), Number(new URL(RECEIVER_URL).port));
 }
 
+/**
+ * Starts the receiver under a federation file (UNICOP_FEDERATION) on the suite's port, data dir and topic prefix:
+ * the file is then the only place for sources, secrets, NetBox and brokers, so none of those is set beside it.
+ */
+export async function startFederatedReceiver(federationFile: string, overrides: Record<string, string> = {}): Promise<void> {
+  assert.equal(current, null, 'the receiver is already running');
+  const env = environment({ UNICOP_FEDERATION: federationFile, ...overrides });
+  for (const name of ['KAFKA_BROKERS', 'UNICOP_WEBHOOK_SECRETS', 'UNICOP_TOPIC_PREFIX', 'NETBOX_URL', 'NETBOX_TOKEN']) delete env[name];
+  current = await spawnReceiver(env, Number(new URL(RECEIVER_URL).port));
+}
+
 /** Stops it the way an operator does (SIGTERM: drain, then exit). */
 export async function stopReceiver(): Promise<void> {
   if (!current) return;
