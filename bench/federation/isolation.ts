@@ -45,8 +45,9 @@ export interface PhaseFigures {
   non202: number;
   /** /readyz answers seen during the phase (status → count). */
   readyz: Record<string, number>;
-  /** Route B's outbox depth, highest seen. */
+  /** Route B's outbox depth, highest seen and the last seen in the phase. */
   bDepthMax: number;
+  bDepthEnd: number;
 }
 
 export interface IsolationFigures {
@@ -228,6 +229,7 @@ export async function measureIsolation(s: IsolationSettings): Promise<IsolationF
         return seen ? [seen.at - x.t0] : [];
       });
       const end = phaseStart.get(PHASES[i + 1]!) ?? ended;
+      const depths = samples.filter((x) => x.phase === p && Number.isFinite(x.bDepth)).map((x) => x.bDepth);
       const readyzSeen: Record<string, number> = {};
       for (const sample of samples.filter((x) => x.phase === p)) readyzSeen[sample.status] = (readyzSeen[sample.status] ?? 0) + 1;
       return {
@@ -243,7 +245,8 @@ export async function measureIsolation(s: IsolationSettings): Promise<IsolationF
         bAccepted: mine.filter((x) => x.route === 'B' && x.status === 202).length,
         non202: mine.filter((x) => x.status !== 202).length,
         readyz: readyzSeen,
-        bDepthMax: Math.max(0, ...samples.filter((x) => x.phase === p && Number.isFinite(x.bDepth)).map((x) => x.bDepth)),
+        bDepthMax: Math.max(0, ...depths),
+        bDepthEnd: depths.at(-1) ?? NaN,
       };
     });
     const bIds = accepted('B');

@@ -42,7 +42,7 @@ export function routingTable(r: FederationBench): string[] {
 export function isolationTable(r: FederationBench): string[] {
   const i = r.isolation;
   return [
-    '| phase | length | route A accepted | A on broker A | A POST → on A, p50 / p90 / p99 / max | A accept p99 | route B accepted | non-202 | `/readyz` status seen | route B depth, max |',
+    '| phase | length | route A accepted | A on broker A | A POST → on A, p50 / p90 / p99 / max | A accept p99 | route B accepted | non-202 | `/readyz` status seen | route B depth, max / at the end |',
     '|---|---:|---:|---:|---|---:|---:|---:|---|---:|',
     ...i.phases.map(
       (p) =>
@@ -51,7 +51,7 @@ export function isolationTable(r: FederationBench): string[] {
           Object.entries(p.readyz)
             .map(([status, count]) => `${status} ×${count}`)
             .join(', ') || '—'
-        } | ${n(p.bDepthMax)} |`,
+        } | ${n(p.bDepthMax)} / ${Number.isFinite(p.bDepthEnd) ? n(p.bDepthEnd) : 'n/a'} |`,
     ),
   ];
 }
