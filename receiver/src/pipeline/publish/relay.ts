@@ -12,6 +12,12 @@ import { ensureTopics, type TopicNames } from './topics.js';
 
 /** Between looks for new rows when nothing woke the relay. */
 const IDLE_MS = 1000;
+/**
+ * A batch unacknowledged this long: the broker is not answering (a hung or partitioned broker
+ * holds the connection open; kafkajs only gives up after the request timeout, 30 s). The route
+ * counts as unreachable from then until an acknowledgement, so /readyz and the metric say so.
+ */
+const STALL_MS = 5000;
 
 const FAILURE_CODES = {
   fatal_sequence: 'UNICOP_PUBLISH_PRODUCER_FENCED',
@@ -70,6 +76,8 @@ export interface RelayOptions {
   probeIntervalMs?: number;
   /** Value bytes per batch: kafkajs sends a partition's messages as one record batch, which the topic caps. */
   maxBatchBytes?: number;
+  /** How long a batch may wait for its acknowledgement before the broker counts as unreachable (default 5 s; tests shorten it). */
+  stallMs?: number;
 }
 
 /**
@@ -88,6 +96,8 @@ export class Relay {
   /** Idle waits and backoffs sleep in it; `wake()` ends them. */
   private readonly pause = new Pause();
   private brokerUp = false;
+  /** A batch has waited over `stallMs` for its acknowledgement (cleared by the send's end). */
+  private stalled = false;
   private lastProbe = 0;
   /**
    * A batch Kafka acknowledged whose position SQLite could not record (disk full): recorded before
@@ -114,9 +124,9 @@ export class Relay {
     this.batchBytes = this.maxBatchBytes;
   }
 
-  /** True while the last contact with the broker succeeded. */
+  /** True while the last contact with the broker succeeded and no batch waits too long for its acknowledgement. */
   get reachable(): boolean {
-    return this.brokerUp;
+    return this.brokerUp && !this.stalled;
   }
 
   start(): void {
@@ -270,17 +280,33 @@ export class Relay {
       });
       byTopic.set(topic, list);
     }
-    await producer.sendBatch({
-      acks: -1,
-      timeout: 30000,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    const stall = setTimeout(() => this.stall(rows.length), this.options.stallMs ?? STALL_MS);
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        timeout: 30000,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } finally {
+      clearTimeout(stall);
+      this.stalled = false;
+    }
     const first = rows[0];
     if (!first) return null;
     this.setReachable(true);
     for (const [topic, messages] of byTopic) this.options.metrics.published(topic, messages.length, first.acceptedAt);
     this.unrecorded = rows;
     return this.recordAcknowledged();
+  }
+
+  /** The broker holds a batch without answering: unreachable until it acknowledges (or the send fails). */
+  private stall(rows: number): void {
+    this.stalled = true;
+    this.options.metrics.reachable(false);
+    this.options.log.warn(
+      { rows, waitedMs: this.options.stallMs ?? STALL_MS },
+      'Kafka has not acknowledged a batch in time: the broker is not answering; counted unreachable until it does',
+    );
   }
 
   /** The longest prefix of `rows` within the batch byte budget, never fewer than one row. */

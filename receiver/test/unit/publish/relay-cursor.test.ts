@@ -136,3 +136,49 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
     assert.ok(!lines.some((l) => l.code === 'UNICOP_PUBLISH_BROKER_UNAVAILABLE'), 'no line blames Kafka');
   });
 });
+
+describe('relay: a broker that holds a batch without answering (hung, partitioned)', () => {
+  it('counts the route unreachable once a batch waits longer than the stall time, and reachable again at the acknowledgement', async () => {
+    const names = topicNames('t');
+    const rows: Row[] = [{ pos: 1, lane: 0, topic: 'events', key: 'dcim.device:1', messageId: 'id-1', value: '{}', acceptedAt: Date.now() }];
+    const store = failingStore(rows, 0);
+    const { kafka: answering } = acknowledgingKafka(Object.values(names));
+    let answer: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    // the same broker, but its first acknowledgement waits until the test lets it go
+    const kafka = {
+      admin: () => answering.admin(),
+      producer: () => ({ ...answering.producer(), sendBatch: async () => (await held, []) }),
+    } as unknown as Kafka;
+    const reachability: boolean[] = [];
+    const relay = new Relay({
+      kafka,
+      store,
+      topics: names,
+      partitions: 1,
+      replication: 1,
+      metrics: {
+        published: () => undefined,
+        failed: () => undefined,
+        reachable: (up) => reachability.push(up),
+        acknowledged: () => undefined,
+        topicMismatch: () => undefined,
+      },
+      log: createLogger('silent'),
+      stallMs: 200,
+    });
+    relay.start();
+    try {
+      await waitFor(() => reachability.includes(false), 5000, 'the stalled batch to make the broker count as unreachable');
+      assert.equal(relay.reachable, false);
+      assert.equal(store.cursor(), 0, 'nothing acknowledged, nothing recorded');
+      answer();
+      await waitFor(() => store.cursor() === 1, 5000, 'the acknowledgement');
+      assert.equal(relay.reachable, true);
+      assert.equal(reachability.at(-1), true);
+    } finally {
+      answer();
+      await relay.stop(0);
+    }
+  });
+});
