@@ -42,6 +42,7 @@ import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
 import { createNotificationCheck } from './reconcile/awx-notification.js';
 import { openStoreParts } from './receiver-store.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
+import { DEFAULT_ROUTE, loadFederation } from './federation/federation.js';
 import { matchRule } from './reconcile/reconcile-policy.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
@@ -138,6 +139,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const policy = loadRootPolicy(config.rootPolicyFile ?? DEFAULT_ROOT_POLICY_FILE, registry);
   // Loaded before the database opens: a bad file stops start-up with every problem, touching nothing.
   const inventoryPolicy = config.inventoryPolicyFile ? loadInventoryPolicy(config.inventoryPolicyFile, registry) : null;
+  // Read before the database opens, like the policies: a bad file stops start-up touching nothing.
+  const federation = loadFederation(config, registry);
   const parts = openStoreParts(config, metrics.lanes, log);
   const { db, outbox: store, shared, lanes } = parts;
 
@@ -238,8 +241,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     db,
     outbox: store,
     onCommit: committed,
-    kafka,
-    eventsTopic: topics.events,
+    routes: [{ name: DEFAULT_ROUTE, kafka, topics }],
+    federation,
     registry,
     metrics,
     log,

@@ -221,8 +221,12 @@ export class OutboxStore {
     return row ? { tenant: row.tenant, site: row.site, regions: JSON.parse(row.regions) as string[] } : null;
   }
 
-  /** Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a transaction. */
-  insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number): void {
+  /**
+   * Queues one message for Kafka (reconcile commands, outcomes, root states). Call inside a
+   * transaction. `route` names the route (federation) the message takes; absent: the home route.
+   */
+  insertMessage(topic: OutboxTopic, key: string, messageId: string, value: string, now: number, route?: string): void {
+    void route; // one route (one lane set) until the relay has lanes per route
     this.outboxRow(topic, key, messageId, value, now);
   }
 
