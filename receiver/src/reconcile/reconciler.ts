@@ -8,12 +8,13 @@ import { boundedExcerpt } from './bounded-excerpt.js';
 import { createEventReader, type EventReader, type EventReading } from './event-record.js';
 import { adoptedMessage, releasedMessage } from './handover-messages.js';
 import { holds, ownershipOf, receiveRelease, settle, sight, sightRequest, type CellOwnership, type Ownership, type OwnershipNote } from './ownership.js';
+import { reportTransition } from './reconcile-report.js';
 import { poisonReject, poisonSeenKey, type KafkaCoordinates } from './poison-record.js';
 import { OUTCOME_DATASCHEMA, ROOT_STATE_DATASCHEMA, commandEnvelope, envelope, stateData } from './reconcile-messages.js';
 import { matchRule, type ReconcilePolicy } from './reconcile-policy.js';
 import type { ReconcileStore } from './reconcile-store.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { step, type Command, type Effect, type Input, type Outcome, type RootRecord } from './state-machine.js';
+import { step, type Effect, type Input, type Outcome, type RootRecord } from './state-machine.js';
 
 export { COMMAND_DATASCHEMA, OUTCOME_DATASCHEMA, ROOT_STATE_DATASCHEMA, stateData } from './reconcile-messages.js';
 
@@ -85,6 +86,8 @@ const unchanged = (record: RootRecord, input: Input): Plan => ({ record, input, 
  * clock (debounce, deadlines) and AWX outcomes go in; each step's new record, its commands,
  * outcomes, handover messages and the root's state message are written in ONE store transaction
  * with their outbox rows, so a crash can neither lose a transition nor publish one that was not stored.
+ * (Over 300 lines because every input meets the store transaction here; what it decides is in pure
+ * files beside it: ownership.ts, state-machine.ts, the *-messages.ts builders, reconcile-report.ts.)
  */
 export class Reconciler {
   private readonly now: () => number;
@@ -326,53 +329,15 @@ export class Reconciler {
     });
     if (!applied) return false;
     this.options.onCommit(rows);
-    this.report(root, effects, notes);
+    reportTransition(root, this.cell, effects, notes, this.options.metrics, this.options.log);
     return true;
   }
-
-  /** Metrics and info logs of what a committed transition did. */
-  private report(root: string, effects: Effect[], notes: OwnershipNote[]): void {
-    const { metrics, log } = this.options;
-    for (const effect of effects) {
-      if (effect.kind === 'command') {
-        const c: Command = effect.command;
-        metrics.command(c.attempt);
-        log.info({ root, reconcileId: c.reconcileId, attempt: c.attempt, template: c.jobTemplate.name }, 'reconcile requested');
-      } else {
-        const o = effect.outcome;
-        metrics.outcome(o.result, o.class);
-        log.info({ root, reconcileId: o.reconcileId, result: o.result, class: o.class }, 'reconcile outcome');
-      }
-    }
-    for (const note of notes) reportHandover(root, this.cell, note, metrics, log);
-  }
 }
 
-/** A release always follows a recorded move; should a record lack it, the release names the input that caused it. */
+/**
+ * A releasing record always holds the move that made it so (ownership.ts `sight`); were one to lack
+ * it, the release names the input that released it, or the nil UUID: a release is never withheld.
+ */
 function fallbackMove(eventId: string | undefined): { eventId: string; sequence: string } {
-  return { eventId: eventId ?? '00000000-0000-4000-8000-000000000000', sequence: '0'.padStart(20, '0') };
-}
-
-function reportHandover(root: string, cell: string, note: OwnershipNote, metrics: ReconcilerMetrics, log: Logger): void {
-  switch (note.kind) {
-    case 'releasing':
-      return log.info({ root, from: cell, to: note.to }, 'root moved to another cell: no new attempt here; released once the attempt in flight ends');
-    case 'cancelled':
-      return log.info({ root, cell }, 'root moved back before it was released: owned here again');
-    case 'adopting':
-      return log.info({ root, from: note.from, to: cell }, 'root moved to this cell: adopting, no attempt until its release is read');
-    case 'abandoned':
-      metrics.dropped(note.dropped);
-      return log.info({ root, to: note.to, dropped: note.dropped }, 'root moved on before its release came: the changes that waited here are dropped');
-    case 'released':
-      metrics.handover('released');
-      metrics.dropped(note.dropped);
-      return log.info({ root, from: cell, to: note.to, dropped: note.dropped }, 'root released to its new owner; changes not yet reconciled here are dropped');
-    case 'passed':
-      metrics.handover('released');
-      return log.info({ root, from: note.release.from, via: cell, to: note.to }, 'release passed on: the root moved on before the release came');
-    case 'adopted':
-      metrics.handover('adopted');
-      return log.info({ root, from: note.release.from, to: cell, releasedId: note.release.id }, 'root adopted: reconciled here from now on');
-  }
+  return { eventId: eventId ?? '00000000-0000-0000-0000-000000000000', sequence: '0'.padStart(20, '0') };
 }
