@@ -274,8 +274,11 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     db,
     outbox: store,
     onCommit: committed,
-    kafka,
-    eventsTopic: topics.events,
+    // every route's cluster, the home route last (the route of roots whose own is not known yet)
+    routes: [...routes.values()]
+      .sort((a, b) => Number(a.route === federation.home) - Number(b.route === federation.home))
+      .map((r) => ({ name: r.route.name, kafka: r.kafka, topics: r.topics })),
+    federation,
     registry,
     metrics,
     log,

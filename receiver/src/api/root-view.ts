@@ -1,4 +1,5 @@
 import type { components } from '../generated/openapi.js';
+import { ownershipOf } from '../reconcile/ownership.js';
 import type { RootRecord } from '../reconcile/state-machine.js';
 
 /**
@@ -20,5 +21,8 @@ export function rootView(r: RootRecord): components['schemas']['RootReconcile'] 
     },
     lastOutcome: r.lastOutcome,
     pendingFollowUp: r.followUpEventCount > 0,
+    // Federation (reconcile/ownership.ts): which cell owns the root, and this cell's part in it.
+    owner: r.owner ?? null,
+    ownership: ownershipOf(r),
   };
 }

@@ -423,6 +423,8 @@ export interface components {
             lastOutcome: null | components["schemas"]["Outcome"];
             /** @description changes arrived during the attempt in flight; one follow-up will cover them */
             pendingFollowUp: boolean;
+            owner: components["schemas"]["RootOwner"];
+            ownership: components["schemas"]["RootOwnership"];
             lastEvent: null | components["schemas"]["TimelineEntry"];
             /** @description false only with `known=any` for a root the receiver holds no record of */
             known?: boolean;
@@ -481,7 +483,23 @@ export interface components {
             inFlight: components["schemas"]["InFlight"];
             lastOutcome: null | components["schemas"]["Outcome"];
             pendingFollowUp: boolean;
+            owner: components["schemas"]["RootOwner"];
+            ownership: components["schemas"]["RootOwnership"];
         };
+        /**
+         * @description the cell (UNICOP_FEDERATION `cell`; `default` without a federation file) that owns the root by
+         *     its latest object event's scope (the file's `owners`); null before an event named one
+         */
+        RootOwner: string | null;
+        /**
+         * @description this receiver's cell's part in the root: `owned` — it reconciles the root; `releasing` — the root
+         *     moved to another cell, the attempt in flight ends here (outcome or deadline), then
+         *     `unicop.root.released`; `adopting` — the root moved here, nothing starts until the previous
+         *     holder's release is read, then `unicop.root.adopted`; `foreign` — another cell owns it (its
+         *     reconcile requests are ignored here)
+         * @enum {unknown}
+         */
+        RootOwnership: "owned" | "releasing" | "adopting" | "foreign";
         InFlight: null | {
             /** Format: uuid */
             reconcileId: string;

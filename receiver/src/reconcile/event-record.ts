@@ -1,11 +1,28 @@
 import { UnicopError, isUnicopError } from '../errors.js';
-import { EVENT_TYPES, type EventEnvelope } from '../model/event.js';
+import { EVENT_TYPES, type EventEnvelope, type ObjectEventData, type OwnershipData, type Scope } from '../model/event.js';
 import { parseJson } from '../pipeline/validate/parse-json.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 
 /** What the reconciler needs of one record of `<prefix>.events.v1`. */
 export type EventReading =
-  | { kind: 'change'; id: string; rootKey: string; rootType: string; objectType: string | null }
+  /**
+   * An object event (`objectType` set: its scope names the root's owner, its route the root's
+   * messages' route) or a reconcile request (`objectType` null, no scope: it moves no ownership).
+   */
+  | {
+      kind: 'change';
+      id: string;
+      rootKey: string;
+      rootType: string;
+      objectType: string | null;
+      sequence: string;
+      scope: Scope | null;
+      route: string | undefined;
+    }
+  /** A cell gave up the root (ownership.ts): the cell it names may hold it from now on. */
+  | { kind: 'released'; id: string; rootKey: string; from: string; to: string; eventId: string; sequence: string; scope: Scope }
+  /** A cell took the root over; nothing to do here but to know it. */
+  | { kind: 'adopted'; id: string; rootKey: string; from: string; to: string }
   /** A superseded event, or a type the reconciler does not act on (v1 is additive: newer types are ignored). */
   | { kind: 'ignored' }
   /** `data.managed: false` (UNICOP_INVENTORY_POLICY): outside the managed set, or its root was not admitted. */
@@ -50,12 +67,31 @@ export function createEventReader(registry: SchemaRegistry): EventReader {
         }),
       };
     }
+    if (parsed.type === EVENT_TYPES.rootReleased || parsed.type === EVENT_TYPES.rootAdopted) return ownershipReading(parsed);
     const { data } = parsed;
     if (data.superseded) return { kind: 'ignored' };
     if (data.managed === false) return { kind: 'unmanaged', id: parsed.id, rootKey: data.root.key };
-    const objectType = data.action === 'reconcile' ? null : data.object.type;
-    return { kind: 'change', id: parsed.id, rootKey: data.root.key, rootType: data.root.type, objectType };
+    const object = data.action === 'reconcile' ? null : (data as ObjectEventData);
+    return {
+      kind: 'change',
+      id: parsed.id,
+      rootKey: data.root.key,
+      rootType: data.root.type,
+      objectType: object?.object.type ?? null,
+      sequence: parsed.sequence,
+      // Only an object event's scope names an owner; a request's route is its receiver's, not the root's.
+      scope: object?.scope ?? null,
+      route: object?.route,
+    };
   };
+}
+
+/** The schema checked `data` against ownershipData (its if/then on `type`). */
+function ownershipReading(envelope: EventEnvelope): EventReading {
+  const data = envelope.data as unknown as OwnershipData;
+  const base = { id: envelope.id, rootKey: data.root.key, from: data.from, to: data.to };
+  if (envelope.type === EVENT_TYPES.rootAdopted) return { kind: 'adopted', ...base };
+  return { kind: 'released', ...base, eventId: data.eventId, sequence: envelope.sequence, scope: data.scope };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -47,6 +47,38 @@ export function createReconcileMetrics(registry: Registry) {
     help: 'Consumer start failures, failed reads of the state topic during a rebuild, and messages whose handling failed (redelivered by Kafka).',
     registers: [registry],
   });
+  const handovers = new Counter({
+    name: 'unicop_reconcile_handovers_total',
+    help: 'Ownership handovers this cell published on the events topic (UNICOP_FEDERATION): released (it gave a root up, or passed a release on to the owner) and adopted (it took one over).',
+    labelNames: ['direction'] as const,
+    registers: [registry],
+  });
+  const droppedEvents = new Counter({
+    name: 'unicop_reconcile_handover_dropped_events_total',
+    help: 'Changes not reconciled by this cell because their root moved to another cell before they ran (a debounce window or follow-up at the release, or changes that waited for an adoption that never came); the new owner reconciles the root.',
+    registers: [registry],
+  });
+  const ignoredRequests = new Counter({
+    name: 'unicop_reconcile_requests_ignored_total',
+    help: 'Reconcile requests for roots this cell does not own, by its part in the root (releasing, adopting, foreign): the owning cell acts on them.',
+    labelNames: ['ownership'] as const,
+    registers: [registry],
+  });
+  let waitingSource: (() => Record<'releasing' | 'adopting', number>) | null = null;
+  new Gauge({
+    name: 'unicop_reconcile_handover_waiting_roots',
+    help: 'Roots waiting for a handover in the store: releasing (this cell ends the attempt in flight, then releases) and adopting (this cell waits for the release). Read at each scrape.',
+    labelNames: ['ownership'] as const,
+    registers: [registry],
+    collect() {
+      if (!waitingSource) return;
+      try {
+        for (const [ownership, roots] of Object.entries(waitingSource())) this.set({ ownership }, roots);
+      } catch {
+        // The store is unavailable (store-health reports it); the gauge keeps its last values.
+      }
+    },
+  });
   const reconcile: ReconcilerMetrics = {
     command: (attempt) => commands.inc({ kind: attempt === 1 ? 'first' : 'retry' }),
     outcome: (result, failureClass) => outcomes.inc({ result, class: failureClass ?? 'none' }),
@@ -54,6 +86,13 @@ export function createReconcileMetrics(registry: Registry) {
     notification: (status) => awxNotifications.inc({ status }),
     poison: (code) => poisonRecords.inc({ code }),
     unmanaged: () => unmanaged.inc(),
+    handover: (direction) => handovers.inc({ direction }),
+    dropped: (events) => droppedEvents.inc(events),
+    requestIgnored: (ownership) => ignoredRequests.inc({ ownership }),
+  };
+  /** The reconcile loop hands over its store once it exists. */
+  const countWaiting = (source: () => Record<'releasing' | 'adopting', number>): void => {
+    waitingSource = source;
   };
 
   const rebuilding = new Gauge({
@@ -79,7 +118,7 @@ export function createReconcileMetrics(registry: Registry) {
     skipped: (reason) => rebuildSkipped.inc({ reason }),
     failed: () => consumerErrors.inc(),
   };
-  return { reconcile, rebuild, consumerErrors };
+  return { reconcile, rebuild, consumerErrors, countWaiting };
 }
 
 export type ReconcileLoopMetrics = ReturnType<typeof createReconcileMetrics>;

@@ -1,5 +1,9 @@
 import type { Db, SchemaComponent } from '../database.js';
 
+/** The same statement in both dialects. */
+const OWNERSHIP_COLUMN = `ALTER TABLE reconcile_roots ADD COLUMN ownership TEXT;
+  CREATE INDEX reconcile_roots_waiting ON reconcile_roots(ownership) WHERE ownership IN ('releasing', 'adopting');`;
+
 /**
  * The reconciler's tables: one record per root (JSON, see state-machine.ts) with the times its
  * ticker looks for, every attempt (to correlate AWX outcomes), the events already applied
@@ -45,6 +49,9 @@ export const RECONCILE_SCHEMA: SchemaComponent = {
     `CREATE INDEX reconcile_events_seen_at ON reconcile_events_seen(seen_at);
      CREATE INDEX reconcile_attempts_concluded ON reconcile_attempts(requested_at) WHERE outcome IS NOT NULL;
      CREATE INDEX reconcile_orphans_received ON reconcile_orphans(received_at);`,
+    // v4, federation: this cell's part in the root when it is not plainly owned (ownership.ts), so
+    // the roots waiting for a handover are counted without reading every record.
+    OWNERSHIP_COLUMN,
   ],
   postgres: [
     `CREATE TABLE reconcile_roots (
@@ -79,6 +86,8 @@ export const RECONCILE_SCHEMA: SchemaComponent = {
      CREATE INDEX reconcile_orphans_received ON reconcile_orphans(received_at);
      CREATE TABLE reconcile_rebuild (id INTEGER PRIMARY KEY CHECK (id = 1), needed INTEGER NOT NULL, done_at BIGINT);
      INSERT INTO reconcile_rebuild (id, needed) VALUES (1, 0);`,
+    // v2: the SQLite list's v4.
+    OWNERSHIP_COLUMN,
   ],
   // The single list's v3, v5 and the reconcile half of v6 are this list's v1..v3.
   legacyVersions: [0, 0, 0, 1, 1, 2, 3],

@@ -25,9 +25,13 @@ export class ReconcileStore {
       rebuildNeeded: db.prepare<[], { needed: number }>('SELECT needed FROM reconcile_rebuild WHERE id = 1'),
       rebuildDone: db.prepare<[number]>('UPDATE reconcile_rebuild SET needed = 0, done_at = ? WHERE id = 1'),
       get: db.prepare<[string], { record: string }>('SELECT record FROM reconcile_roots WHERE root = ?'),
-      put: db.prepare<[string, string, string, number | null, number]>(
-        `INSERT INTO reconcile_roots (root, state, record, due_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(root) DO UPDATE SET state = excluded.state, record = excluded.record, due_at = excluded.due_at, updated_at = excluded.updated_at`,
+      put: db.prepare<[string, string, string, number | null, number, string | null]>(
+        `INSERT INTO reconcile_roots (root, state, record, due_at, updated_at, ownership) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(root) DO UPDATE SET state = excluded.state, record = excluded.record, due_at = excluded.due_at, updated_at = excluded.updated_at,
+           ownership = excluded.ownership`,
+      ),
+      waiting: db.prepare<[], { ownership: string; roots: number }>(
+        "SELECT ownership, COUNT(*) AS roots FROM reconcile_roots WHERE ownership IN ('releasing', 'adopting') GROUP BY ownership",
       ),
       due: db.prepare<[number], { root: string }>('SELECT root FROM reconcile_roots WHERE due_at <= ? ORDER BY due_at LIMIT 500'),
       byState: db.prepare<[string, number], { record: string }>('SELECT record FROM reconcile_roots WHERE state = ? ORDER BY updated_at DESC LIMIT ?'),
@@ -108,7 +112,15 @@ export class ReconcileStore {
   /** Stores a record with the next time the ticker must look at it (debounce end or deadline). */
   save(record: RootRecord, now: number): void {
     const wake = record.state === 'pending' ? record.dueAt : record.inFlight ? Date.parse(record.inFlight.deadline) : null;
-    this.q.put.run(record.root, record.state, JSON.stringify(record), wake, now);
+    // The column is null for owned roots (most of them, and all of a single cell): the gauge counts the others.
+    this.q.put.run(record.root, record.state, JSON.stringify(record), wake, now, record.ownership === 'owned' ? null : (record.ownership ?? null));
+  }
+
+  /** Roots waiting for a handover, by this cell's part (ownership.ts): releasing (an attempt ends first) and adopting. */
+  waiting(): Record<'releasing' | 'adopting', number> {
+    const counts = { releasing: 0, adopting: 0 };
+    for (const row of this.q.waiting.all()) if (row.ownership === 'releasing' || row.ownership === 'adopting') counts[row.ownership] = Number(row.roots);
+    return counts;
   }
 
   dueRoots(now: number): string[] {

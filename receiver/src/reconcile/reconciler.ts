@@ -5,17 +5,20 @@ import type { Logger } from '../log.js';
 import type { OutboxStore } from '../pipeline/outbox/outbox-store.js';
 import { ORPHAN_REASONS, awxStatusOf, readNotification, type AwxNotification, type AwxStatus, type OrphanReason } from './awx-notification.js';
 import { boundedExcerpt } from './bounded-excerpt.js';
-import { createEventReader, type EventReader } from './event-record.js';
+import { createEventReader, type EventReader, type EventReading } from './event-record.js';
+import { adoptedMessage, releasedMessage } from './handover-messages.js';
+import { holds, ownershipOf, receiveRelease, settle, sight, sightRequest, type CellOwnership, type Ownership, type OwnershipNote } from './ownership.js';
+import { reportTransition } from './reconcile-report.js';
 import { poisonReject, poisonSeenKey, type KafkaCoordinates } from './poison-record.js';
+import { OUTCOME_DATASCHEMA, ROOT_STATE_DATASCHEMA, commandEnvelope, envelope, stateData } from './reconcile-messages.js';
 import { matchRule, type ReconcilePolicy } from './reconcile-policy.js';
 import type { ReconcileStore } from './reconcile-store.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { step, type Command, type Input, type Outcome, type RootRecord } from './state-machine.js';
+import { step, type Effect, type Input, type Outcome, type RootRecord } from './state-machine.js';
+
+export { COMMAND_DATASCHEMA, OUTCOME_DATASCHEMA, ROOT_STATE_DATASCHEMA, stateData } from './reconcile-messages.js';
 
 const OUTCOME_ID_NAMESPACE = 'b3c1d1e2-7f4a-4b8e-9a51-0d6f2c3e4a10';
-export const COMMAND_DATASCHEMA = 'https://unicop.dev/schemas/reconcile-command.v1.schema.json';
-export const ROOT_STATE_DATASCHEMA = 'https://unicop.dev/schemas/root-state.v1.schema.json';
-export const OUTCOME_DATASCHEMA = 'https://unicop.dev/schemas/reconcile-outcome.v1.schema.json';
 
 /** Orphans kept at most (oldest deleted first): AWX notifications are not signed, only a static credential guards them. */
 export const ORPHAN_ROW_LIMIT = 10_000;
@@ -30,6 +33,12 @@ export interface ReconcilerMetrics {
   poison(code: string): void;
   /** An event marked `managed: false` that was not reconciled. */
   unmanaged(): void;
+  /** This cell published `unicop.root.released` or `unicop.root.adopted`. */
+  handover(direction: 'released' | 'adopted'): void;
+  /** Changes not reconciled here because their root moved to another cell before they ran. */
+  dropped(events: number): void;
+  /** A reconcile request for a root this cell does not own, by this cell's part in it. */
+  requestIgnored(ownership: Ownership): void;
 }
 
 /** One record of the events topic as the consumer hands it over. */
@@ -44,6 +53,8 @@ export interface ReconcilerOptions {
   /** Rows were committed to the outbox (wake the relay, count depth). */
   onCommit: (rows: number) => void;
   source: string;
+  /** This cell and the owner of a scope (federation/federation.ts): only roots owned here are reconciled. */
+  ownership: CellOwnership;
   /** Validates what the reconciler reads against the schemas it was written by. */
   registry: SchemaRegistry;
   metrics: ReconcilerMetrics;
@@ -58,28 +69,44 @@ export interface ReconcilerOptions {
 
 export type NotificationResult = 'applied' | 'stale' | 'orphan';
 
+/** What one input does to a root before the state machine runs: the ownership bookkeeping (ownership.ts). */
+interface Plan {
+  record: RootRecord;
+  /** The state machine's input; null when the input is not this cell's to reconcile. */
+  input: Input | null;
+  note: OwnershipNote | null;
+  /** The bookkeeping changed the record: it is stored even when the state machine does not apply. */
+  changed: boolean;
+}
+
+const unchanged = (record: RootRecord, input: Input): Plan => ({ record, input, note: null, changed: false });
+
 /**
- * Runs the state machine for every root: changes from `<prefix>.events.v1`, the clock (debounce,
- * deadlines) and AWX outcomes go in; each step's new record, its commands, outcomes and the root's
- * state message are written in ONE SQLite transaction with their outbox rows, so a crash can
- * neither lose a transition nor publish one that was not stored.
+ * Runs the state machine for every root this cell owns: changes from `<prefix>.events.v1`, the
+ * clock (debounce, deadlines) and AWX outcomes go in; each step's new record, its commands,
+ * outcomes, handover messages and the root's state message are written in ONE store transaction
+ * with their outbox rows, so a crash can neither lose a transition nor publish one that was not stored.
+ * (Over 300 lines because every input meets the store transaction here; what it decides is in pure
+ * files beside it: ownership.ts, state-machine.ts, the *-messages.ts builders, reconcile-report.ts.)
  */
 export class Reconciler {
   private readonly now: () => number;
   private readonly newId: () => string;
   private readonly readEvent: EventReader;
+  private readonly cell: string;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.now = options.now ?? Date.now;
     this.newId = options.newId ?? randomUUID;
     this.readEvent = createEventReader(options.registry);
+    this.cell = options.ownership.cell;
   }
 
   /**
    * One record of the events topic. Superseded events, types it does not act on and roots no rule
-   * matches start nothing. A record it cannot read (not JSON, too deep, not a valid envelope) is poison:
-   * kept as a reject and skipped, because throwing would make Kafka redeliver it forever and block
-   * every later record of its partition.
+   * matches start nothing; events of roots another cell owns only keep the ownership bookkeeping. A
+   * record it cannot read (not JSON, too deep, not a valid envelope) is poison: kept as a reject and
+   * skipped, because throwing would make Kafka redeliver it forever and block every later record of its partition.
    */
   handleEvent(record: EventRecord): void {
     const reading = this.readEvent(record.raw);
@@ -91,19 +118,40 @@ export class Reconciler {
       this.options.log.debug({ root: reading.rootKey, eventId: reading.id }, 'event not reconciled: not managed (inventory policy)');
       return;
     }
+    if (reading.kind === 'adopted') {
+      this.options.log.debug({ root: reading.rootKey, from: reading.from, to: reading.to }, 'root adopted by a cell');
+      return;
+    }
+    if (reading.kind === 'released') return this.handleRelease(reading);
     const rule = matchRule(this.options.policy, reading.rootType, reading.objectType);
     if (!rule) return;
     const now = this.now();
-    this.transact(reading.rootKey, { kind: 'change', eventId: reading.id, rule, now }, reading.id);
+    const change: Input = { kind: 'change', eventId: reading.id, rule, now };
+    const scope = reading.scope;
+    if (scope === null) return this.handleRequest(reading.rootKey, reading.id, change);
+    const { cell, ownerOf } = this.options.ownership;
+    const sighting = { owner: ownerOf(scope), eventId: reading.id, sequence: reading.sequence, scope, route: reading.route };
+    this.transact(
+      reading.rootKey,
+      now,
+      (r, known) => {
+        const seen = sight(r, known, sighting, cell);
+        return { record: seen.record, input: seen.reconcile ? change : null, note: seen.note, changed: true };
+      },
+      reading.id,
+    );
   }
 
   /**
    * Debounce windows that ended and deadlines that passed — of the roots `owns` (all by default:
-   * several receivers on one store each tick the roots of the partitions they consume).
+   * several receivers on one store each tick the roots of the partitions they consume; `route` is
+   * the root's, from its record).
    */
-  tick(owns: (root: string) => boolean = () => true): void {
+  tick(owns: (root: string, route: string | undefined) => boolean = () => true): void {
     const now = this.now();
-    for (const root of this.options.store.dueRoots(now)) if (owns(root)) this.transact(root, { kind: 'tick', now });
+    for (const root of this.options.store.dueRoots(now)) {
+      if (owns(root, this.options.store.record(root).route)) this.transact(root, now, (r) => unchanged(r, { kind: 'tick', now }));
+    }
   }
 
   /** An AWX notification (or a poll result in the same shape). Unknown attempts are kept as orphans. */
@@ -128,7 +176,7 @@ export class Reconciler {
           };
     // The job id is stored with the transition it came with, in its transaction: a stale notification changes nothing.
     const awxJob = reading.awxJobId === null ? undefined : { reconcileId: reading.reconcileId, id: reading.awxJobId };
-    return this.transact(attempt.root, input, undefined, awxJob) ? 'applied' : 'stale';
+    return this.transact(attempt.root, now, (r) => unchanged(r, input), undefined, awxJob) ? 'applied' : 'stale';
   }
 
   /** True while a new database's state is rebuilt from the state topic: reads and notifications answer 503 meanwhile. */
@@ -138,6 +186,46 @@ export class Reconciler {
 
   record(root: string): RootRecord | null {
     return this.options.store.hasRecord(root) ? this.options.store.record(root) : null;
+  }
+
+  /** A reconcile request (no scope): acted on only where the root's last known owner is this cell. */
+  private handleRequest(root: string, eventId: string, change: Input): void {
+    let ignored: RootRecord | null = null;
+    const { cell, ownerOf } = this.options.ownership;
+    this.transact(
+      root,
+      change.now,
+      (r, known) => {
+        const seen = sightRequest(r, known, ownerOf(null), cell);
+        if (!seen.reconcile) ignored = seen.record;
+        return { record: seen.record, input: seen.reconcile ? change : null, note: null, changed: !known };
+      },
+      eventId,
+    );
+    const r = ignored as RootRecord | null;
+    if (!r) return;
+    this.options.metrics.requestIgnored(ownershipOf(r));
+    this.options.log.debug({ root, eventId, ownership: ownershipOf(r), owner: r.owner }, 'reconcile request ignored: the root is not owned here');
+  }
+
+  /** A release on the events topic: this cell adopts the root, or passes the release on to its owner now. */
+  private handleRelease(release: Extract<EventReading, { kind: 'released' }>): void {
+    if (release.to !== this.cell) return;
+    const now = this.now();
+    let holding: Ownership | 'unknown' | null = null;
+    this.transact(
+      release.rootKey,
+      now,
+      (r, known) => {
+        const received = receiveRelease(r, known, release, now);
+        if (!received.note) holding = known ? ownershipOf(r) : 'unknown';
+        return { record: received.record, input: null, note: received.note, changed: received.note !== null };
+      },
+      release.id,
+    );
+    // Nothing to take: this cell holds the root already, or never recorded it (its policy has no rule for it).
+    if (holding)
+      this.options.log.warn({ root: release.rootKey, from: release.from, releasedId: release.id, ownership: holding }, 'release naming this cell ignored');
   }
 
   /** Keeps a bounded stand-in of the body (excerpt, size, sha256) in a bounded table. */
@@ -173,124 +261,83 @@ export class Reconciler {
     );
   }
 
-  /** Applies one input to one root and stores everything it caused; returns whether it applied. */
-  private transact(root: string, input: Input, eventId?: string, awxJob?: { reconcileId: string; id: number }): boolean {
+  /**
+   * Applies one input to one root and stores everything it caused; returns whether it applied.
+   * `plan` does the ownership bookkeeping first; after the step a releasing root with nothing in
+   * flight is released (ownership.ts `settle`). Only the root's holder publishes its state: cells
+   * share a route's compacted state topic, and a bystander's message would replace the holder's.
+   */
+  private transact(
+    root: string,
+    now: number,
+    plan: (r: RootRecord, known: boolean) => Plan,
+    eventId?: string,
+    awxJob?: { reconcileId: string; id: number },
+  ): boolean {
     let rows = 0;
-    const outcomes: Outcome[] = [];
-    const commands: Command[] = [];
+    const effects: Effect[] = [];
+    const notes: OwnershipNote[] = [];
     const applied = this.options.store.transaction(() => {
       if (eventId !== undefined) {
         if (this.options.store.seen(eventId)) return false;
-        this.options.store.markSeen(eventId, input.now);
+        this.options.store.markSeen(eventId, now);
       }
-      const s = step(this.options.store.record(root), input, this.newId, this.options.desiredVersion?.(root) ?? null);
-      if (!s.applied) return false;
-      this.options.store.save(s.record, input.now);
+      const p = plan(this.options.store.record(root), this.options.store.hasRecord(root));
+      let record = p.record;
+      const s = p.input && step(record, p.input, this.newId, this.options.desiredVersion?.(root) ?? null);
+      if (s?.applied) {
+        record = s.record;
+        effects.push(...s.effects);
+      } else if (!p.changed) return false;
+      const settled = settle(record);
+      record = settled.record;
+      for (const note of [p.note, settled.note]) if (note) notes.push(note);
+      this.options.store.save(record, now);
       if (awxJob) this.options.store.setAwxJob(awxJob.reconcileId, awxJob.id);
-      for (const effect of s.effects) {
+      const put = (topic: 'events' | 'reconcileRequests' | 'reconcileOutcomes' | 'rootsState', id: string, message: unknown) => {
+        this.options.outbox.insertMessage(topic, root, id, JSON.stringify(message), now, record.route);
+        rows++;
+      };
+      for (const effect of effects) {
         if (effect.kind === 'command') {
           const c = effect.command;
-          this.options.store.addAttempt(c.reconcileId, c.root, c.attempt, input.now, Date.parse(c.deadline));
-          this.options.outbox.insertMessage('reconcileRequests', c.root, c.reconcileId, JSON.stringify(this.commandEnvelope(c, input.now)), input.now);
-          commands.push(c);
+          this.options.store.addAttempt(c.reconcileId, c.root, c.attempt, now, Date.parse(c.deadline));
+          put('reconcileRequests', c.reconcileId, commandEnvelope(c, this.options.source, now));
         } else {
           this.options.store.setOutcome(effect.outcome);
           const id = uuidv5(effect.outcome.reconcileId, OUTCOME_ID_NAMESPACE);
-          const message = { ...this.envelope(id, 'unicop.reconcile.outcome', root, effect.outcome, input.now), dataschema: OUTCOME_DATASCHEMA };
-          this.options.outbox.insertMessage('reconcileOutcomes', root, id, JSON.stringify(message), input.now);
-          outcomes.push(effect.outcome);
+          put('reconcileOutcomes', id, {
+            ...envelope(id, this.options.source, 'unicop.reconcile.outcome', root, effect.outcome, now),
+            dataschema: OUTCOME_DATASCHEMA,
+          });
         }
-        rows++;
       }
-      const stateId = this.newId();
-      const state = {
-        ...this.envelope(stateId, 'unicop.root.state', root, undefined, input.now),
-        dataschema: ROOT_STATE_DATASCHEMA,
-        data: stateData(s.record),
-      };
-      this.options.outbox.insertMessage('rootsState', root, stateId, JSON.stringify(state), input.now);
-      rows++;
+      for (const note of notes) {
+        const id = this.newId();
+        if (note.kind === 'released') put('events', id, releasedMessage(id, this.cell, note.to, record, record.moved ?? fallbackMove(eventId), now));
+        else if (note.kind === 'passed') put('events', id, releasedMessage(id, this.cell, note.to, record, record.moved ?? note.release, now));
+        else if (note.kind === 'adopted') put('events', id, adoptedMessage(id, this.cell, note.release, record, now));
+      }
+      if (holds(record) || settled.note) {
+        const stateId = this.newId();
+        put('rootsState', stateId, {
+          ...envelope(stateId, this.options.source, 'unicop.root.state', root, stateData(record, this.cell), now),
+          dataschema: ROOT_STATE_DATASCHEMA,
+        });
+      }
       return true;
     });
     if (!applied) return false;
     this.options.onCommit(rows);
-    for (const c of commands) {
-      this.options.metrics.command(c.attempt);
-      this.options.log.info({ root, reconcileId: c.reconcileId, attempt: c.attempt, template: c.jobTemplate.name }, 'reconcile requested');
-    }
-    for (const outcome of outcomes) {
-      this.options.metrics.outcome(outcome.result, outcome.class);
-      this.options.log.info({ root, reconcileId: outcome.reconcileId, result: outcome.result, class: outcome.class }, 'reconcile outcome');
-    }
+    reportTransition(root, this.cell, effects, notes, this.options.metrics, this.options.log);
     return true;
-  }
-
-  private commandEnvelope(c: Command, now: number) {
-    const [rootType = '', rootId = '0'] = c.root.split(':');
-    return {
-      ...this.envelope(c.reconcileId, 'unicop.reconcile.command', c.root, undefined, now),
-      dataschema: COMMAND_DATASCHEMA,
-      data: {
-        ...c,
-        extraVars: {
-          unicop_reconcile_id: c.reconcileId,
-          unicop_root: c.root,
-          unicop_root_type: rootType,
-          unicop_root_id: Number(rootId),
-          unicop_attempt: c.attempt,
-          unicop_events: c.triggeringEvents,
-          unicop_event_count: c.triggeringEventCount,
-          unicop_desired_version: c.desiredVersion,
-        },
-      },
-    };
-  }
-
-  private envelope(id: string, type: string, root: string, data: unknown, now: number) {
-    return {
-      specversion: '1.0',
-      id,
-      source: this.options.source,
-      type,
-      subject: root,
-      time: new Date(now).toISOString(),
-      datacontenttype: 'application/json',
-      data,
-    };
   }
 }
 
 /**
- * The data of a `unicop.root.state` message (`schemas/root-state.v1.schema.json`): the root's
- * reconcile fields, then what `restoreRoot` (state-restore.ts) needs to rebuild the whole record
- * after the data directory was lost. Event lists are bounded samples with their counts
- * (event-sample.ts), so the message has a fixed upper size. The HTTP API maps the record itself
- * (api/root-view.ts); this shape is the state topic's contract only.
+ * A releasing record always holds the move that made it so (ownership.ts `sight`); were one to lack
+ * it, the release names the input that released it, or the nil UUID: a release is never withheld.
  */
-export function stateData(r: RootRecord) {
-  return {
-    root: r.root,
-    state: r.state,
-    attempt: r.attempt,
-    inFlight: r.inFlight && {
-      reconcileId: r.inFlight.reconcileId,
-      attempt: r.inFlight.attempt,
-      requestedAt: r.inFlight.requestedAt,
-      deadline: r.inFlight.deadline,
-      awxJobId: r.inFlight.awxJobId,
-      triggeringEvents: r.inFlight.events,
-      triggeringEventCount: r.inFlight.eventCount,
-      ...(r.inFlight.desiredVersion === undefined ? {} : { desiredVersion: r.inFlight.desiredVersion }),
-    },
-    lastOutcome: r.lastOutcome,
-    pendingFollowUp: r.followUpEventCount > 0,
-    rule: r.rule,
-    pendingEvents: r.pendingEvents,
-    pendingEventCount: r.pendingEventCount,
-    followUpEvents: r.followUpEvents,
-    followUpEventCount: r.followUpEventCount,
-    dueAt: r.dueAt === null ? null : new Date(r.dueAt).toISOString(),
-    // Additive: a record that never succeeded with a projection keeps the message's earlier bytes.
-    ...(r.appliedVersion === undefined ? {} : { appliedVersion: r.appliedVersion }),
-  };
+function fallbackMove(eventId: string | undefined): { eventId: string; sequence: string } {
+  return { eventId: eventId ?? '00000000-0000-0000-0000-000000000000', sequence: '0'.padStart(20, '0') };
 }

@@ -1,4 +1,6 @@
+import type { Scope } from '../model/event.js';
 import { appendToSample, mergeSamples } from './event-sample.js';
+import { mayStart, type Ownership } from './ownership.js';
 import type { FailureClass, ReconcileRule } from './reconcile-policy.js';
 
 /** Per root: idle → pending → requested → running → succeeded | failed(class) | timed_out (ARCHITECTURE.md). */
@@ -53,6 +55,16 @@ export interface RootRecord {
   dueAt: number | null;
   /** The desiredVersion of the last successful attempt (absent before one, and in older records). */
   appliedVersion?: string | null;
+  /** The cell that owns the root by its latest object event's scope (UNICOP_FEDERATION `owners`); absent before one named it. */
+  owner?: string;
+  /** This cell's part in the root (ownership.ts); absent in records from before ownership, which were owned here. */
+  ownership?: Ownership;
+  /** `data.route` of the latest object event: every message about the root takes that route. */
+  route?: string;
+  /** The latest object event's scope (handover messages carry it). */
+  scope?: Scope;
+  /** The event that last changed `owner`: released and adopted name it and take its sequence. */
+  moved?: { eventId: string; sequence: string };
 }
 
 export interface Command {
@@ -109,7 +121,8 @@ export function restingRecord(root: string): RootRecord {
 
 /**
  * The whole reconcile behaviour of one root as a pure function: no clock, no I/O, ids from
- * `newId`. At most one attempt in flight; changes during flight coalesce into one follow-up;
+ * `newId`. At most one attempt in flight, and only while this cell owns the root (ownership.ts);
+ * changes during flight coalesce into one follow-up;
  * retries only as the rule's budget for the failure class allows, each a new visible command;
  * silence past the deadline becomes an explicit `timed_out`. `desiredVersion` is the root's current
  * one (desired/): a command made by this step carries it, a success records it as applied.
@@ -119,7 +132,12 @@ export function step(record: RootRecord, input: Input, newId: () => string, desi
   const effects: Effect[] = [];
   switch (input.kind) {
     case 'change': {
-      if (AT_REST.has(r.state)) {
+      if (r.ownership === 'adopting') {
+        // Not this cell's to start until the release comes (ownership.ts): the changes wait, then become one pending reconcile.
+        if (r.followUpEventCount === 0) r.rule = input.rule;
+        r.followUpEvents = appendToSample(r.followUpEvents, input.eventId);
+        r.followUpEventCount += 1;
+      } else if (AT_REST.has(r.state)) {
         Object.assign(r, {
           state: 'pending',
           rule: input.rule,
@@ -138,7 +156,7 @@ export function step(record: RootRecord, input: Input, newId: () => string, desi
       return { record: r, effects, applied: true };
     }
     case 'tick': {
-      if (r.state === 'pending' && r.dueAt !== null && input.now >= r.dueAt) {
+      if (r.state === 'pending' && r.dueAt !== null && input.now >= r.dueAt && mayStart(r)) {
         effects.push(launch(r, r.pendingEvents, r.pendingEventCount, input.now, newId, desiredVersion));
         return { record: r, effects, applied: true };
       }
@@ -236,6 +254,8 @@ function conclude(
   r.state = verdict.result;
   const budget = verdict.class ? (r.rule.retry[verdict.class] ?? 0) : 0;
   const retries = r.attempt - 1;
+  // A root moving to another cell starts nothing more here: no retry, no follow-up (ownership.ts releases it).
+  if (!mayStart(r)) return;
   if (verdict.result !== 'succeeded' && retries < budget) {
     // A retry by policy: a new command with the next attempt number, never a silent relaunch.
     effects.push(launch(r, mergeSamples(inFlight.events, r.followUpEvents), inFlight.eventCount + r.followUpEventCount, now, newId, desiredVersion));

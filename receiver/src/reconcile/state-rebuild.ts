@@ -22,6 +22,8 @@ export interface StateRebuildOptions {
   topic: string;
   store: ReconcileStore;
   isStateMessage: (v: unknown) => v is StateMessage;
+  /** This cell: another cell's state restores as a root this cell does not hold (state-restore.ts). */
+  cell?: string;
   schemaErrors: () => string;
   stopped: () => boolean;
   metrics: RebuildMetrics;
@@ -70,7 +72,7 @@ export async function rebuildUntilDone(options: StateRebuildOptions): Promise<Re
       const roots: RestoredRoot[] = [];
       const skipped: Array<{ root: string; reason: string; detail: string }> = [];
       for (const [key, value] of latest) {
-        const r = restoreRoot(key, value, options.isStateMessage, options.schemaErrors);
+        const r = restoreRoot(key, value, options.isStateMessage, options.schemaErrors, options.cell);
         if (r.kind === 'restored') roots.push(r.root);
         else skipped.push({ root: key, reason: r.reason, detail: r.detail });
       }

@@ -1,7 +1,8 @@
 import { sampleOf } from './event-sample.js';
 import type { AttemptRow } from './reconcile-store.js';
 import type { RootRecord } from './state-machine.js';
-import type { stateData } from './reconciler.js';
+import { DEFAULT_CELL } from '../federation/federation.js';
+import type { stateData } from './reconcile-messages.js';
 
 /** One message of the compacted state topic; `value` null is a tombstone. */
 export interface StateTopicMessage {
@@ -51,10 +52,47 @@ export function keepLatest(latest: Map<string, string>, m: StateTopicMessage): v
 }
 
 /**
+ * The newest value per key across several topics' latest values (one map per route): a root whose
+ * route changed has a state on each, and the later `time` is its state now. A value that is not
+ * JSON counts as oldest (kept only when it is the only one: restoreRoot then says why it is skipped).
+ */
+export function newestAcross(perTopic: readonly Map<string, string>[]): StateTopicMessage[] {
+  if (perTopic.length === 1) return [...(perTopic[0] ?? [])].map(([key, value]) => ({ key, value }));
+  const newest = new Map<string, { value: string; at: number }>();
+  for (const latest of perTopic) {
+    for (const [key, value] of latest) {
+      const at = timeOf(value);
+      const kept = newest.get(key);
+      if (!kept || at > kept.at) newest.set(key, { value, at });
+    }
+  }
+  return [...newest].map(([key, { value }]) => ({ key, value }));
+}
+
+function timeOf(value: string): number {
+  try {
+    const at = Date.parse((JSON.parse(value) as { time?: string }).time ?? '');
+    return Number.isNaN(at) ? -Infinity : at;
+  } catch {
+    return -Infinity;
+  }
+}
+
+/**
  * One root's record (and its attempt in flight) from its latest state message, or why it cannot
  * be restored. `isStateMessage` is the schema's validator; `schemaErrors` describes its last failure.
+ * Cells share a route's state topic and only a root's holder publishes its state (reconciler.ts), so
+ * the latest message may be another cell's (`data.cell`; absent: the single cell `default` of
+ * receivers before federation): then this cell restores only that it does not hold the root —
+ * foreign, or adopting when the message names this cell as the owner — never the other's attempt.
  */
-export function restoreRoot(key: string, value: string, isStateMessage: (v: unknown) => v is StateMessage, schemaErrors: () => string): Restored {
+export function restoreRoot(
+  key: string,
+  value: string,
+  isStateMessage: (v: unknown) => v is StateMessage,
+  schemaErrors: () => string,
+  cell: string = DEFAULT_CELL,
+): Restored {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
@@ -92,7 +130,13 @@ export function restoreRoot(key: string, value: string, isStateMessage: (v: unkn
     followUpEventCount: followUp.count,
     dueAt: data.dueAt === null ? null : Date.parse(data.dueAt),
     ...(data.appliedVersion === undefined ? {} : { appliedVersion: data.appliedVersion }),
+    ...(data.owner === undefined ? {} : { owner: data.owner }),
+    ...(data.ownership === undefined ? {} : { ownership: data.ownership }),
+    ...(data.route === undefined ? {} : { route: data.route }),
+    ...(data.scope === undefined ? {} : { scope: data.scope }),
+    ...(data.moved === undefined ? {} : { moved: data.moved }),
   };
+  if ((data.cell ?? DEFAULT_CELL) !== cell) return { kind: 'restored', root: { record: bystander(record, cell), attempt: null, at: Date.parse(parsed.time) } };
   const attempt = f && {
     reconcileId: f.reconcileId,
     root: data.root,
@@ -127,4 +171,24 @@ function inconsistency(key: string, m: StateMessage): string | null {
 /** A message's id list and count as a sample; a list without a count (an older message) is the whole list. */
 function sampled(ids: string[], count: number | undefined): { sample: string[]; count: number } {
   return count === undefined ? sampleOf(ids) : { sample: [...ids], count };
+}
+
+/**
+ * Another cell's state of a root, as this cell keeps it: its outcomes for the record, nothing of its
+ * cycle (the attempt in flight and the waiting changes are the other cell's), and this cell holding
+ * nothing — it adopts only through a release, so two cells never hold the root.
+ */
+function bystander(r: RootRecord, cell: string): RootRecord {
+  return {
+    ...r,
+    state: r.state === 'requested' || r.state === 'running' || r.state === 'pending' ? (r.lastOutcome?.result ?? 'idle') : r.state,
+    attempt: 0,
+    inFlight: null,
+    pendingEvents: [],
+    pendingEventCount: 0,
+    followUpEvents: [],
+    followUpEventCount: 0,
+    dueAt: null,
+    ownership: r.owner === cell ? 'adopting' : 'foreign',
+  };
 }

@@ -4,6 +4,7 @@ import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
 import { TOMBSTONE } from '../../model/tombstone.js';
 import type { Logger } from '../../log.js';
 import { Backoff } from '../../retry/backoff.js';
+import { lateAfter } from '../../retry/late.js';
 import { Pause, sleep } from '../../retry/pause.js';
 import { RETRY_POLICIES } from '../../retry/policies.js';
 import { kafkajsRetry } from './kafka-client.js';
@@ -280,7 +281,7 @@ export class Relay {
       });
       byTopic.set(topic, list);
     }
-    const stall = setTimeout(() => this.stall(rows.length), this.options.stallMs ?? STALL_MS);
+    const stall = lateAfter(this.options.stallMs ?? STALL_MS, () => this.stall(rows.length));
     try {
       await producer.sendBatch({
         acks: -1,
@@ -288,7 +289,7 @@ export class Relay {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
     } finally {
-      clearTimeout(stall);
+      stall.cancel();
       this.stalled = false;
     }
     const first = rows[0];

@@ -41,8 +41,27 @@ describe('root view (api/root-view.ts) and the state message data (reconciler.ts
       inFlight: { reconcileId: 'r-2', attempt: 2, requestedAt: '2026-03-01T00:00:00.000Z', deadline: '2026-03-01T00:01:00.000Z', awxJobId: 7 },
       lastOutcome: null,
       pendingFollowUp: true,
+      owner: null,
+      ownership: 'owned',
     });
-    assert.deepStrictEqual(rootView(restingRecord(ROOT)), { root: ROOT, state: 'idle', attempt: 0, inFlight: null, lastOutcome: null, pendingFollowUp: false });
+    assert.deepStrictEqual(rootView(restingRecord(ROOT)), {
+      root: ROOT,
+      state: 'idle',
+      attempt: 0,
+      inFlight: null,
+      lastOutcome: null,
+      pendingFollowUp: false,
+      owner: null,
+      ownership: 'owned',
+    });
+    assert.deepStrictEqual(
+      [
+        rootView({ ...IN_FLIGHT, owner: 'us', ownership: 'releasing', route: 'amer' }).owner,
+        rootView({ ...IN_FLIGHT, owner: 'us', ownership: 'releasing' }).ownership,
+      ],
+      ['us', 'releasing'],
+      'a record that moved to another cell shows its owner and this cell’s part',
+    );
   });
 
   it('publishes the same state data bytes as before the API got its own view (field order included)', () => {

@@ -127,13 +127,14 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
     again.close();
   });
 
-  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events, root_scopes, the relay lanes and the leases', () => {
+  it('gives a new database the single list’s tables, columns and indexes, plus schema_versions, the access, snapshot, desired-state and inventory parts, the timeline’s columns on events, root_scopes, the relay lanes, the leases and the roots’ ownership', () => {
     const legacy = singleListDatabase(newDir());
     const expected = schemaOf(legacy);
     legacy.close();
     const events = expected['table events'] as { columns: Row[] };
     for (const name of ['action', 'actor_user']) events.columns.push({ name, type: 'TEXT', notnull: 0, dflt_value: null, pk: 0 });
     (expected['table outbox'] as { columns: Row[] }).columns.push({ name: 'lane', type: 'INTEGER', notnull: 1, dflt_value: '0', pk: 0 });
+    (expected['table reconcile_roots'] as { columns: Row[] }).columns.push({ name: 'ownership', type: 'TEXT', notnull: 0, dflt_value: null, pk: 0 });
     delete expected['table relay_cursor'];
     // outbox v8: changelog rows seen per NetBox source
     const seen = expected['table changelog_seen'] as { columns: Row[]; withoutRowid: boolean };
@@ -159,6 +160,7 @@ describe('schema migrations per part (database.ts, outbox-migrations.ts, reconci
         'table inventory_roots',
         'table leases',
         'index outbox_lane_pos',
+        'index reconcile_roots_waiting',
         'table relay_lanes',
         'index relay_lanes_route_partition',
         'table relay_members',

@@ -11,7 +11,7 @@ import { compileManagedSet } from '../../../src/inventory/managed-set.js';
 import type { ValidWebhook } from '../../../src/model/netbox-webhook.js';
 import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { fixture } from '../../helpers/fixtures.js';
-import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
+import { SILENT_METRICS, objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
 
 const deps = {
   source: 'netbox://test',
@@ -66,14 +66,7 @@ describe('unmanaged events (outside the inventory policy)', () => {
           version: 1,
           rules: [{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 0, deadlineMs: 1000, retry: {} }],
         },
-        metrics: {
-          command: () => undefined,
-          outcome: () => undefined,
-          orphan: () => undefined,
-          notification: () => undefined,
-          poison: () => undefined,
-          unmanaged: () => unmanaged++,
-        },
+        metrics: { ...SILENT_METRICS, unmanaged: () => unmanaged++ },
       });
       const raw = JSON.parse(objectEventRecord('10000000-0000-4000-8000-000000000001', 'dcim.device:1').toString()) as { data: Record<string, unknown> };
       raw.data.managed = false;

@@ -28,7 +28,7 @@ import { SnapshotStore } from '../../../src/snapshot/snapshot-store.js';
 import { fixture, signed } from '../../helpers/fixtures.js';
 import { unitWebhookPipeline } from '../../helpers/unit-pipeline.js';
 import { assertOutboxMessagesValid, messageProblem } from '../../helpers/message-schemas.js';
-import { objectEventRecord, unitReconciler } from '../../helpers/reconciler.js';
+import { objectEventRecord, releasedRecord, unitReconciler } from '../../helpers/reconciler.js';
 import { InventoryAdmission } from '../../../src/inventory/inventory-admission.js';
 import { createInventoryMetrics } from '../../../src/inventory/inventory-metrics.js';
 import type { ValidWebhook } from '../../../src/model/netbox-webhook.js';
@@ -99,7 +99,7 @@ describe('message schemas: every message the receiver writes names its schema an
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs every emit site once: the webhook pipeline (event + reject, access grants, object states and root desired states), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison). */
+  /** Runs every emit site once: the webhook pipeline (event + reject, access grants, object states and root desired states), the API, the audit trail, the catch-up, the reconciler (command, outcome, state, poison, a handover's released and adopted). */
   async function emitEverything(): Promise<void> {
     const accept = unitWebhookPipeline(store, groupCommit, registry);
     for (const action of ['created', 'updated', 'deleted']) {
@@ -188,6 +188,47 @@ describe('message schemas: every message the receiver writes names its schema an
     now += 1000;
     reconciler.tick(); // the deadline passed: a timed_out outcome
     reconciler.handleEvent({ topic: 't.events.v1', partition: 0, offset: '1', raw: Buffer.from('{"hello": "world"}') });
+
+    // A handover between cells: eu reconciles a root of emea, the root moves to amer (owned by us)
+    // during the attempt, which times out, then eu releases it; another root moves from us to eu,
+    // and eu adopts it once us's release is read.
+    const emea = { tenant: null, site: 'ams1', region: 'nl', regions: ['nl', 'emea'] };
+    const amer = { tenant: null, site: 'nyc1', region: 'us-east', regions: ['us-east', 'amer'] };
+    const { reconciler: eu } = unitReconciler(db, {
+      policy: {
+        version: 1,
+        rules: [{ match: { rootType: 'dcim.device' }, jobTemplate: { name: 't', organization: 'o' }, debounceMs: 10, deadlineMs: 1000, retry: {} }],
+      },
+      ownership: { cell: 'eu', ownerOf: (scope) => (scope?.regions?.includes('emea') ? 'eu' : 'us') },
+      now: () => now,
+      newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+    });
+    const event = (n: number, root: string, scope: typeof emea, route: string) =>
+      eu.handleEvent({
+        topic: 't.events.v1',
+        partition: 0,
+        offset: String(10 + n),
+        raw: objectEventRecord(`10000000-0000-4000-8000-0000000001${String(n).padStart(2, '0')}`, root, 'dcim.interface', false, { scope, route, sequence: n }),
+      });
+    event(1, 'dcim.device:2', emea, 'emea');
+    now += 10;
+    eu.tick();
+    event(2, 'dcim.device:2', amer, 'amer');
+    now += 1000;
+    eu.tick(); // the attempt times out: released
+    event(3, 'dcim.device:3', amer, 'amer');
+    event(4, 'dcim.device:3', emea, 'emea');
+    eu.handleEvent({
+      topic: 't.events.v1',
+      partition: 0,
+      offset: '20',
+      raw: releasedRecord('20000000-0000-4000-8000-000000000001', 'dcim.device:3', 'us', 'eu', '10000000-0000-4000-8000-000000000104', 4),
+    });
+    assert.deepEqual(
+      [eu.record('dcim.device:2')?.ownership, eu.record('dcim.device:3')?.ownership],
+      ['foreign', 'owned'],
+      'the driver made one release and one adoption happen',
+    );
 
     const snapshots = new SnapshotStore(db);
     snapshots.insert('5f0c2a9e-1b3d-4e6f-8a7b-9c0d1e2f3a4b', 'request', 'token:plugin', ['dcim.device'], 0);

@@ -13,7 +13,7 @@ import { rebuildUntilDone, type RebuildMetrics } from '../../../src/reconcile/st
 import { keepLatest, restoreRoot, type StateMessage, type StateTopicMessage } from '../../../src/reconcile/state-restore.js';
 import { restingRecord, step, type Input, type RootRecord } from '../../../src/reconcile/state-machine.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
-import { objectEventRecord } from '../../helpers/reconciler.js';
+import { SILENT_METRICS, SINGLE_CELL, objectEventRecord } from '../../helpers/reconciler.js';
 
 const SCHEMA = 'root-state.v1.schema.json';
 const registry = new SchemaRegistry();
@@ -206,14 +206,8 @@ describe('reconcile state rebuild (real SQLite)', () => {
       onCommit: () => undefined,
       source: 'netbox://test',
       registry,
-      metrics: {
-        command: () => undefined,
-        outcome: () => undefined,
-        orphan: () => undefined,
-        notification: () => undefined,
-        poison: () => undefined,
-        unmanaged: () => undefined,
-      },
+      ownership: SINGLE_CELL,
+      metrics: SILENT_METRICS,
       log: silent,
       now: () => now,
       newId: () => uuid(++ids),
