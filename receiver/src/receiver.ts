@@ -161,7 +161,12 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   let stopping = false;
   const depths = new RouteDepths(federation.routes, metrics.routes);
   depths.reset(store.depthByRoute());
-  store.onRow = (route) => depths.add(route, 1);
+  // Rows queued since the last commit, by route: only those routes' relays are woken (50 routes, one event: one relay).
+  const touched = new Set<string>();
+  store.onRow = (route) => {
+    depths.add(route, 1);
+    touched.add(route);
+  };
   const showDepth = (): void => void metrics.outboxDepth.set(depths.total);
   showDepth();
   metrics.outboxLimit.set(config.outboxLimit);
@@ -226,7 +231,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   // The rows were counted per route as they were queued (store.onRow).
   const committed = (): void => {
     showDepth();
-    wakeRelays();
+    for (const route of touched) routes.get(route)?.relay.wake();
+    touched.clear();
   };
   // Messages the receiver makes itself (audit, grants, projections, operators' requests) come from the cell.
   const cellSource = federation.configured ? `unicop://${federation.cell}` : config.source;
