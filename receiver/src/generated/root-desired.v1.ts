@@ -17,6 +17,9 @@ export interface RootDesiredV1 {
   id: string;
   source: string;
   type: "unicop.root.desired";
+  /**
+   * `<app_label>.<model>:<id>`; with several NetBox sources (UNICOP_FEDERATION) `<source>/<app_label>.<model>:<id>`
+   */
   subject: string;
   /**
    * the time of the event that made this version
@@ -36,6 +39,9 @@ export interface RootDesiredV1 {
      * sorted by key; the root object itself is one of them once its own event arrived
      */
     members: {
+      /**
+       * `<app_label>.<model>:<id>`; with several NetBox sources (UNICOP_FEDERATION) `<source>/<app_label>.<model>:<id>`
+       */
       key: string;
       /**
        * the member's canonical state (docs/desired-state.md)
@@ -49,5 +55,8 @@ export interface RootDesiredV1 {
 export interface Ref {
   type: string;
   id: number;
+  /**
+   * `<app_label>.<model>:<id>`; with several NetBox sources (UNICOP_FEDERATION) `<source>/<app_label>.<model>:<id>`
+   */
   key: string;
 }

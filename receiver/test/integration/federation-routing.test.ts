@@ -10,6 +10,7 @@ import { createReceiver, type Receiver } from '../../src/receiver.js';
 import { federationFile, readAll, secondBroker, type Message } from '../helpers/federation.js';
 import { FIXTURE_REPLAY_ENV, interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { BROKERS, randomPrefix } from '../helpers/kafka.js';
+import { assertOutboxMessagesValid } from '../helpers/message-schemas.js';
 import { storeEnv } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -68,6 +69,8 @@ describe('federation: two NetBox sources, two Kafka clusters, routes by region (
   });
 
   after(async () => {
+    // every message the federated receiver queued (events, object states, root projections…) matches its schema
+    if (receiver) assertOutboxMessagesValid(receiver.db);
     await receiver?.stop(2000);
     await broker?.close();
     rmSync(dataDir, { recursive: true, force: true });
