@@ -13,6 +13,8 @@ import type { Logger } from './log.js';
 import type { Registry } from 'prom-client';
 import type { IngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { rawBodyOf, readBody } from './pipeline/ingest/read-body.js';
+import type { AcceptBatch } from './pipeline/batch-pipeline.js';
+import type { BatchMetrics } from './pipeline/ingest/batch-metrics.js';
 import { RETRY_AFTER_SECONDS, type AcceptWebhook } from './pipeline/pipeline.js';
 import { SIGNATURE_HEADER } from './pipeline/verify/verify-signature.js';
 
@@ -27,6 +29,7 @@ export interface Readiness {
 
 export interface AppDeps {
   acceptWebhook: AcceptWebhook;
+  acceptBatch: AcceptBatch;
   roots: RootsApi;
   snapshots: SnapshotsApi;
   inventory: InventoryView;
@@ -38,7 +41,7 @@ export interface AppDeps {
   readiness: () => Readiness;
   maxBodyBytes: number;
   /** What `GET /metrics` serves, and the request metrics this app counts. */
-  metrics: Pick<IngestMetrics, 'webhookRequests' | 'acceptSeconds'> & { registry: Registry };
+  metrics: Pick<IngestMetrics, 'webhookRequests' | 'acceptSeconds'> & Pick<BatchMetrics, 'batchRequests'> & { registry: Registry };
   log: Logger;
 }
 
@@ -57,6 +60,17 @@ export function buildApp(deps: AppDeps): express.Express {
       stopTimer();
       metrics.webhookRequests.inc({ status: String(accepted.status), code: accepted.body.result });
       res.status(accepted.status).json(accepted.body);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.post('/v1/netbox/batches', ...readBody(deps.maxBodyBytes), async (req, res, next) => {
+    try {
+      const signature = req.headers[SIGNATURE_HEADER];
+      const answer = await deps.acceptBatch(rawBodyOf(req), Array.isArray(signature) ? signature[0] : signature);
+      metrics.batchRequests.inc({ status: String(answer.status), code: 'answered' });
+      res.status(answer.status).json(answer.body);
     } catch (error) {
       next(error);
     }
@@ -139,6 +153,8 @@ export function buildApp(deps: AppDeps): express.Express {
     if (!isUnicopError(error)) deps.log.error({ err: error, path: req.path }, isStoreFault(error) ? 'store out of reach' : 'unexpected error');
     if (req.path === '/v1/netbox/webhooks') {
       metrics.webhookRequests.inc({ status: String(known.httpStatus), code: known.code });
+    } else if (req.path === '/v1/netbox/batches') {
+      metrics.batchRequests.inc({ status: String(known.httpStatus), code: known.code });
     }
     if (known.httpStatus === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(known.httpStatus).json(known.toBody());

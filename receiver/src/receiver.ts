@@ -18,6 +18,7 @@ import type { DraftEvent, EventEnvelope } from './model/event.js';
 import type { Registry } from 'prom-client';
 import { createCatchupMetrics } from './catchup/catchup-metrics.js';
 import { createRegistry } from './metrics.js';
+import { createBatchMetrics } from './pipeline/ingest/batch-metrics.js';
 import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
 import { createLaneLeaseMetrics, createRelayMetrics, createRouteDepthMetrics } from './pipeline/publish/relay-metrics.js';
@@ -38,7 +39,8 @@ import { GroupCommit } from './pipeline/outbox/group-commit.js';
 import type { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { Retention } from './pipeline/outbox/retention.js';
 import { StoreHealth } from './pipeline/outbox/store-health.js';
-import { createWebhookPipeline } from './pipeline/pipeline.js';
+import { createBatchPipeline } from './pipeline/batch-pipeline.js';
+import { createWebhookPipeline, type PipelineDeps } from './pipeline/pipeline.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
 import { Relay } from './pipeline/publish/relay.js';
 import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
@@ -48,6 +50,7 @@ import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import { matchRule } from './reconcile/reconcile-policy.js';
 import type { Reconciler } from './reconcile/reconciler.js';
 import { sequenceEvent } from './pipeline/sequence/sequencer.js';
+import { createBatchValidator } from './pipeline/validate/validate-batch.js';
 import { createWebhookValidator } from './pipeline/validate/validate-webhook.js';
 import { acceptUnsigned, createSourceVerifier } from './pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from './schema-registry.js';
@@ -80,6 +83,7 @@ export function registerMetrics(registry: Registry) {
   return {
     registry,
     ...createIngestMetrics(registry),
+    ...createBatchMetrics(registry),
     ...createRootDisagreementMetrics(registry),
     ...createOutboxMetrics(registry),
     relay: createRelayMetrics(registry),
@@ -365,7 +369,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
         })
       : null;
 
-  const acceptWebhook = createWebhookPipeline({
+  const pipelineDeps: PipelineDeps = {
     sources: federation.sources.map((source) => ({ source: source.source, normalize: createNormalizer(sourceDeps(source)) })),
     verify: federation.sources.some((source) => source.secrets.length > 0) ? createSourceVerifier(federation.sources) : acceptUnsigned,
     validate: createWebhookValidator(registry),
@@ -376,7 +380,9 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     replayWindowMs: config.replayWindowS * 1000,
     metrics,
     log,
-  });
+  };
+  const acceptWebhook = createWebhookPipeline(pipelineDeps);
+  const acceptBatch = createBatchPipeline({ ...pipelineDeps, validateBatch: createBatchValidator(registry), batchMetrics: metrics });
 
   const iamPolicy = config.iamPolicyFile
     ? new PolicyHolder({ path: config.iamPolicyFile, registry, metrics: metrics.iam, audit, log: log.child({ stage: 'iam' }) })
@@ -410,6 +416,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const checkNotification = createNotificationCheck(registry);
   const app = buildApp({
     acceptWebhook,
+    acceptBatch,
     snapshots: createSnapshotsApi(snapshots),
     roots: createRootsApi({
       source: cellSource,

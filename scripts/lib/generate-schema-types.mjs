@@ -13,6 +13,7 @@ export const SCHEMA_TYPES = {
   'netbox-webhook-4.4.schema.json': ['netbox-webhook-4.4.ts', 'NetboxWebhook44'],
   'netbox-webhook-4.5.schema.json': ['netbox-webhook-4.5.ts', 'NetboxWebhook45'],
   'netbox-webhook-4.7.schema.json': ['netbox-webhook-4.7.ts', 'NetboxWebhook47'],
+  'netbox-batch.schema.json': ['netbox-batch.ts', 'NetboxBatch'],
   'unicop-context.schema.json': ['unicop-context.ts', 'UnicopContext'],
   'event-envelope.v1.schema.json': ['event-envelope.v1.ts', 'EventEnvelopeSchema'],
   'reconcile-policy.schema.json': ['reconcile-policy.ts', 'ReconcilePolicySchema'],

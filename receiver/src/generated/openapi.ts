@@ -29,6 +29,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/netbox/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive the events of one NetBox request as one batch (the unicop_netbox plugin)
+         * @description Signed like a webhook (`X-Hook-Signature` over the whole body; with a federation file the secret
+         *     names the source). Every item is handled as its own webhook would be — validated, normalized,
+         *     checked against the replay window — and answered on its own in `results`, in the items' order
+         *     (`index` is the item's position in `events`, from 0). An item's event id is the one its single
+         *     webhook would get, so a batch item and a webhook of the same change are stored and published
+         *     once. Valid items are appended in the request's order in one outbox transaction; the same item
+         *     twice is `duplicate` the second time. A bad item is `rejected` with its error and kept like a bad
+         *     webhook (rejects table + `<prefix>.rejected.v1`), its neighbours are still accepted.
+         *     Whole-batch answers store nothing of the items: 401 (signature; counted, not stored), 413, 415,
+         *     503 (stopping, or the outbox of any valid item's route at its limit: send the whole batch again,
+         *     the items already stored come back `duplicate`). A body that is not a batch (not JSON, or not
+         *     `schemas/netbox-batch.schema.json`) is 400 and kept as one reject.
+         */
+        post: operations["receiveNetboxBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roots": {
         parameters: {
             query?: never;
@@ -322,6 +353,23 @@ export interface components {
                 code: string;
                 message: string;
             };
+        };
+        BatchResult: {
+            /** @description one entry per item of `events`, in their order */
+            results: components["schemas"]["BatchItemResult"][];
+        };
+        BatchItemResult: {
+            /** @description the item's position in `events` */
+            index: number;
+            /** @enum {unknown} */
+            result: "accepted" | "duplicate" | "rejected";
+            /**
+             * Format: uuid
+             * @description the event id (as its single webhook would get it); accepted and duplicate only
+             */
+            id?: string;
+            /** @description why the item was rejected (rejected only); the same error its single webhook would get */
+            error?: components["schemas"]["error"];
         };
         WebhookResult: {
             /** @enum {unknown} */
@@ -852,6 +900,30 @@ export interface components {
                 }[];
             };
         };
+        /**
+         * Batch of NetBox webhook bodies (POST /v1/netbox/batches)
+         * @description What the unicop_netbox plugin sends for one NetBox request (ARCHITECTURE.md "Batches from the plugin"): the request's id and the webhook bodies of its events, in the request's order, signed like a webhook (X-Hook-Signature over the whole body). This schema checks the envelope only: each item is validated like a webhook (netbox-webhook-*.schema.json) and answered on its own, so one bad item never fails the batch. At most 1000 items; a request with more events is split into several batches (the body is also bounded by UNICOP_MAX_BODY_BYTES). Properties beside these two are allowed and ignored, so a newer plugin can add one without an older receiver refusing its batches.
+         */
+        "netbox-batch.schema": {
+            /**
+             * Format: uuid
+             * @description NetBox's request id (the same as each item's request.id when the request had one).
+             */
+            request_id: string;
+            /** @description Webhook bodies (NetBox 4.7 default body, as NetBox would POST each one) in the request's order; the order is the outbox order. */
+            events: unknown[];
+        } & {
+            [key: string]: unknown;
+        };
+        error: {
+            code: string;
+            message: string;
+            details: {
+                /** @description JSON pointer into the input (RFC 6901) */
+                pointer?: string;
+                message: string;
+            }[];
+        };
     };
     responses: {
         /** @description Refused; the body names the error code (docs/errors.md) and, for schema errors, JSON pointers. */
@@ -916,6 +988,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookResult"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    receiveNetboxBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description hex HMAC-SHA512 of the raw body with one of the source's secrets (required unless the receiver runs with UNICOP_INSECURE_NO_SIGNATURE=1 and no secret) */
+                "X-Hook-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["netbox-batch.schema"];
+            };
+        };
+        responses: {
+            /** @description Every item answered; the accepted ones are durably stored and will be published in per-root order. */
+            207: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResult"];
                 };
             };
             400: components["responses"]["Error"];

@@ -74,10 +74,11 @@ export function startTestReceiver(env: Record<string, string> = {}, options: Rec
 
 /**
  * POSTs the exact bytes (superagent would re-serialize a Buffer sent as application/json, which
- * breaks the signature): the identity serializer keeps them as they are.
+ * breaks the signature): the identity serializer keeps them as they are. To the webhook endpoint
+ * unless `path` names another.
  */
-export function postRaw(t: TestReceiver, raw: Buffer, headers: Record<string, string | undefined>) {
-  let req = t.http.post('/v1/netbox/webhooks').serialize((body: unknown) => body as string);
+export function postRaw(t: Pick<TestReceiver, 'http'>, raw: Buffer, headers: Record<string, string | undefined>, path = '/v1/netbox/webhooks') {
+  let req = t.http.post(path).serialize((body: unknown) => body as string);
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) req = req.set(name, value);
   return req.send(raw as unknown as string);
 }
