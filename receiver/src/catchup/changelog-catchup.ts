@@ -62,7 +62,8 @@ const PAGE = 500;
 const KEY_PAGE = 1000;
 /** Rows handled together: read whole and their objects fetched in one round of GETs. */
 const CHUNK = 1000;
-const MAX_ROWS_PER_POLL = 10_000;
+/** Rows one poll reads at most; the mark is saved after each chunk, so a long poll loses nothing when it ends early. */
+const MAX_ROWS_PER_POLL = 100_000;
 /** Polls in a row a row's object fetch may fail (NetBox 5xx, timeout) before the row becomes a reject (`catchup-row` policy). */
 export const MAX_ROW_ATTEMPTS = retriesOf('catchup-row') + 1;
 
@@ -162,8 +163,7 @@ export class ChangelogCatchup {
    * or a failed changelog read ends the pass, and the mark reached so far is saved even then.
    */
   async poll(): Promise<PollResult> {
-    const requestsBefore = this.options.client.requests;
-    let metered = requestsBefore;
+    let metered = this.options.client.requests;
     const meter = () => {
       this.options.metrics.requested(this.options.client.requests - metered);
       metered = this.options.client.requests;
@@ -198,12 +198,14 @@ export class ChangelogCatchup {
     };
     try {
       for await (const chunk of chunksOf(this.options.client.objectChanges(query, MAX_ROWS_PER_POLL), CHUNK)) {
-        if (this.stopping) break;
+        // Stopping, or another receiver took the duty over (this one lost its lease): the rest waits.
+        if (this.stopping || this.options.active?.() === false) break;
         await this.handleChunk(chunk, pass);
         this.options.store.setState(HWM, String(pass.hwm)); // a long first poll keeps its progress through a crash
         meter();
       }
     } finally {
+      meter(); // before the mark: a reader who sees the mark sees the requests that reached it
       this.options.store.setState(HWM, String(pass.hwm));
       this.options.metrics.highWaterMark(pass.hwm);
     }
@@ -222,6 +224,7 @@ export class ChangelogCatchup {
     const rows = pass.keysOnly
       ? new Map((needed.length > 0 ? await this.options.client.changeRows(needed.map((k) => k.id)) : []).map((r) => [r.id, r]))
       : new Map(needed.map((k) => [k.id, k as ObjectChangeRow]));
+    // Every row gets its object unless the poll is stopping (then the loop below handles none).
     const objects = await fetchObjects(this.options.client, [...rows.values()], {
       alone: (row) => (this.attempts.get(row.id) ?? 0) + 1 >= MAX_ROW_ATTEMPTS,
       stopped: () => this.stopping,
@@ -267,8 +270,9 @@ export class ChangelogCatchup {
     }
     if (!row) return this.failed(key, { code: 'UNICOP_CATCHUP_ROW_UNUSABLE', what: 'row read', message: 'NetBox listed the row but did not return it by id' });
     const object = fetched ?? { rest: null };
-    if ('error' in object)
+    if ('error' in object) {
       return this.failed(row, { code: object.error.code, what: 'object fetch', message: object.error.message, request: object.error.request });
+    }
     let appended;
     try {
       appended = await this.options.append(this.options.normalize(row, object.rest, this.version!));
