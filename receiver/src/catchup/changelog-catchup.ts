@@ -229,22 +229,37 @@ export class ChangelogCatchup {
       alone: (row) => (this.attempts.get(row.id) ?? 0) + 1 >= MAX_ROW_ATTEMPTS,
       stopped: () => this.stopping,
     });
-    const { result } = pass;
+    // Each row's handling starts in order without waiting for the one before, so their appends join
+    // one group commit (one transaction, not a commit per row); their outcomes are then taken in order.
+    // A failed commit fails its whole group: a local fault stores none of the rows after the first it hit.
+    const started: { key: ChangeRowKey; outcome: Promise<{ value: RowOutcome | 'seen' | 'young' } | { error: unknown }> }[] = [];
     for (const key of keys) {
       if (this.stopping) break;
-      result.scanned++;
-      if (this.options.store.changelogSeen(key.id)) {
+      pass.result.scanned++;
+      const skipped = this.options.store.changelogSeen(key.id) ? 'seen' : Date.parse(key.time) > pass.dueBefore ? 'young' : null;
+      const outcome: Promise<RowOutcome | 'seen' | 'young'> = skipped ? Promise.resolve(skipped) : this.handle(key, rows.get(key.id), objects.get(key.id));
+      started.push({
+        key,
+        outcome: outcome.then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      });
+    }
+    for (const { key, outcome } of started) {
+      const settled = await outcome;
+      if ('error' in settled) throw settled.error; // a local fault: the mark stays before this row
+      if (settled.value === 'seen') {
         if (!pass.blocked) pass.hwm = Math.max(pass.hwm, key.id);
         continue;
       }
-      if (Date.parse(key.time) > pass.dueBefore) {
+      if (settled.value === 'young') {
         if (!pass.blocked) pass.oldestWaiting = Date.parse(key.time);
         pass.blocked = true; // too young: its webhook may still come; the mark stops here
         continue;
       }
-      const outcome = await this.handle(key, rows.get(key.id), objects.get(key.id));
-      result[outcome]++;
-      if (outcome === 'retrying') pass.blocked = true; // the mark waits for its next attempt
+      pass.result[settled.value]++;
+      if (settled.value === 'retrying') pass.blocked = true; // the mark waits for its next attempt
       if (!pass.blocked && key.id > pass.hwm) {
         pass.hwm = key.id;
         this.options.metrics.highWaterMark(pass.hwm);

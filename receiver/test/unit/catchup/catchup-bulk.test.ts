@@ -71,12 +71,14 @@ describe('changelog catch-up in bulk (a NetBox double over HTTP, the real client
   let groupCommit: GroupCommit;
   let netbox: NetboxDouble;
   let metered: number;
+  let commits: number;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-bulk-'));
     db = openReceiverDatabase(dir);
     store = new OutboxStore(db);
-    groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => undefined, maxValueBytes: 1 << 20 });
+    commits = 0;
+    groupCommit = new GroupCommit({ store, sequence: sequenceEvent, onCommit: () => commits++, maxValueBytes: 1 << 20 });
     netbox = await startNetboxDouble({ ruleTypes: [...TYPES] });
     for (const list of Object.values(LISTS)) netbox.objects.set(list, new Map());
     metered = 0;
@@ -150,6 +152,8 @@ describe('changelog catch-up in bulk (a NetBox double over HTTP, the real client
     assert.equal(netbox.requests.length, 2 + scan.length + wholeRows.length + lists.length, 'plus the version and the event rule');
     assert.ok(netbox.requests.length < n / 50, `${netbox.requests.length} requests for ${n} rows`);
     assert.equal(metered, netbox.requests.length, 'the metric counts every request the catch-up made');
+
+    assert.ok(commits <= 2 * chunks, `a chunk's events share their commits (${commits} for ${n} events), not one fsync each`);
 
     const made = events();
     assert.equal(made.length, n);

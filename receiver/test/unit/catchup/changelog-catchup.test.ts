@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sourceCatchupStore } from '../../../src/catchup/source-store.js';
 import { ChangelogCatchup, MAX_ROW_ATTEMPTS, type CatchupOptions } from '../../../src/catchup/changelog-catchup.js';
 import { statusFailure } from '../../../src/clients/request-error.js';
+import { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import type { ObjectChangeRow } from '../../../src/model/netbox-changelog.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
@@ -189,27 +190,48 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     assert.deepEqual(event.data.changes.name, { before: 'eth5', after: null }, 'every field goes to null, as in the webhook');
   });
 
-  it('counts each recovered row as it goes, and stop() ends a long poll after its current row', async () => {
+  it('counts each recovered row as it is stored, and stop() ends a long poll after the rows under way', async () => {
     const rows = [1, 2, 3, 4].map((id) => row(id, 120, { changed_object: { url: `/api/dcim/interfaces/${1000 + id}/` } }));
-    let recovered = 0;
-    let recoveredAtStop = -1;
+    const counted: number[] = [];
     let stopper: (() => Promise<void>) | null = null;
     const c = catchup(rows, {
-      metrics: { ...metrics, recovered: (n) => (recovered += n) },
+      metrics: { ...metrics, recovered: (n) => counted.push(n) },
       // the operator stops the receiver while row 2's event is being written
       append: (draft) => {
-        if (draft.envelope.subject === 'dcim.interface:1002') {
-          recoveredAtStop = recovered;
-          void stopper?.();
-        }
+        if (draft.envelope.subject === 'dcim.interface:1002') void stopper?.();
         return groupCommit.appendEvent(draft);
       },
     });
     stopper = () => c.stop();
     const result = await c.poll();
     assert.deepEqual([result.scanned, result.recovered, result.hwm], [2, 2, 2], 'rows 3 and 4 wait for the next start');
-    assert.equal(recoveredAtStop, 1, 'row 1 was counted before the poll ended');
-    assert.equal(recovered, 2);
+    assert.deepEqual(counted, [1, 1], 'one count per row: a long poll shows its progress');
+    assert.deepEqual(
+      store.pending(10).map((r) => JSON.parse(r.value).data.netbox.changelogId),
+      [1, 2],
+    );
+  });
+
+  it('ends the poll on a local fault (the outbox cannot write), keeping the mark before the rows that failed, and loses nothing', async () => {
+    const rows = [1, 2, 3, 4].map((id) => row(id, 120));
+    let broken = true;
+    const c = catchup(rows, {
+      // rows 3 and 4 meet a full disk: their group commit fails as a whole
+      append: (draft) =>
+        broken && ['dcim.interface:1003', 'dcim.interface:1004'].includes(draft.envelope.subject)
+          ? Promise.reject(new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', 'the outbox could not store the event (SQLITE_FULL)'))
+          : groupCommit.appendEvent(draft),
+    });
+    await assert.rejects(c.poll(), /SQLITE_FULL/);
+    assert.equal(store.state('changelog.hwm'), '2', 'the mark stays before row 3');
+    broken = false;
+    const next = await c.poll();
+    assert.deepEqual([next.recovered, next.hwm], [2, 4]);
+    assert.deepEqual(
+      store.pending(10).map((r) => JSON.parse(r.value).data.netbox.changelogId),
+      [1, 2, 3, 4],
+      'each row once, in order',
+    );
   });
 
   /** The rejects table and the notices queued for the rejected topic. */
