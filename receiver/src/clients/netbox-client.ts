@@ -27,7 +27,7 @@ export interface ChangelogQuery {
  * bytes (`limit_request_line`), and NetBox's base path and the `offset` of a next page come on top.
  */
 export const MAX_PATH_CHARS = 3500;
-/** Ids per GET at most: NetBox's default MAX_PAGE_SIZE, below Django's 1000 query fields per request. */
+/** Ids per GET at most: one page at NetBox's default MAX_PAGE_SIZE (1000), below Django's 1000 query fields. */
 export const MAX_IDS_PER_REQUEST = 900;
 
 /** One page of a keyset-paged object list (`listPage`). */

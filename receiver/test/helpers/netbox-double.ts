@@ -19,6 +19,8 @@ export interface NetboxDouble {
   objects: Map<string, Map<number, Record<string, unknown>>>;
   /** A status to answer instead (a fault), or null to answer normally. */
   fail: (path: string, query: URLSearchParams) => number | null;
+  /** List endpoints that ignore the `id` filter (as NetBox ignores a filter it does not know). */
+  unfiltered: Set<string>;
   close(): Promise<void>;
 }
 
@@ -31,7 +33,7 @@ export interface NetboxDouble {
  * limit are refused as they would be, so a client that builds them fails here too.
  */
 export async function startNetboxDouble(options: { version?: string; ruleTypes: string[] }): Promise<NetboxDouble> {
-  const double: NetboxDouble = { url: '', requests: [], rows: [], objects: new Map(), fail: () => null, close: async () => undefined };
+  const double: NetboxDouble = { url: '', requests: [], rows: [], objects: new Map(), fail: () => null, unfiltered: new Set(), close: async () => undefined };
   const server = createServer((req, res) => answer(double, options, req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   double.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -70,18 +72,10 @@ function answer(double: NetboxDouble, options: { version?: string; ruleTypes: st
     });
   }
   for (const [list, objects] of double.objects) {
-    if (url.pathname === list)
-      return send(
-        200,
-        paged(
-          double.url,
-          url,
-          filterIds(
-            [...objects.values()].sort((a, b) => Number(a.id) - Number(b.id)),
-            query,
-          ),
-        ),
-      );
+    if (url.pathname === list) {
+      const all = [...objects.values()].sort((a, b) => Number(a.id) - Number(b.id));
+      return send(200, paged(double.url, url, double.unfiltered.has(list) ? all : filterIds(all, query)));
+    }
     const id = url.pathname.startsWith(list) ? Number(url.pathname.slice(list.length).replace(/\/$/, '')) : NaN;
     if (Number.isInteger(id)) return objects.has(id) ? send(200, objects.get(id)) : send(404, { detail: 'No object matches the given query.' });
   }

@@ -229,6 +229,15 @@ describe('changelog catch-up in bulk (a NetBox double over HTTP, the real client
     assert.equal(kinds(netbox.requests).singles.length, 3, 'the last attempt fetched the three alone');
   });
 
+  it('refuses a list answer holding objects not asked for (the id filter not applied) rather than paging through everything', async () => {
+    netbox.rows.push(change(1, 'dcim.interface', 2)); // the unfiltered list starts with object 1
+    for (const id of [1, 2, 3]) netbox.objects.get(LISTS['dcim.interface']!)!.set(id, component('dcim.interface', id));
+    netbox.unfiltered.add(LISTS['dcim.interface']!);
+    const result = await catchup().poll();
+    assert.deepEqual([result.recovered, result.retrying, result.hwm], [0, 1, 0], 'the row waits for a usable answer');
+    assert.equal(kinds(netbox.requests).lists.length, 1, 'one list read, not its next pages');
+  });
+
   it('skips rows already seen or covered by their webhook without reading them whole or fetching their objects', async () => {
     const registry = new SchemaRegistry();
     const webhook = fixture('4.7', 'dcim.interface', 'updated').body as { request: { id: string }; data: { id: number } };
