@@ -55,6 +55,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_CATCHUP_INTERVAL_MS: { key: 'catchupIntervalMs', kind: 'string' },
   UNICOP_CATCHUP_GRACE_MS: { key: 'catchupGraceMs', kind: 'string' },
   UNICOP_CATCHUP_OVERLAP: { key: 'catchupOverlap', kind: 'string' },
+  UNICOP_CATCHUP_RATE: { key: 'catchupRate', kind: 'string' },
   UNICOP_CATCHUP_OBJECT_TYPES: { key: 'catchupObjectTypes', kind: 'list' },
   UNICOP_CATCHUP_EVENT_RULE: { key: 'catchupEventRule', kind: 'string' },
   UNICOP_CATCHUP_FROM: { key: 'catchupFrom', kind: 'string' },

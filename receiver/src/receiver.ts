@@ -316,8 +316,9 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const normalizeDeps = sourceDeps(federation.sources[0]!);
   const netboxes = new Map(federation.sources.flatMap((s) => (s.netbox ? [[s.name, new NetboxClient(s.netbox.url, s.netbox.token)] as const] : [])));
   const catchups = federation.sources.flatMap((source) => {
-    const client = netboxes.get(source.name);
-    if (!client) return [];
+    if (!source.netbox) return [];
+    // A client of its own: the pacing and the request count are the catch-up's alone.
+    const client = new NetboxClient(source.netbox.url, source.netbox.token, { beforeRequest: rateLimit(config.catchupRate) });
     const deps = sourceDeps(source);
     return [
       new ChangelogCatchup({

@@ -33,11 +33,20 @@ export function createCatchupMetrics(registry: Registry): (source: string) => Ca
     labelNames: ['source'] as const,
     registers: [registry],
   });
+  const requests = new Counter({
+    name: 'unicop_catchup_netbox_requests_total',
+    help: 'HTTP requests the changelog catch-up made to NetBox (at most UNICOP_CATCHUP_RATE per second): a page of row keys per 1000 rows scanned, then per chunk of rows to recover their whole rows and their objects by id, a few hundred ids per request.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   return (source) => ({
     recovered: (n) => recovered.inc({ source }, n),
     rejected: (n) => rejected.inc({ source }, n),
     lag: (seconds) => lag.set({ source }, seconds),
     failed: () => errors.inc({ source }),
     highWaterMark: (id) => mark.set({ source }, id),
+    requested: (n) => {
+      if (n > 0) requests.inc({ source }, n);
+    },
   });
 }

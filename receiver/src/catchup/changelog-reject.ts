@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ObjectChangeRow } from '../model/netbox-changelog.js';
+import type { ChangeRowKey, ObjectChangeRow } from '../model/netbox-changelog.js';
 import type { RejectRecord } from '../pipeline/outbox/outbox-store.js';
 
 /** How much of the row travels in its `unicop.rejected.v1` notice (the rejects table keeps it whole). */
@@ -11,7 +11,11 @@ export const CHANGELOG_REJECTED_DATASCHEMA = 'https://unicop.dev/schemas/changel
  * kept reject: the rejects table holds the whole row, `<prefix>.rejected.v1` a notice with the
  * changelog id, the object and the reason, so an operator can find it in NetBox and act.
  */
-export function changelogReject(source: string, row: ObjectChangeRow, reason: { code: string; message: string; attempts: number }): RejectRecord {
+export function changelogReject(
+  source: string,
+  row: ChangeRowKey | ObjectChangeRow,
+  reason: { code: string; message: string; attempts: number },
+): RejectRecord {
   const id = randomUUID();
   const body = Buffer.from(JSON.stringify(row));
   const notice = {

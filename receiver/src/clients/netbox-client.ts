@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { RETRY_POLICIES } from '../retry/policies.js';
 import got, { type Got, type OptionsOfJSONResponseBody } from 'got';
 import type { ObjectChangeRow } from '../model/netbox-changelog.js';
-import { requestFailure, statusFailure } from './request-error.js';
+import { ClientRequestError, requestFailure, statusFailure, withoutQuery } from './request-error.js';
 
 interface Page<T> {
   next: string | null;
@@ -18,7 +18,17 @@ export interface ChangelogQuery {
   pageSize: number;
   /** NetBox 4.6+ cursor paging (`?start=`); `id__gt` + `ordering=id` before. */
   cursor: boolean;
+  /** Only these fields of each row (`?fields=`, NetBox 4.0+); every field when absent. */
+  fields?: readonly string[];
 }
+
+/**
+ * The longest path + query a GET by id list may have: gunicorn refuses a request line over 4094
+ * bytes (`limit_request_line`), and NetBox's base path and the `offset` of a next page come on top.
+ */
+export const MAX_PATH_CHARS = 3500;
+/** Ids per GET at most: one page at NetBox's default MAX_PAGE_SIZE (1000), below Django's 1000 query fields. */
+export const MAX_IDS_PER_REQUEST = 900;
 
 /** One page of a keyset-paged object list (`listPage`). */
 export interface ObjectPage {
@@ -122,6 +132,7 @@ export class NetboxClient {
       params.set('ordering', 'id');
     }
     for (const type of query.objectTypes) params.append('changed_object_type', type);
+    if (query.fields) params.set('fields', query.fields.join(','));
     let url: string | null = `api/core/object-changes/?${params.toString()}`;
     let yielded = 0;
     while (url && yielded < maxRows) {
@@ -133,6 +144,44 @@ export class NetboxClient {
       // `next` is absolute; got's prefixUrl only takes relative paths.
       url = page.next ? this.relative(page.next) : null;
     }
+  }
+
+  /** Whole changelog rows with these ids; a row NetBox no longer keeps is absent. */
+  async changeRows(ids: readonly number[]): Promise<ObjectChangeRow[]> {
+    return this.listByIds<ObjectChangeRow>('api/core/object-changes/', ids);
+  }
+
+  /**
+   * The objects with these ids from the list endpoint `listUrl` (e.g. `/api/dcim/interfaces/`, as
+   * NetBox links it), by id, in their REST representation (the webhook's `data` format); an object
+   * NetBox no longer has is absent.
+   */
+  async objectsByIds(listUrl: string, ids: readonly number[]): Promise<Map<number, Record<string, unknown>>> {
+    const objects = await this.listByIds<{ id: number } & Record<string, unknown>>(this.relative(listUrl), ids);
+    return new Map(objects.map((o) => [o.id, o]));
+  }
+
+  /**
+   * Rows of the list endpoint `path` whose id is one of `ids`: NetBox's multi-value filter
+   * (`?id=1&id=2`; it knows no `id__in`, and ignores a filter it does not know, which would list
+   * everything), as many ids per GET as a request line takes, following `next` where NetBox's
+   * MAX_PAGE_SIZE cuts a page. A row outside the ids asked for means the filter was not applied:
+   * that answer is refused rather than paged through.
+   */
+  private async listByIds<T extends { id: number }>(path: string, ids: readonly number[]): Promise<T[]> {
+    const rows: T[] = [];
+    for (const batch of idBatches([...new Set(ids)], MAX_PATH_CHARS - this.basePath.length - path.length - '?limit=000'.length)) {
+      const asked = new Set(batch);
+      let url: string | null = `${path}?limit=${batch.length}&${batch.map((id) => `id=${id}`).join('&')}`;
+      while (url) {
+        const page: Page<T> = await this.get<Page<T>>(url);
+        const stray = page.results.find((r) => !asked.has(r.id));
+        if (stray) throw filterIgnored(`${this.prefixUrl}/${path}`);
+        rows.push(...page.results);
+        url = page.next ? this.relative(page.next) : null;
+      }
+    }
+    return rows;
   }
 
   /**
@@ -183,4 +232,28 @@ export class NetboxClient {
     if (res.statusCode >= 400) throw statusFailure('netbox', 'GET', `${this.prefixUrl}/${path}`, res.statusCode);
     return res.body as unknown as Record<string, unknown>;
   }
+}
+
+/** Ids split so each batch's `&id=<id>` list stays within `chars` and `MAX_IDS_PER_REQUEST`. */
+export function idBatches(ids: readonly number[], chars: number): number[][] {
+  const batches: number[][] = [];
+  let batch: number[] = [];
+  let length = 0;
+  for (const id of ids) {
+    const cost = `&id=${id}`.length;
+    if (batch.length > 0 && (length + cost > chars || batch.length >= MAX_IDS_PER_REQUEST)) {
+      batches.push(batch);
+      batch = [];
+      length = 0;
+    }
+    batch.push(id);
+    length += cost;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** A 2xx answer listing ids not asked for (NetBox did not apply the id filter): a failed call like any other. */
+function filterIgnored(url: string): ClientRequestError {
+  return new ClientRequestError({ service: 'netbox', code: 'ID_FILTER_IGNORED', status: null, method: 'GET', url: withoutQuery(url) });
 }

@@ -4,7 +4,7 @@ import { UnicopError } from '../errors.js';
 /** All a log line or an error may say about a failed call: never headers, body or query string. */
 export interface RequestFailure {
   service: 'netbox' | 'awx' | 'oidc';
-  /** The transport error (`ECONNREFUSED`, `ETIMEDOUT`, …) or `HTTP_<status>`. */
+  /** The transport error (`ECONNREFUSED`, `ETIMEDOUT`, …), `HTTP_<status>`, or `ID_FILTER_IGNORED` (a list not filtered by the ids asked for). */
   code: string;
   status: number | null;
   method: string;

@@ -143,6 +143,10 @@ export interface ConfigSchema {
    */
   catchupOverlap: number;
   /**
+   * UNICOP_CATCHUP_RATE: the most NetBox requests per second the changelog catch-up makes, per NetBox source (each reads a page of row keys, or a few hundred whole rows or objects by id)
+   */
+  catchupRate: number;
+  /**
    * UNICOP_CATCHUP_OBJECT_TYPES: comma-separated; empty = the object types of the NetBox event rule UNICOP_CATCHUP_EVENT_RULE, read at every poll
    */
   catchupObjectTypes: string[];

@@ -13,6 +13,10 @@ export interface ObjectChangeRow {
   postchange_data: Record<string, unknown> | null;
 }
 
+/** The fields of a row the catch-up's scan reads (`?fields=`): enough to tell whether the row needs handling. */
+export const CHANGE_ROW_KEY_FIELDS = ['id', 'time', 'request_id', 'changed_object_type', 'changed_object_id'] as const;
+export type ChangeRowKey = Pick<ObjectChangeRow, (typeof CHANGE_ROW_KEY_FIELDS)[number]>;
+
 export function changeAction(row: ObjectChangeRow): 'created' | 'updated' | 'deleted' {
   const value = typeof row.action === 'string' ? row.action : row.action.value;
   return value === 'create' ? 'created' : value === 'delete' ? 'deleted' : 'updated';

@@ -43,8 +43,7 @@ function environment(overrides: Record<string, string>): Record<string, string> 
     UNICOP_LOG_LEVEL: 'info',
     NETBOX_URL: process.env.NETBOX_URL ?? '',
     NETBOX_TOKEN: process.env.NETBOX_TOKEN ?? '',
-    // Every poll re-reads `overlap` full changelog rows: at the defaults (1,000 every 10 s) that costs a NetBox
-    // on 2 shared cores more than the webhooks under test do, so poll often but re-read little.
+    // Poll often (a lost change shows up within seconds); each poll re-reads the overlap's row keys only.
     UNICOP_CATCHUP_INTERVAL_MS: '2000',
     UNICOP_CATCHUP_OVERLAP: '200',
     UNICOP_CATCHUP_GRACE_MS: String(WEBHOOK_GRACE_MS),

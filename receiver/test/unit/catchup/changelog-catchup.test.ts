@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sourceCatchupStore } from '../../../src/catchup/source-store.js';
 import { ChangelogCatchup, MAX_ROW_ATTEMPTS, type CatchupOptions } from '../../../src/catchup/changelog-catchup.js';
 import { statusFailure } from '../../../src/clients/request-error.js';
+import { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import type { ObjectChangeRow } from '../../../src/model/netbox-changelog.js';
 import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-root-policy.js';
@@ -47,9 +48,12 @@ function row(id: number, ageSeconds: number, over: Partial<ObjectChangeRow> = {}
  */
 function fakeNetbox(rows: ObjectChangeRow[], ruleTypes: string[] | null = ['dcim.interface']) {
   return {
+    requests: 0,
     version: async () => '4.7.3',
     latestChangeId: async () => Math.max(0, ...rows.map((r) => r.id)),
-    object: async () => null,
+    object: async (_url: string): Promise<Record<string, unknown> | null> => null,
+    objectsByIds: async (_list: string, _ids: readonly number[]) => new Map<number, Record<string, unknown>>(),
+    changeRows: async (ids: readonly number[]) => rows.filter((r) => ids.includes(r.id)),
     async eventRuleObjectTypes(name: string) {
       if (name !== 'unicop' || ruleTypes === null) throw new Error(`NetBox has no event rule "${name}"`);
       return ruleTypes;
@@ -67,7 +71,14 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
   let db: Db;
   let store: OutboxStore;
   let groupCommit: GroupCommit;
-  const metrics = { recovered: () => undefined, rejected: () => undefined, lag: () => undefined, failed: () => undefined, highWaterMark: () => undefined };
+  const metrics = {
+    recovered: () => undefined,
+    rejected: () => undefined,
+    lag: () => undefined,
+    failed: () => undefined,
+    highWaterMark: () => undefined,
+    requested: () => undefined,
+  };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'unicop-catchup-'));
@@ -179,28 +190,48 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     assert.deepEqual(event.data.changes.name, { before: 'eth5', after: null }, 'every field goes to null, as in the webhook');
   });
 
-  it('counts each recovered row as it goes, and stop() ends a long poll after its current row', async () => {
+  it('counts each recovered row as it is stored, and stop() ends a long poll after the rows under way', async () => {
     const rows = [1, 2, 3, 4].map((id) => row(id, 120, { changed_object: { url: `/api/dcim/interfaces/${1000 + id}/` } }));
-    let recovered = 0;
-    let recoveredAtStop = -1;
+    const counted: number[] = [];
     let stopper: (() => Promise<void>) | null = null;
-    const client = {
-      ...fakeNetbox(rows),
-      // the operator stops the receiver while row 2's object is being fetched
-      object: async (url: string) => {
-        if (url.endsWith('/1002/')) {
-          recoveredAtStop = recovered;
-          void stopper?.();
-        }
-        return null;
+    const c = catchup(rows, {
+      metrics: { ...metrics, recovered: (n) => counted.push(n) },
+      // the operator stops the receiver while row 2's event is being written
+      append: (draft) => {
+        if (draft.envelope.subject === 'dcim.interface:1002') void stopper?.();
+        return groupCommit.appendEvent(draft);
       },
-    };
-    const c = catchup(rows, { client, metrics: { ...metrics, recovered: (n) => (recovered += n) } });
+    });
     stopper = () => c.stop();
     const result = await c.poll();
     assert.deepEqual([result.scanned, result.recovered, result.hwm], [2, 2, 2], 'rows 3 and 4 wait for the next start');
-    assert.equal(recoveredAtStop, 1, 'row 1 was counted before the poll ended');
-    assert.equal(recovered, 2);
+    assert.deepEqual(counted, [1, 1], 'one count per row: a long poll shows its progress');
+    assert.deepEqual(
+      store.pending(10).map((r) => JSON.parse(r.value).data.netbox.changelogId),
+      [1, 2],
+    );
+  });
+
+  it('ends the poll on a local fault (the outbox cannot write), keeping the mark before the rows that failed, and loses nothing', async () => {
+    const rows = [1, 2, 3, 4].map((id) => row(id, 120));
+    let broken = true;
+    const c = catchup(rows, {
+      // rows 3 and 4 meet a full disk: their group commit fails as a whole
+      append: (draft) =>
+        broken && ['dcim.interface:1003', 'dcim.interface:1004'].includes(draft.envelope.subject)
+          ? Promise.reject(new UnicopError('UNICOP_OUTBOX_WRITE_FAILED', 'the outbox could not store the event (SQLITE_FULL)'))
+          : groupCommit.appendEvent(draft),
+    });
+    await assert.rejects(c.poll(), /SQLITE_FULL/);
+    assert.equal(store.state('changelog.hwm'), '2', 'the mark stays before row 3');
+    broken = false;
+    const next = await c.poll();
+    assert.deepEqual([next.recovered, next.hwm], [2, 4]);
+    assert.deepEqual(
+      store.pending(10).map((r) => JSON.parse(r.value).data.netbox.changelogId),
+      [1, 2, 3, 4],
+      'each row once, in order',
+    );
   });
 
   /** The rejects table and the notices queued for the rejected topic. */
@@ -238,11 +269,18 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     assert.deepEqual(await c.poll(), { scanned: 4, recovered: 0, covered: 0, rejected: 0, retrying: 0, hwm: 4 }, 'the reject is not made again');
   });
 
-  it('retries a row whose object fetch fails at the next polls, holding the mark, then keeps it as a reject', async () => {
+  it('retries rows whose bulk object fetch fails at the next polls, holding the mark, then fetches each alone and keeps the failing one as a reject', async () => {
     const rows = [1, 2, 3, 4].map((id) => row(id, 120, { changed_object: { url: `http://netbox.example/api/dcim/interfaces/${1000 + id}/?brief=1` } }));
+    const single: string[] = [];
     const client = {
       ...fakeNetbox(rows),
+      // one object NetBox cannot serve fails every list that holds it
+      objectsByIds: async (list: string, ids: readonly number[]) => {
+        if (ids.includes(1002)) throw statusFailure('netbox', 'GET', `http://netbox.example${list}`, 500);
+        return new Map<number, Record<string, unknown>>();
+      },
       object: async (url: string) => {
+        single.push(url);
         if (url.includes('/1002/')) throw statusFailure('netbox', 'GET', url, 500);
         return null;
       },
@@ -250,38 +288,41 @@ describe('changelog catch-up (real SQLite, changelog rows in memory)', () => {
     const c = catchup(rows, { client });
     for (let attempt = 1; attempt < MAX_ROW_ATTEMPTS; attempt++) {
       const r = await c.poll();
-      assert.deepEqual([r.retrying, r.rejected, r.hwm], [1, 0, 1], `poll ${attempt}: row 2 waits, the mark stays below it`);
+      assert.deepEqual([r.retrying, r.rejected, r.hwm], [4, 0, 0], `poll ${attempt}: the group waits, the mark stays below it`);
     }
+    assert.deepEqual(single, [], 'no object was fetched alone before the last attempt');
     const last = await c.poll();
-    assert.deepEqual([last.retrying, last.rejected, last.hwm], [0, 1, 4]);
+    assert.deepEqual([last.recovered, last.retrying, last.rejected, last.hwm], [3, 0, 1, 4]);
+    assert.equal(single.length, 4, 'on their last attempt the rows are fetched one by one');
     const events = store
       .pending(100)
       .filter((r) => r.topic === 'events')
       .map((r) => JSON.parse(r.value).data.netbox.changelogId);
-    assert.deepEqual(events, [1, 3, 4], 'rows 3 and 4 did not wait for row 2');
+    assert.deepEqual(events, [1, 3, 4], 'rows 1, 3 and 4 did not fail with row 2');
     const kept = rejects();
     assert.deepEqual(
       kept.rows.map((r) => r.code),
       ['UNICOP_CLIENT_REQUEST_FAILED'],
     );
     assert.equal(kept.notices[0].data.attempts, MAX_ROW_ATTEMPTS);
+    assert.equal(kept.notices[0].data.changelogId, 2);
     assert.match(kept.rows[0]!.message, /GET http:\/\/netbox\.example\/api\/dcim\/interfaces\/1002\/ failed \(HTTP_500\)/);
     assert.doesNotMatch(kept.rows[0]!.message, /brief=1/, 'the reason names the URL without its query');
   });
 
-  it('recovers a row whose object fetch failed once when NetBox answers again', async () => {
+  it('recovers rows whose object fetch failed once when NetBox answers again', async () => {
     const rows = [1, 2].map((id) => row(id, 120, { changed_object: { url: `/api/dcim/interfaces/${1000 + id}/` } }));
     let failures = 1;
     const client = {
       ...fakeNetbox(rows),
-      object: async (url: string) => {
-        if (url.includes('/1002/') && failures-- > 0) throw statusFailure('netbox', 'GET', url, 503);
-        return null;
+      objectsByIds: async (list: string) => {
+        if (failures-- > 0) throw statusFailure('netbox', 'GET', `http://netbox.example${list}`, 503);
+        return new Map<number, Record<string, unknown>>();
       },
     };
     const c = catchup(rows, { client });
-    assert.deepEqual((({ recovered, retrying, hwm }) => [recovered, retrying, hwm])(await c.poll()), [1, 1, 1]);
-    assert.deepEqual((({ recovered, retrying, hwm }) => [recovered, retrying, hwm])(await c.poll()), [1, 0, 2]);
+    assert.deepEqual((({ recovered, retrying, hwm }) => [recovered, retrying, hwm])(await c.poll()), [0, 2, 0]);
+    assert.deepEqual((({ recovered, retrying, hwm }) => [recovered, retrying, hwm])(await c.poll()), [2, 0, 2]);
     assert.equal(rejects().rows.length, 0);
   });
 });
