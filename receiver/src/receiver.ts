@@ -23,11 +23,8 @@ import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
 import { createLaneLeaseMetrics, createRelayMetrics, createRouteDepthMetrics } from './pipeline/publish/relay-metrics.js';
 import type { LaneLeases } from './pipeline/publish/lane-leases.js';
-import { laneRelayStore } from './pipeline/publish/lane-relay-store.js';
 import { laneOf } from './pipeline/publish/lanes.js';
-import { every } from './retry/schedule.js';
 import { loadFederation, type Federation, type SourceSpec } from './federation/federation.js';
-import { RouteDepths } from './pipeline/outbox/route-depths.js';
 import { sourceCatchupStore } from './catchup/source-store.js';
 import { createReconcileMetrics } from './reconcile/reconcile-metrics.js';
 import { DEFAULT_ROOT_POLICY_FILE } from './pipeline/normalize/default-root-policy.js';
@@ -41,10 +38,10 @@ import { Retention } from './pipeline/outbox/retention.js';
 import { StoreHealth } from './pipeline/outbox/store-health.js';
 import { createBatchPipeline } from './pipeline/batch-pipeline.js';
 import { createWebhookPipeline, type PipelineDeps } from './pipeline/pipeline.js';
-import { createKafka } from './pipeline/publish/kafka-client.js';
-import { Relay } from './pipeline/publish/relay.js';
-import { MAX_MESSAGE_BYTES, topicNames } from './pipeline/publish/topics.js';
+import type { Relay } from './pipeline/publish/relay.js';
+import { MAX_MESSAGE_BYTES } from './pipeline/publish/topics.js';
 import { createNotificationCheck } from './reconcile/awx-notification.js';
+import { openRoutes } from './receiver-routes.js';
 import { openStoreParts } from './receiver-store.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import { matchRule } from './reconcile/reconcile-policy.js';
@@ -163,16 +160,6 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   const { db, outbox: store, shared, lanes } = parts;
 
   let stopping = false;
-  const depths = new RouteDepths(federation.routes, metrics.routes);
-  depths.reset(store.depthByRoute());
-  // Rows queued since the last commit, by route: only those routes' relays are woken (50 routes, one event: one relay).
-  const touched = new Set<string>();
-  store.onRow = (route) => {
-    depths.add(route, 1);
-    touched.add(route);
-  };
-  const showDepth = (): void => void metrics.outboxDepth.set(depths.total);
-  showDepth();
   metrics.outboxLimit.set(config.outboxLimit);
 
   const storeHealth = new StoreHealth({ log: log.child({ stage: 'outbox' }), metrics: metrics.store, probe: () => store.probeWrite() });
@@ -187,57 +174,9 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log: log.child({ stage: 'retention' }),
   });
 
-  // One relay per route: its own Kafka client, topics, lanes and metrics, so one cluster away holds only its own rows.
-  const routes = new Map(
-    federation.routes.map((route) => {
-      const kafka = createKafka(route.brokers, log.child({ route: route.name }));
-      const topics = topicNames(route.topicPrefix);
-      const relay = new Relay({
-        kafka,
-        store: laneRelayStore(store, lanes.get(route.name)!),
-        topics,
-        partitions: config.topicPartitions,
-        replication: config.topicReplication,
-        metrics: {
-          ...metrics.relay(route.name),
-          acknowledged: (rows) => {
-            depths.add(route.name, -rows);
-            showDepth();
-          },
-        },
-        writes: storeHealth,
-        log: log.child({ stage: 'publish', route: route.name }),
-      });
-      return [route.name, { route, kafka, topics, relay }] as const;
-    }),
-  );
-  const home = routes.get(federation.home.name)!;
-  const { kafka, topics, relay } = home;
-  const wakeRelays = (): void => {
-    for (const r of routes.values()) r.relay.wake();
-  };
-
-  // Other receivers commit and publish rows of a shared outbox too, and a rolled-back row was counted: re-read every second.
-  const depthSync = every({
-    everyMs: 1000,
-    unref: true,
-    round: () => {
-      try {
-        depths.reset(store.depthByRoute());
-        showDepth();
-      } catch (error) {
-        storeHealth.failed('depth', error);
-      }
-    },
-  });
-  // Rows another receiver committed may be in this receiver's lanes: publish them now, not at the next idle poll.
-  db.onCommit?.(wakeRelays);
-  // The rows were counted per route as they were queued (store.onRow).
-  const committed = (): void => {
-    showDepth();
-    for (const route of touched) routes.get(route)?.relay.wake();
-    touched.clear();
-  };
+  const routes = openRoutes({ config, federation, store, lanes, onForeignCommit: db.onCommit?.bind(db), metrics, storeHealth, log });
+  const { kafka, topics, relay } = routes.home;
+  const committed = (): void => routes.committed();
   // Messages the receiver makes itself (audit, grants, projections, operators' requests) come from the cell.
   const cellSource = federation.configured ? `unicop://${federation.cell}` : config.source;
   const audit = createAuditTrail({
@@ -285,7 +224,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     outbox: store,
     onCommit: committed,
     // every route's cluster, the home route last (the route of roots whose own is not known yet)
-    routes: [...routes.values()]
+    routes: [...routes.relays.values()]
       .sort((a, b) => Number(a.route === federation.home) - Number(b.route === federation.home))
       .map((r) => ({ name: r.route.name, kafka: r.kafka, topics: r.topics })),
     federation,
@@ -375,7 +314,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     verify: federation.sources.some((source) => source.secrets.length > 0) ? createSourceVerifier(federation.sources) : acceptUnsigned,
     validate: createWebhookValidator(registry),
     groupCommit,
-    full: (route) => depths.full(route ?? federation.home.name, groupCommit.queued),
+    full: (route) => routes.depths.full(route ?? federation.home.name, groupCommit.queued),
     stopping: () => stopping,
     known: (eventId) => store.event(eventId) !== undefined,
     replayWindowMs: config.replayWindowS * 1000,
@@ -442,8 +381,10 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     checkNotify: createNotifyCheck(config.awxNotifyToken, config.awxNotifyUser),
     access: apiAccess,
     readiness: () => ({
-      routes: new Map([...routes].map(([name, r]) => [name, { reachable: r.relay.reachable, depth: depths.of(name), limit: r.route.outboxLimit }])),
-      outboxDepth: depths.total,
+      routes: new Map(
+        [...routes.relays].map(([name, r]) => [name, { reachable: r.relay.reachable, depth: routes.depths.of(name), limit: r.route.outboxLimit }]),
+      ),
+      outboxDepth: routes.depths.total,
       outboxLimit: config.outboxLimit,
       storeFault: storeHealth.fault,
     }),
@@ -453,7 +394,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   });
 
   parts.start();
-  for (const r of routes.values()) r.relay.start();
+  routes.start();
   storeHealth.start();
   retention.start();
   for (const c of catchups) c.start();
@@ -464,7 +405,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
   return {
     app,
     relay,
-    relays: new Map([...routes].map(([name, r]) => [name, r.relay])),
+    relays: new Map([...routes.relays].map(([name, r]) => [name, r.relay])),
     federation,
     store,
     db,
@@ -487,10 +428,9 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       await new Promise((resolve) => setImmediate(resolve));
       await retention.stop();
       storeHealth.stop();
-      await depthSync.stop();
-      const left = await Promise.all([...routes.values()].map((r) => r.relay.stop(drainMs)));
+      const unpublished = await routes.stop(drainMs);
       await parts.close();
-      return { unpublished: left.some((n) => n === null) ? null : left.reduce<number>((sum, n) => sum + (n ?? 0), 0) };
+      return { unpublished };
     },
   };
 }
