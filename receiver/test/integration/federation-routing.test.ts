@@ -69,11 +69,14 @@ describe('federation: two NetBox sources, two Kafka clusters, routes by region (
   });
 
   after(async () => {
-    // every message the federated receiver queued (events, object states, root projections…) matches its schema
-    if (receiver) assertOutboxMessagesValid(receiver.db);
-    await receiver?.stop(2000);
-    await broker?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    try {
+      // every message the federated receiver queued (events, object states, root projections…) matches its schema
+      if (receiver) assertOutboxMessagesValid(receiver.db);
+    } finally {
+      await receiver?.stop(2000);
+      await broker?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   const post = (body: JsonObject, secret: string) => {

@@ -36,6 +36,8 @@ describe('IAM policy on /v1/roots (service tokens, scopes, audit)', function () 
       ],
     });
     t = startTestReceiver({ UNICOP_IAM_POLICY: policy, UNICOP_RECONCILE_POLICY: policyFile([DEVICE_RULE]) });
+    // a new database rebuilds the reconcile state first, and the roots API answers 503 until it is done
+    await waitFor(() => t.receiver.reconciler?.rebuilding === false, 30_000, 'the state rebuild of the new database');
     for (const [id, scope] of DEVICES) {
       const { raw, signature } = signed(deviceUpdate(id, scope, 1));
       assert.equal((await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature })).status, 202);

@@ -51,12 +51,15 @@ describe('federation with a real NetBox: two sources, routes by region onto two 
   });
 
   after(async () => {
-    await stopReceiver();
-    await startReceiver(); // the suite's receiver as the other files expect it
-    for (const path of made.reverse()) await netbox('DELETE', path);
-    await broker?.close();
-    if (file) rmSync(dirname(file), { recursive: true, force: true });
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await stopReceiver();
+      await startReceiver(); // the suite's receiver as the other files expect it
+      for (const path of made.reverse()) await netbox('DELETE', path);
+    } finally {
+      await broker?.close();
+      if (file) rmSync(dirname(file), { recursive: true, force: true });
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("routes NetBox's own webhooks by region (a descendant region included) with source-qualified keys, and the other source's same id to another root", async () => {
