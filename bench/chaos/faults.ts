@@ -5,9 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { alive, listening } from '../load/procs.js';
 import { REPO, sleep } from './procs.js';
 
 export { killHard as killReceiver } from './procs.js';
@@ -24,26 +24,6 @@ export function brokerPid(): number {
   const pid = Number(readFileSync(join(dataDir(), 'kafka.pid'), 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no broker pid in ${join(dataDir(), 'kafka.pid')}`);
   return pid;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== undefined && state !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**

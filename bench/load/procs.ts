@@ -4,7 +4,8 @@
  * process exits for any reason.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { appendFileSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 const children = new Set<ChildProcess>();
@@ -79,4 +80,26 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   } catch {
     return NaN;
   }
+}
+
+/** Whether `pid` runs (not gone, not a zombie): a SIGKILLed broker is gone only once its process is. */
+export function alive(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

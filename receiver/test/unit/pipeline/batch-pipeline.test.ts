@@ -1,8 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
@@ -15,41 +12,29 @@ import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-roo
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
-import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import type { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import { TempOutbox } from '../../helpers/temp-outbox.js';
 import { createWebhookPipeline } from '../../../src/pipeline/pipeline.js';
 import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
 import { createBatchValidator } from '../../../src/pipeline/validate/validate-batch.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
-import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { inRequest, requestBatch } from '../../helpers/batches.js';
 import { fixture, interfaceUpdate, signed } from '../../helpers/fixtures.js';
-import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
 
 const DAY_MS = 86_400_000;
 /** The captured bodies' timestamp: the tests' clock sits at it, inside the replay window. */
 const SENT = Date.parse(fixture('4.7', 'dcim.interface', 'updated').body.timestamp as string);
 
 describe('batch pipeline (real SQLite): per-item answers, whole-batch refusals, outbox order', () => {
-  let dir: string;
   let db: Db;
   let store: OutboxStore;
   const registry = new SchemaRegistry();
+  const temp = new TempOutbox('unicop-batch-');
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'unicop-batch-'));
-    db = openReceiverDatabase(dir);
-    store = new OutboxStore(db);
-  });
-  afterEach(() => {
-    try {
-      assertOutboxMessagesValid(db); // every event and reject notice matches the schema it names
-    } finally {
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  beforeEach(() => ({ db, store } = temp.open()));
+  afterEach(() => temp.close());
 
   /** The batch and webhook pipelines as the receiver wires them, over one store; the clock, stopping and fullness are the test's. */
   function pipelines(over: Partial<BatchPipelineDeps> = {}) {

@@ -1,7 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { UnicopError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import { Registry } from 'prom-client';
@@ -10,38 +7,26 @@ import { DEFAULT_ROOT_POLICY } from '../../../src/pipeline/normalize/default-roo
 import { createNormalizer } from '../../../src/pipeline/normalize/normalize.js';
 import { createRootResolver } from '../../../src/pipeline/normalize/root-policy.js';
 import type { Db } from '../../../src/database.js';
-import { openReceiverDatabase } from '../../../src/receiver-database.js';
 import { GroupCommit } from '../../../src/pipeline/outbox/group-commit.js';
-import { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import type { OutboxStore } from '../../../src/pipeline/outbox/outbox-store.js';
+import { TempOutbox } from '../../helpers/temp-outbox.js';
 import { createWebhookPipeline, type PipelineDeps } from '../../../src/pipeline/pipeline.js';
 import { sequenceEvent } from '../../../src/pipeline/sequence/sequencer.js';
 import { createWebhookValidator } from '../../../src/pipeline/validate/validate-webhook.js';
 import { createVerifier } from '../../../src/pipeline/verify/verify-signature.js';
 import { SchemaRegistry } from '../../../src/schema-registry.js';
 import { fixture, signed, TEST_SECRET } from '../../helpers/fixtures.js';
-import { assertOutboxMessagesValid } from '../../helpers/message-schemas.js';
 
 const DAY_MS = 86_400_000;
 
 describe('webhook admission (real SQLite): the order of checks and the replay window', () => {
-  let dir: string;
   let db: Db;
   let store: OutboxStore;
   const registry = new SchemaRegistry();
+  const temp = new TempOutbox('unicop-admission-');
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'unicop-admission-'));
-    db = openReceiverDatabase(dir);
-    store = new OutboxStore(db);
-  });
-  afterEach(() => {
-    try {
-      assertOutboxMessagesValid(db); // every message these tests wrote matches the schema it names
-    } finally {
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  beforeEach(() => ({ db, store } = temp.open()));
+  afterEach(() => temp.close());
 
   /** The pipeline as the receiver wires it; the clock, stopping and depth are the test's. */
   function pipeline(over: Partial<PipelineDeps> = {}) {
