@@ -20,6 +20,9 @@ class UnicopConfig(PluginConfig):
     min_version = '4.4.0'
     max_version = '4.7.99'
     default_settings = DEFAULT_SETTINGS
+    # Batched delivery (batches.py): the request's events → one job on the `unicop_netbox.batches` RQ queue.
+    events_pipeline = ['unicop_netbox.batches.queue_batch']
+    queues = ['batches']
 
     def ready(self):
         # Check first: a misconfigured plugin must stop start-up before it registers anything.

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from .root_policy import DEFAULT_ROOT_POLICY, DEFAULT_ROOT_POLICY_PATH, RootPolicyError, load_root_policy
 
 __all__ = (
+    'ALWAYS_COVERED',
+    'COVERED_EVENT_TYPES',
     'DEFAULT_OBJECT_TYPES',
     'DEFAULT_PANEL_MODELS',
     'DEFAULT_SETTINGS',
@@ -20,6 +22,11 @@ __all__ = (
 )
 
 PLUGIN_NAME = 'unicop_netbox'
+
+# The NetBox event types that become UNICOP events, whichever way they are delivered (EventRule or batches).
+COVERED_EVENT_TYPES = ('object_created', 'object_updated', 'object_deleted')
+# Always covered, whatever object_types says: the receiver builds unicop.access.granted|revoked from these events.
+ALWAYS_COVERED = ('unicop_netbox.accessgrant',)
 
 # Object types whose changes become UNICOP events: every type the default root policy names (device components, IP
 # addresses, VM interfaces, cables: schemas/root-policy.default.json) plus the common root objects themselves.
@@ -52,6 +59,16 @@ DEFAULT_SETTINGS = {
     'receiver_token': '',
     # The HMAC secret NetBox signs webhooks with; one of the receiver's UNICOP_WEBHOOK_SECRETS. Required.
     'webhook_secret': None,
+    # How changes leave NetBox: 'batch' = the plugin's events pipeline sends all events of one request as signed
+    # batches to <receiver_url>/v1/netbox/batches from its own RQ queue `unicop_netbox.batches` (the worker must serve
+    # it: `netbox rqworker high unicop_netbox.batches default low`); the bootstrap then keeps its EventRule disabled.
+    # 'webhook' = NetBox's own per-object webhook through the EventRule (one RQ job and one HTTP request per object).
+    'delivery': 'batch',
+    # Largest batch body in bytes: at most the receiver's UNICOP_MAX_BODY_BYTES (default 1 MiB).
+    'batch_max_bytes': 1048576,
+    # Seconds RQ waits before each new attempt of a batch job the receiver did not take (its length = the retries);
+    # after the last one the job stays in RQ's failed registry and the receiver's changelog catch-up recovers it.
+    'batch_retry_intervals': [5, 15, 60, 300, 900, 1800],
     # app_label.model of every object type the EventRule covers.
     'object_types': list(DEFAULT_OBJECT_TYPES),
     # app_label.model of every page with the UNICOP panel and Reconcile button (read once at start-up).
@@ -116,6 +133,17 @@ def check_settings(config):
         errors.append(f"{_WHERE}['webhook_secret'] must be a string, got {type(secret).__name__}")
     elif len(secret) > 255:
         errors.append(f"{_WHERE}['webhook_secret'] is {len(secret)} characters; NetBox keeps at most 255")
+
+    if merged['delivery'] not in ('batch', 'webhook'):
+        errors.append(f"{_WHERE}['delivery'] must be 'batch' or 'webhook', got {merged['delivery']!r}")
+    max_bytes = merged['batch_max_bytes']
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or not 4096 <= max_bytes <= 64 * 1048576:
+        errors.append(f"{_WHERE}['batch_max_bytes'] must be a whole number of bytes from 4096 to 67108864")
+    intervals = merged['batch_retry_intervals']
+    if not isinstance(intervals, (list, tuple)) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i <= 86400 for i in intervals
+    ):
+        errors.append(f"{_WHERE}['batch_retry_intervals'] must be a list of seconds (1 to 86400 each; [] = no retry)")
 
     if not isinstance(merged['receiver_token'], str):
         errors.append(f"{_WHERE}['receiver_token'] must be a string")

@@ -19,7 +19,7 @@ from .roots import (
     scope_of,
 )
 
-__all__ = ('register', 'unicop_context')
+__all__ = ('changelog_ids', 'register', 'unicop_context')
 
 logger = logging.getLogger('unicop_netbox.webhooks')
 
@@ -56,6 +56,18 @@ def _changelog_id(object_type, object_id, request):
         .values_list('pk', flat=True)
         .first()
     )
+
+
+def changelog_ids(request_id):
+    """{(object type id, object id): newest changelog id} of one request, in one query (the batch path's items all
+    belong to one request); {} without a request."""
+    if request_id is None:
+        return {}
+    newest = {}
+    rows = ObjectChange.objects.filter(request_id=request_id).order_by('time', 'pk')
+    for type_id, object_id, pk in rows.values_list('changed_object_type_id', 'changed_object_id', 'pk'):
+        newest[(type_id, object_id)] = pk
+    return newest
 
 
 def _live_root(root_key):
@@ -115,8 +127,9 @@ def _scope_after_delete(label, data, root_key):
     return scope
 
 
-def unicop_context(object_type, event_type, data, request):
-    """NetBox's webhook callback signature: (object_type, event_type, data, request) -> dict | None."""
+def unicop_context(object_type, event_type, data, request, request_changes=None):
+    """NetBox's webhook callback signature: (object_type, event_type, data, request) -> dict | None. The batch path
+    passes `request_changes` (changelog_ids() of the request) instead of one changelog query per object."""
     if not isinstance(data, dict) or not isinstance(data.get('id'), int) or not 1 <= data['id'] <= MAX_ID:
         return None  # job events and anything without an object id
     label = f'{object_type.app_label}.{object_type.model}'
@@ -137,7 +150,10 @@ def unicop_context(object_type, event_type, data, request):
             logger.exception('unicop: scope of the root of deleted %s:%s failed', label, data['id'])
             scope = scope_from_data(label, data)
     try:
-        changelog_id = _changelog_id(object_type, data['id'], request)
+        if request_changes is None:
+            changelog_id = _changelog_id(object_type, data['id'], request)
+        else:
+            changelog_id = request_changes.get((object_type.pk, data['id']))
     except Exception:  # the context must not cost the webhook
         logger.exception('unicop: changelog lookup failed for %s:%s', label, data['id'])
         changelog_id = None

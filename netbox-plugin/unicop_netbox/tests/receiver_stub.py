@@ -2,9 +2,15 @@
 
 It answers `/v1/roots/{root}`, `/v1/roots/{root}/timeline` and `POST /v1/roots/{root}/reconcile` with bodies shaped
 like openapi/unicop.yaml (RootState, Timeline, ReconcileAccepted, schemas/error.schema.json), checks the Bearer
-token, and records every request. It is not the receiver and tests nothing about it; the receiver's own tests and
+token, and records every request. `POST /v1/netbox/batches` checks the X-Hook-Signature (HMAC-SHA512 with `secret`)
+and answers 207 with one result per item: `rejected` for objects whose id is in `reject_ids`, `duplicate` for an item
+it answered before (same object type, id, event and last_updated), else `accepted`.
+
+It is not the receiver and tests nothing about it; the receiver's own tests and
 the end-to-end tests cover the real one."""
 
+import hashlib
+import hmac
 import json
 import socket
 import threading
@@ -85,8 +91,11 @@ class ReceiverStub:
     is set; `always` = (status, body) answers every request alike; `echo_headers` makes every error answer repeat
     the request's headers in its message and details, as a misbehaving receiver or proxy might."""
 
-    def __init__(self, token='test-token', delay=0.0, hold=None, echo_headers=False, always=None):
+    def __init__(self, token='test-token', delay=0.0, hold=None, echo_headers=False, always=None, secret='s'):
         self.token = token
+        self.secret = secret
+        self.reject_ids = set()
+        self.seen_items = set()
         self.always = always  # (status, body): the answer to every request, whatever its path or token
         self.delay = delay
         self.hold = hold
@@ -127,6 +136,8 @@ class ReceiverStub:
                     stub.hold.wait(timeout=30)
                 if stub.always is not None:
                     return self._answer(*stub.always)
+                if method == 'POST' and self.path == '/v1/netbox/batches':
+                    return self._answer(*stub.answer_batch(raw, self.headers.get('X-Hook-Signature', '')))
                 auth = self.headers.get('Authorization', '')
                 if not auth.startswith('Bearer '):
                     return self._answer(401, error_body('UNICOP_API_TOKEN_MISSING', 'No Authorization: Bearer'))
@@ -160,6 +171,26 @@ class ReceiverStub:
         self.server.daemon_threads = True
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
         self.thread = threading.Thread(target=self.server.serve_forever, name='receiver-stub', daemon=True)
+
+    def answer_batch(self, raw, signature):
+        expected = hmac.new(self.secret.encode(), raw, hashlib.sha512).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            return 401, error_body('UNICOP_VERIFY_SIGNATURE_MISMATCH', 'The signature matches no secret')
+        results = []
+        for index, item in enumerate(json.loads(raw)['events']):
+            data = item.get('data') or {}
+            seen = (item.get('object_type'), data.get('id'), item.get('event'), data.get('last_updated'))
+            if data.get('id') in self.reject_ids:
+                error = error_body('UNICOP_VALIDATE_SCHEMA', 'rejected by the test')['error']
+                results.append({'index': index, 'result': 'rejected', 'error': error})
+                continue
+            results.append({'index': index, 'result': 'duplicate' if seen in self.seen_items else 'accepted'})
+            self.seen_items.add(seen)
+        return 207, {'results': results}
+
+    def batches(self):
+        """The parsed bodies of the batches received, in order."""
+        return [json.loads(r['body']) for r in self.requests if r['path'] == '/v1/netbox/batches']
 
     def __enter__(self):
         self.thread.start()

@@ -29,12 +29,25 @@ class BootstrapTests(TestCase):
         self.assertEqual((webhook.http_method, webhook.http_content_type), ('POST', 'application/json'))
         self.assertEqual(webhook.secret, 'first-secret')
         rule = EventRule.objects.get(name='unicop')
-        self.assertTrue(rule.enabled)
+        # batch delivery (the default): the plugin's events pipeline sends these changes; the rule is kept, disabled
+        self.assertFalse(rule.enabled)
+        self.assertIn('delivery: batch -> POST http://127.0.0.1:18080/v1/netbox/batches', out)
+        self.assertIn('unicop_netbox.batches', out)
         self.assertEqual(rule.action_type, 'webhook')
         self.assertEqual(rule.action_object, webhook)
         self.assertEqual(sorted(rule.event_types), ['object_created', 'object_deleted', 'object_updated'])
         labels = {f'{ct.app_label}.{ct.model}' for ct in rule.object_types.all()}
         self.assertEqual(labels, {*DEFAULT_OBJECT_TYPES, 'unicop_netbox.accessgrant'})
+
+    def test_webhook_delivery_enables_the_rule_and_back(self):
+        run()
+        with override_settings(PLUGINS_CONFIG={'unicop_netbox': {**CONFIG['unicop_netbox'], 'delivery': 'webhook'}}):
+            out = run()
+        self.assertIn('updated (enabled, description)', out)
+        self.assertIn('delivery: webhook', out)
+        self.assertTrue(EventRule.objects.get(name='unicop').enabled)
+        run()
+        self.assertFalse(EventRule.objects.get(name='unicop').enabled)
 
     def test_second_run_is_unchanged_when_nothing_changed(self):
         run()
@@ -65,9 +78,9 @@ class BootstrapTests(TestCase):
     def test_repairs_rule_when_edited_by_hand(self):
         run()
         rule = EventRule.objects.get(name='unicop')
-        rule.enabled = False
+        rule.enabled = True  # batch delivery keeps it disabled: enabled by hand, both paths would send every change
         rule.event_types = ['object_created']
         rule.save()
         out = run()
         self.assertIn('updated (event_types, enabled)', out)
-        self.assertTrue(EventRule.objects.get(name='unicop').enabled)
+        self.assertFalse(EventRule.objects.get(name='unicop').enabled)

@@ -46,6 +46,20 @@ class SettingsCheckTests(SimpleTestCase):
             self.assertIn("['source_name'] must be None or a source name of the federation file", str(caught.exception))
         self.assertEqual(check_settings({'webhook_secret': 's' * 20, 'source_name': 'nb-eu'})['source_name'], 'nb-eu')
 
+    def test_check_lists_every_batch_setting_problem(self):
+        bad = {**GOOD, 'delivery': 'kafka', 'batch_max_bytes': 100, 'batch_retry_intervals': [5, 0, 'x']}
+        with self.assertRaises(ImproperlyConfigured) as caught:
+            check_settings(bad)
+        message = str(caught.exception)
+        self.assertIn("['delivery'] must be 'batch' or 'webhook', got 'kafka'", message)
+        self.assertIn("['batch_max_bytes'] must be a whole number of bytes from 4096", message)
+        self.assertIn("['batch_retry_intervals'] must be a list of seconds", message)
+
+    def test_check_defaults_to_batch_delivery(self):
+        checked = check_settings(GOOD)
+        self.assertEqual(checked['delivery'], 'batch')
+        self.assertEqual(checked['batch_max_bytes'], 1048576)
+
     def test_check_raises_when_object_types_empty(self):
         with self.assertRaisesMessage(ImproperlyConfigured, "['object_types'] must be a non-empty list"):
             check_settings({**GOOD, 'object_types': []})

@@ -7,16 +7,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from extras.models import EventRule, Webhook
 
-from unicop_netbox.conf import PLUGIN_NAME, check_settings
+from unicop_netbox.batches import BATCH_PATH, QUEUE_NAME
+from unicop_netbox.conf import ALWAYS_COVERED, COVERED_EVENT_TYPES, PLUGIN_NAME, check_settings
 from unicop_netbox.receiver import safe_url
 
 __all__ = ('ALWAYS_COVERED', 'EVENT_TYPES', 'NAME', 'WEBHOOK_PATH', 'Command', 'bootstrap')
 
 NAME = 'unicop'
 WEBHOOK_PATH = '/v1/netbox/webhooks'
-EVENT_TYPES = ['object_created', 'object_updated', 'object_deleted']
-# Always covered, whatever object_types says: the receiver builds unicop.access.granted|revoked from these webhooks.
-ALWAYS_COVERED = ('unicop_netbox.accessgrant',)
+EVENT_TYPES = list(COVERED_EVENT_TYPES)
 
 
 def _apply(obj, wanted):
@@ -35,7 +34,10 @@ def _status(created, changed):
 
 @transaction.atomic
 def bootstrap(plugin_settings):
-    """Make the Webhook + EventRule match the settings. Returns {'webhook': status, 'event_rule': status}."""
+    """Make the Webhook + EventRule match the settings. Returns {'webhook': status, 'event_rule': status}. With batch
+    delivery (the default) the EventRule is kept but disabled: the plugin's events pipeline sends the same events as
+    batches, and setting `delivery` back to 'webhook' and running the bootstrap again turns the rule on."""
+    batch = plugin_settings['delivery'] == 'batch'
     webhook_wanted = {
         'payload_url': plugin_settings['receiver_url'] + WEBHOOK_PATH,
         'http_method': 'POST',
@@ -61,12 +63,17 @@ def bootstrap(plugin_settings):
         types.append(ContentType.objects.get_by_natural_key(app_label, model))
     rule_wanted = {
         'event_types': EVENT_TYPES,
-        'enabled': True,
+        'enabled': not batch,
         'conditions': None,
         'action_type': 'webhook',
         'action_object_type': ContentType.objects.get_for_model(Webhook),
         'action_object_id': webhook.pk,
-        'description': 'UNICOP: every change of the configured object types (managed by netbox unicop_bootstrap)',
+        'description': (
+            'UNICOP: disabled, the plugin sends these changes in batches (delivery = batch; managed by netbox '
+            'unicop_bootstrap)'
+            if batch
+            else 'UNICOP: every change of the configured object types (managed by netbox unicop_bootstrap)'
+        ),
     }
     rule = EventRule.objects.filter(name=NAME).first()
     rule_created = rule is None
@@ -97,3 +104,11 @@ class Command(BaseCommand):
             f'event rule "{NAME}" ({len(plugin_settings["object_types"])} object types, '
             f'{"/".join(EVENT_TYPES)}): {result["event_rule"]}'
         )
+        if plugin_settings['delivery'] == 'batch':
+            batches = safe_url(plugin_settings['receiver_url'] + BATCH_PATH)
+            self.stdout.write(
+                f'delivery: batch -> POST {batches} from RQ queue {QUEUE_NAME} (the event rule stays disabled; '
+                f'the worker must serve {QUEUE_NAME})'
+            )
+        else:
+            self.stdout.write('delivery: webhook (one request per object through the event rule)')
