@@ -64,8 +64,12 @@ export async function settled(made: Made, timeoutMs: number): Promise<void> {
   );
   await waitFor(
     async () => {
-      const q = await netbox<{ jobs: number; started_jobs: number }>('GET', 'core/background-queues/default/');
-      return q.jobs === 0 && q.started_jobs === 0;
+      // NetBox's own jobs (search index) and the plugin's batches
+      for (const queue of ['default', 'unicop_netbox.batches']) {
+        const q = await netbox<{ jobs: number; started_jobs: number }>('GET', `core/background-queues/${queue}/`);
+        if (q.jobs > 0 || q.started_jobs > 0) return false;
+      }
+      return true;
     },
     timeoutMs,
     "NetBox's background queue to empty",

@@ -112,14 +112,15 @@ export class NetboxClient {
   }
 
   /**
-   * The object types of the event rule `name` (`/api/extras/event-rules/?name=`): what NetBox sends
-   * webhooks for. Throws when the rule is missing or disabled, so a catch-up never guesses.
+   * The object types of the event rule `name` (`/api/extras/event-rules/?name=`): what UNICOP covers.
+   * Enabled or not: the plugin's batch delivery keeps the rule disabled and sends the same types as
+   * batches, and a rule switched off by hand loses changes the catch-up is there to recover. Throws
+   * when the rule is missing, so a catch-up never guesses.
    */
   async eventRuleObjectTypes(name: string): Promise<string[]> {
-    const page = await this.get<Page<{ name: string; enabled: boolean; object_types: string[] }>>('api/extras/event-rules/', { searchParams: { name } });
+    const page = await this.get<Page<{ name: string; object_types: string[] }>>('api/extras/event-rules/', { searchParams: { name } });
     const rule = page.results.find((r) => r.name === name);
     if (!rule) throw new Error(`NetBox has no event rule "${name}": run \`netbox unicop_bootstrap\` or set UNICOP_CATCHUP_OBJECT_TYPES`);
-    if (!rule.enabled) throw new Error(`the NetBox event rule "${name}" is disabled: NetBox sends no webhooks, so the catch-up does not guess`);
     return rule.object_types;
   }
 

@@ -86,9 +86,12 @@ export interface QueueStats {
   failed_jobs: number;
 }
 
-/** The RQ queue that sends webhooks (`default`), as NetBox reports it. */
-export async function webhookQueue(): Promise<QueueStats> {
-  return netbox<QueueStats>('GET', 'core/background-queues/default/');
+/**
+ * The RQ queue that carries changes to the receiver, as NetBox reports it: the plugin's batch queue
+ * (`delivery = batch`, what `scripts/netbox bootstrap` sets up; one job per NetBox request).
+ */
+export async function deliveryQueue(): Promise<QueueStats> {
+  return netbox<QueueStats>('GET', 'core/background-queues/unicop_netbox.batches/');
 }
 
 /**

@@ -49,6 +49,8 @@ PLUGINS_CONFIG = {{
         'receiver_url': {receiver_url!r},
         'receiver_token': {receiver_token!r},
         'webhook_secret': {webhook_secret!r},
+        # batch delivery (the default): like RQ_RETRY_* above, a few quick retries, then the changelog catch-up
+        'batch_retry_intervals': [2, 5, 10],
         # the receiver's UNICOP_ROOT_POLICY when set: both sides must evaluate the same root policy
         'root_policy': {root_policy!r},
         # the receiver's UNICOP_IAM_POLICY when set: `netbox unicop_iam_sync` applies it, AccessGrant roles come from it

@@ -1,6 +1,6 @@
 /**
- * Loss repair against a real NetBox: the receiver is down while 100 changes happen, NetBox retries each
- * webhook (RQ_RETRY_MAX) and gives up, and when the receiver is back its changelog catch-up delivers all
+ * Loss repair against a real NetBox: the receiver is down while 100 changes happen (100 requests), the
+ * plugin's RQ worker retries each request's batch (batch_retry_intervals) and gives up, and when the receiver is back its changelog catch-up delivers all
  * 100 — one event per changelog row, none twice, in NetBox's order on the device's root.
  * Runs last: it restarts the shared receiver. Run with the others: `npm run test:e2e:netbox`.
  */
@@ -14,7 +14,7 @@ import {
   netbox,
   netboxAll,
   runTag,
-  webhookQueue,
+  deliveryQueue,
   type NetboxObject,
 } from '../../helpers/netbox.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -50,26 +50,27 @@ describe('loss repair: changes made while the receiver is down arrive through th
     await startReceiver(); // back to the suite's settings for whoever runs after
   });
 
-  it('makes 100 changes while the receiver is down, and NetBox gives their webhooks up', async () => {
+  it('makes 100 changes while the receiver is down, and NetBox gives their batches up', async () => {
     await stopReceiver();
     const before = await latestChangelogId();
-    const failedBefore = (await webhookQueue()).failed_jobs;
+    const failedBefore = (await deliveryQueue()).failed_jobs;
     const made: NetboxObject[] = [];
     for (let i = 0; i < 40; i++) made.push(await netbox('POST', 'dcim/interfaces/', { device: device.id, name: `lost${i}`, type: '1000base-t' }));
     for (const [i, iface] of made.entries()) await netbox('PATCH', `dcim/interfaces/${iface.id}/`, { description: `changed while down ${i}` });
     for (const iface of made.slice(0, 20)) await netbox('DELETE', `dcim/interfaces/${iface.id}/`);
     rows = await netboxAll<ChangeRow>(`core/object-changes/?id__gt=${before}&ordering=id`);
     assert.equal(rows.length, 100, 'NetBox logged exactly the 100 changes');
-    // Each webhook is tried 1 + RQ_RETRY_MAX times, then lands in the failed registry: then nothing can come late.
+    // Each request's batch job is tried 1 + len(batch_retry_intervals) times, then lands in the failed registry:
+    // then nothing can come late.
     const queue = await waitFor(
       async () => {
-        const q = await webhookQueue();
+        const q = await deliveryQueue();
         return q.failed_jobs - failedBefore >= 100 && q.jobs === 0 && q.started_jobs === 0 ? q : undefined;
       },
       300_000,
-      'NetBox to give up the 100 webhooks',
+      'NetBox to give up the 100 batches',
     );
-    assert.equal(queue.failed_jobs - failedBefore, 100, 'one failed webhook job per change');
+    assert.equal(queue.failed_jobs - failedBefore, 100, 'one failed batch job per change (each change was its own request)');
   });
 
   it('recovers all 100 from the changelog once the receiver is back, each once, in order', async () => {

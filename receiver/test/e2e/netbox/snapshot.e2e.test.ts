@@ -6,7 +6,7 @@
  * Restarts the shared receiver. Run with the others: `npm run test:e2e:netbox`.
  */
 import { strict as assert } from 'node:assert';
-import { eventsUntil, makeDevice, netbox, runTag, webhookQueue, type NetboxObject } from '../../helpers/netbox.js';
+import { eventsUntil, makeDevice, netbox, runTag, deliveryQueue, type NetboxObject } from '../../helpers/netbox.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { API_TOKEN, EVENTS_TOPIC, RECEIVER_URL, startReceiver, stopReceiver } from './receiver-under-test.js';
 
@@ -63,22 +63,22 @@ describe('snapshots: changes made while the receiver is down are repaired, once'
 
   it('repairs exactly what changed while the receiver was down: 2 created, 1 updated, 1 deleted', async () => {
     await stopReceiver();
-    const failedBefore = (await webhookQueue()).failed_jobs;
+    const failedBefore = (await deliveryQueue()).failed_jobs;
     const created = [
       await netbox('POST', 'dcim/interfaces/', { device: device.id, name: 'snap-new0', type: '1000base-t' }),
       await netbox('POST', 'dcim/interfaces/', { device: device.id, name: 'snap-new1', type: '1000base-t' }),
     ];
     await netbox('PATCH', `dcim/interfaces/${interfaces[0]?.id}/`, { description: 'changed while down' });
     await netbox('DELETE', `dcim/interfaces/${interfaces[1]?.id}/`);
-    // The webhooks of these four fail while the receiver is away (wait until NetBox gave them up: one still queued
+    // The batches of these four requests fail while the receiver is away (wait until NetBox gave them up: one still queued
     // would reach the restarted receiver and leave nothing to repair); the long grace keeps the catch-up off them.
     await waitFor(
       async () => {
-        const q = await webhookQueue();
+        const q = await deliveryQueue();
         return q.failed_jobs - failedBefore >= 4 && q.jobs === 0 && q.started_jobs === 0 ? q : undefined;
       },
       120_000,
-      'NetBox to give up the 4 webhooks',
+      'NetBox to give up the 4 batches',
     );
     await startReceiver({ UNICOP_SNAPSHOT_OBJECT_TYPES: TYPES, UNICOP_CATCHUP_GRACE_MS: '3600000' });
 
