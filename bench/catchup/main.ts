@@ -1,8 +1,8 @@
 /**
  * `scripts/bench catchup [--changes N] [--no-write]`: N changes lost to webhooks, recovered by the
  * changelog catch-up from a real NetBox. A receiver's first start marks NetBox's newest changelog row;
- * with NetBox's `unicop` event rule off (no webhook is sent), N interfaces are made with bulk REST
- * calls; the receiver's second start recovers them in one poll. Figures: that poll's duration (from
+ * with NetBox's `unicop` event rule off (no webhook is sent; the plugin's batches go to its
+ * receiver_url, never to this receiver's private port), N interfaces are made with bulk REST calls; the receiver's second start recovers them in one poll. Figures: that poll's duration (from
  * the receiver's start to its mark past the last change), until the events are on Kafka, NetBox
  * requests, events recovered. Then the objects are deleted and the rule set back as it was. Prints the
  * table and writes its block of docs/benchmarks.md. Asserts nothing; exits 1 when a step fails.

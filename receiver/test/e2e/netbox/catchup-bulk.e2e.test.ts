@@ -1,13 +1,24 @@
 /**
  * The changelog catch-up in bulk against a real NetBox: 300 changes of two object types (bulk create,
- * bulk edit, bulk delete) whose webhooks never left NetBox — its event rule was disabled while they
- * were made, as when Redis is down at enqueue time — all arrive from one catch-up poll, each once, in
+ * bulk edit, bulk delete) made in 4 requests while the receiver is down, whose batches the plugin gave
+ * up (the four jobs failed their retries) — lost as when Redis is down at enqueue time — all arrive from one catch-up poll, each once, in
  * NetBox's order on the device's root, and that poll cost NetBox a handful of requests, not one per
  * change (`unicop_catchup_netbox_requests_total`).
  * Restarts the shared receiver (like loss-repair). Run with the others: `npm run test:e2e:netbox`.
  */
 import { strict as assert } from 'node:assert';
-import { allEvents, assertRootOrder, eventsUntil, latestChangelogId, makeDevice, netbox, netboxAll, runTag, type NetboxObject } from '../../helpers/netbox.js';
+import {
+  allEvents,
+  assertRootOrder,
+  deliveryQueue,
+  eventsUntil,
+  latestChangelogId,
+  makeDevice,
+  netbox,
+  netboxAll,
+  runTag,
+  type NetboxObject,
+} from '../../helpers/netbox.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { EVENTS_TOPIC, metric, startReceiver, stopReceiver } from './receiver-under-test.js';
 
@@ -27,7 +38,7 @@ const CHANGES = INTERFACES + CONSOLE_PORTS + EDITED + DELETED;
 /** What one poll over these changes may cost at most: version, event rule, a page of keys, and a few reads by id per type. */
 const MAX_REQUESTS = 20;
 
-describe(`fast catch-up: ${CHANGES} changes whose webhooks were never sent arrive from one poll, in a few NetBox requests`, function () {
+describe(`fast catch-up: ${CHANGES} changes whose deliveries were given up arrive from one poll, in a few NetBox requests`, function () {
   this.timeout(600_000);
   const tag = runTag();
   let device: NetboxObject;
@@ -44,53 +55,51 @@ describe(`fast catch-up: ${CHANGES} changes whose webhooks were never sent arriv
   });
 
   after(async () => {
-    await setEventRule(true); // whatever happened above: later tests need their webhooks
     await stopReceiver();
     await startReceiver(); // back to the suite's settings for whoever runs after
   });
 
-  /** Turns NetBox's `unicop` event rule on or off: off, NetBox queues no webhook for a change. */
-  async function setEventRule(enabled: boolean): Promise<void> {
-    const [rule] = await netboxAll<NetboxObject>('extras/event-rules/?name=unicop');
-    assert.ok(rule, 'NetBox has the event rule "unicop" (scripts/netbox bootstrap)');
-    await netbox('PATCH', `extras/event-rules/${rule.id}/`, { enabled });
-  }
-
-  it(`makes ${CHANGES} changes with the receiver down and NetBox sending no webhook for them`, async () => {
+  it(`makes ${CHANGES} changes with the receiver down, and NetBox gives their 4 batches up`, async () => {
     await stopReceiver();
-    await setEventRule(false);
     const before = await latestChangelogId();
-    try {
-      const interfaces = await netbox<NetboxObject[]>(
-        'POST',
-        'dcim/interfaces/',
-        Array.from({ length: INTERFACES }, (_, i) => ({ device: device.id, name: `bulk-lost${i}`, type: '1000base-t' })),
-      );
-      await netbox<NetboxObject[]>(
-        'POST',
-        'dcim/console-ports/',
-        Array.from({ length: CONSOLE_PORTS }, (_, i) => ({ device: device.id, name: `con-lost${i}` })),
-      );
-      await netbox(
-        'PATCH',
-        'dcim/interfaces/',
-        interfaces.slice(0, EDITED).map((iface, i) => ({ id: iface.id, description: `changed while lost ${i}` })),
-      );
-      await netbox(
-        'DELETE',
-        'dcim/interfaces/',
-        interfaces.slice(EDITED, EDITED + DELETED).map((iface) => ({ id: iface.id })),
-      );
-    } finally {
-      await setEventRule(true); // the catch-up follows the rule's object types; a disabled rule fails its polls
-    }
-    rows = (await netboxAll<ChangeRow>(`core/object-changes/?id__gt=${before}&ordering=id`)).filter((r) => r.changed_object_type !== 'extras.eventrule');
+    const failedBefore = (await deliveryQueue()).failed_jobs;
+    const interfaces = await netbox<NetboxObject[]>(
+      'POST',
+      'dcim/interfaces/',
+      Array.from({ length: INTERFACES }, (_, i) => ({ device: device.id, name: `bulk-lost${i}`, type: '1000base-t' })),
+    );
+    await netbox<NetboxObject[]>(
+      'POST',
+      'dcim/console-ports/',
+      Array.from({ length: CONSOLE_PORTS }, (_, i) => ({ device: device.id, name: `con-lost${i}` })),
+    );
+    await netbox(
+      'PATCH',
+      'dcim/interfaces/',
+      interfaces.slice(0, EDITED).map((iface, i) => ({ id: iface.id, description: `changed while lost ${i}` })),
+    );
+    await netbox(
+      'DELETE',
+      'dcim/interfaces/',
+      interfaces.slice(EDITED, EDITED + DELETED).map((iface) => ({ id: iface.id })),
+    );
+    rows = await netboxAll<ChangeRow>(`core/object-changes/?id__gt=${before}&ordering=id`);
     assert.equal(rows.length, CHANGES, `NetBox logged exactly the ${CHANGES} changes`);
+    // Each request's batch job is tried 1 + len(batch_retry_intervals) times, then fails for good: then nothing can
+    // come late, and everything the receiver gets is the catch-up's.
+    await waitFor(
+      async () => {
+        const q = await deliveryQueue();
+        return q.failed_jobs - failedBefore >= 4 && q.jobs === 0 && q.started_jobs === 0 ? q : undefined;
+      },
+      300_000,
+      'NetBox to give up the 4 batches',
+    );
   });
 
   it(`recovers all ${CHANGES} from one poll, each once, in order, in at most ${MAX_REQUESTS} NetBox requests`, async () => {
     assert.equal(rows.length, CHANGES, 'the first test made the changes');
-    // No webhook is on its way (none was queued): no grace needed. One poll at start, the next far away.
+    // No batch is on its way (all four gave up): no grace needed. One poll at start, the next far away.
     await startReceiver({ UNICOP_CATCHUP_GRACE_MS: '0', UNICOP_CATCHUP_INTERVAL_MS: '600000' });
     const ids = new Set(rows.map((r) => r.id));
     const recovered = await eventsUntil(
