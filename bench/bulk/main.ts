@@ -72,8 +72,16 @@ async function phase(what: string, r: BenchReceiver, arrivals: Map<string, numbe
   const keys = await request();
   const netboxMs = Date.now() - started;
   say(`${what}: NetBox answered in ${secs(netboxMs)}; waiting for ${keys.length} events on Kafka`);
+  let told = Date.now();
   const last = await waitFor(
-    () => (keys.every((k) => arrivals.has(k)) ? Math.max(...keys.map((k) => arrivals.get(k) ?? 0)) : undefined),
+    () => {
+      const seen = keys.filter((k) => arrivals.has(k)).length;
+      if (Date.now() - told > 10_000) {
+        told = Date.now();
+        say(`${what}: ${seen} of ${keys.length} events on Kafka after ${secs(Date.now() - started)}`);
+      }
+      return seen === keys.length ? Math.max(...keys.map((k) => arrivals.get(k) ?? 0)) : undefined;
+    },
     30 * 60_000,
     `${keys.length} ${what} events on Kafka`,
   );

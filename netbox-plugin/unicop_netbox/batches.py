@@ -15,6 +15,7 @@ import logging
 import uuid
 
 import requests
+from django.db import models
 from django.utils import timezone
 from django_rq import get_queue
 from extras.constants import WEBHOOK_EVENT_TYPES
@@ -25,7 +26,8 @@ from utilities.request import copy_safe_request, get_safe_request_context
 
 from .conf import ALWAYS_COVERED, COVERED_EVENT_TYPES, PLUGIN_NAME, plugin_settings
 from .receiver import safe_url
-from .webhook_callbacks import changelog_ids, unicop_context
+from .roots import object_key, region_ancestry, root_parts, scope_of
+from .webhook_callbacks import Lookups, changelog_ids, unicop_context
 
 __all__ = (
     'BATCH_PATH',
@@ -87,9 +89,52 @@ def queue_batch(events):
     )
 
 
+class BatchLookups(Lookups):
+    """The plugin's context reads for all items of one batch: the live objects of each type in one query (Django 6.1+
+    then also fetches their parents for all of them at once when one is asked for: FETCH_PEERS), each root's tenant and
+    site and each region's ancestry once, and the request's changelog ids in one query. Without it a bulk edit of 1,000
+    interfaces costs three queries per item."""
+
+    def __init__(self, items, request):
+        wanted = {}
+        for item in items:
+            if isinstance(item['data'], dict) and isinstance(item['data'].get('id'), int):
+                wanted.setdefault(item['object_type'], set()).add(item['data']['id'])
+        self.objects = {}
+        for object_type, ids in wanted.items():
+            model = object_type.model_class()
+            if model is None:
+                continue
+            query = model.objects.all()
+            if hasattr(models, 'FETCH_PEERS'):
+                query = query.fetch_mode(models.FETCH_PEERS)
+            self.objects.update({(model, obj.pk): obj for obj in query.filter(pk__in=ids)})
+        self.changes = changelog_ids(getattr(request, 'id', None))
+        self.parts = {}
+        self.ancestries = {}
+
+    def live(self, model, pk):
+        return self.objects.get((model, pk))
+
+    def scope(self, obj, root):
+        key = object_key(root)
+        if key not in self.parts:
+            self.parts[key] = root_parts(root)
+        return scope_of(obj, root, parts=self.parts[key], ancestry=self.ancestry)
+
+    def ancestry(self, region):
+        key = None if region is None else region.pk
+        if key not in self.ancestries:
+            self.ancestries[key] = region_ancestry(region)
+        return self.ancestries[key]
+
+    def changelog_id(self, object_type, object_id, request):
+        return self.changes.get((object_type.pk, object_id))
+
+
 def batch_items(items, request):
     """The webhook bodies of `items`, each as NetBox's send_webhook would build it with the plugin's callback."""
-    ids = changelog_ids(getattr(request, 'id', None))
+    lookups = BatchLookups(items, request)
     bodies = []
     for item in items:
         object_type, event_type, data = item['object_type'], item['event_type'], item['data']
@@ -104,7 +149,7 @@ def batch_items(items, request):
         if item.get('snapshots'):
             body['snapshots'] = item['snapshots']
         try:
-            context = unicop_context(object_type, event_type, data, request, request_changes=ids)
+            context = unicop_context(object_type, event_type, data, request, lookups=lookups)
         except Exception:  # as NetBox does for webhook callbacks: the context must not cost the event
             logger.exception('unicop: context for %s failed', _label(object_type))
             context = None

@@ -173,17 +173,25 @@ def regions_for_slug(slug):
     return region_ancestry(matches[0]) if len(matches) == 1 else [slug]
 
 
-def scope_of(obj, root):
+def root_parts(root):
+    """What scope_of takes from the root alone: its tenant and site. The same for every object of the root, so a batch
+    reads them once per root."""
+    return _tenant(root), _site(root)
+
+
+def scope_of(obj, root, parts=None, ancestry=region_ancestry):
     """{tenant, site, region, regions} slugs: the object's own tenant, else its root's; site and region of the root,
-    else of the object; `regions` = the region's ancestry (the region first, then each parent up to the top)."""
-    tenant = _tenant(obj) or (_tenant(root) if root is not obj else None)
-    site = _site(root) or (_site(obj) if root is not obj else None)
+    else of the object; `regions` = the region's ancestry (the region first, then each parent up to the top).
+    `parts` (root_parts(root)) and `ancestry` let a batch share these reads between the objects of one root."""
+    root_tenant, root_site = parts if parts is not None else root_parts(root)
+    tenant = _tenant(obj) or (root_tenant if root is not obj else None)
+    site = root_site or (_site(obj) if root is not obj else None)
     region = _region(root, site) or (_region(obj, site) if root is not obj else None)
     return {
         'tenant': tenant.slug if tenant is not None else None,
         'site': site.slug if site is not None else None,
         'region': region.slug if region is not None else None,
-        'regions': region_ancestry(region),
+        'regions': ancestry(region),
     }
 
 

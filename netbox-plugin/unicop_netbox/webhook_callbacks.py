@@ -19,7 +19,7 @@ from .roots import (
     scope_of,
 )
 
-__all__ = ('changelog_ids', 'register', 'unicop_context')
+__all__ = ('Lookups', 'changelog_ids', 'register', 'unicop_context')
 
 logger = logging.getLogger('unicop_netbox.webhooks')
 
@@ -59,8 +59,7 @@ def _changelog_id(object_type, object_id, request):
 
 
 def changelog_ids(request_id):
-    """{(object type id, object id): newest changelog id} of one request, in one query (the batch path's items all
-    belong to one request); {} without a request."""
+    """{(object type id, object id): newest changelog id} of one request, in one query; {} without a request."""
     if request_id is None:
         return {}
     newest = {}
@@ -68,6 +67,23 @@ def changelog_ids(request_id):
     for type_id, object_id, pk in rows.values_list('changed_object_type_id', 'changed_object_id', 'pk'):
         newest[(type_id, object_id)] = pk
     return newest
+
+
+class Lookups:
+    """How unicop_context reads NetBox: each read on its own, for the one object a webhook carries. The batch path
+    (batches.BatchLookups) shares them between the items of a batch."""
+
+    def live(self, model, pk):
+        return model.objects.filter(pk=pk).first()
+
+    def scope(self, obj, root):
+        return scope_of(obj, root)
+
+    def changelog_id(self, object_type, object_id, request):
+        return _changelog_id(object_type, object_id, request)
+
+
+ONE_BY_ONE = Lookups()
 
 
 def _live_root(root_key):
@@ -127,19 +143,19 @@ def _scope_after_delete(label, data, root_key):
     return scope
 
 
-def unicop_context(object_type, event_type, data, request, request_changes=None):
+def unicop_context(object_type, event_type, data, request, lookups=ONE_BY_ONE):
     """NetBox's webhook callback signature: (object_type, event_type, data, request) -> dict | None. The batch path
-    passes `request_changes` (changelog_ids() of the request) instead of one changelog query per object."""
+    passes its `lookups` (reads shared by the batch's items)."""
     if not isinstance(data, dict) or not isinstance(data.get('id'), int) or not 1 <= data['id'] <= MAX_ID:
         return None  # job events and anything without an object id
     label = f'{object_type.app_label}.{object_type.model}'
     root_key = scope = None
     try:
         model = object_type.model_class()
-        obj = model.objects.filter(pk=data['id']).first() if model is not None else None
+        obj = lookups.live(model, data['id']) if model is not None else None
         if obj is not None:
             root = resolve_root(obj)
-            root_key, scope = object_key(root), scope_of(obj, root)
+            root_key, scope = object_key(root), lookups.scope(obj, root)
     except Exception:  # never lose the whole context over one odd model: fall back to the REST data
         logger.exception('unicop: root/scope from the ORM failed for %s:%s', label, data['id'])
     if root_key is None:  # deleted (or not visible): the REST data still names the parents
@@ -150,10 +166,7 @@ def unicop_context(object_type, event_type, data, request, request_changes=None)
             logger.exception('unicop: scope of the root of deleted %s:%s failed', label, data['id'])
             scope = scope_from_data(label, data)
     try:
-        if request_changes is None:
-            changelog_id = _changelog_id(object_type, data['id'], request)
-        else:
-            changelog_id = request_changes.get((object_type.pk, data['id']))
+        changelog_id = lookups.changelog_id(object_type, data['id'], request)
     except Exception:  # the context must not cost the webhook
         logger.exception('unicop: changelog lookup failed for %s:%s', label, data['id'])
         changelog_id = None

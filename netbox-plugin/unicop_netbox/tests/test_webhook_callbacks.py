@@ -13,6 +13,7 @@ from netbox.registry import registry
 from tenancy.models import Tenant
 from virtualization.models import Cluster, ClusterType, VirtualMachine, VMInterface
 
+from unicop_netbox.batches import BatchLookups
 from unicop_netbox.webhook_callbacks import unicop_context
 
 __all__ = ('WebhookCallbackTests',)
@@ -22,6 +23,7 @@ SCHEMA_PATH = Path(__file__).resolve().parents[3] / 'schemas' / 'unicop-context.
 ROOT_PATTERN = r'^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*:[1-9][0-9]{0,17}$'
 # the test region's ancestry: the region first, then each parent up to the top
 ANCESTRY = ['region-1', 'emea', 'world']
+MAX_GONE_ID = 10**12  # an id no test object has
 
 
 def call(obj, data=None, request=None, event='object_updated'):
@@ -49,6 +51,32 @@ class WebhookCallbackTests(TestCase):
         cls.vm = VirtualMachine.objects.create(name='vm1', cluster=cluster, site=cls.site)
         cls.vm_interface = VMInterface.objects.create(virtual_machine=cls.vm, name='vnic0')
         cls.vm_ip = IPAddress.objects.create(address='192.0.2.2/24', assigned_object=cls.vm_interface)
+
+    def test_batch_lookups_give_each_object_the_webhook_context(self):
+        # the batch path shares reads between items (objects in bulk, one scope per root); the answer must not change
+        tenant_ip = IPAddress.objects.create(address='198.51.100.9/24', tenant=self.tenant)
+        second = Interface.objects.create(device=self.device, name='eth1', type='1000base-t')
+        objects = [
+            self.interface,
+            second,
+            self.device_ip,
+            self.vm_interface,
+            self.vm_ip,
+            self.device,
+            self.site,
+            self.region,
+            self.vm,
+            tenant_ip,
+        ]
+        items = [{'object_type': ObjectType.objects.get_for_model(type(o)), 'data': {'id': o.pk}} for o in objects]
+        gone = {'object_type': ObjectType.objects.get_for_model(Interface), 'data': {'id': MAX_GONE_ID}}
+        lookups = BatchLookups([*items, gone], None)
+        for item, obj in zip(items, objects, strict=True):
+            with self.subTest(obj=obj):
+                one = unicop_context(item['object_type'], 'object_updated', item['data'], None)
+                shared = unicop_context(item['object_type'], 'object_updated', item['data'], None, lookups=lookups)
+                self.assertEqual(shared, one)
+        self.assertIsNone(lookups.live(Interface, MAX_GONE_ID))
 
     def test_callback_is_registered_when_plugin_ready(self):
         self.assertIn(unicop_context, registry['webhook_callbacks'])
