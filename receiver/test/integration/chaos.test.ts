@@ -150,7 +150,7 @@ describe('chaos, short versions (full runs: scripts/chaos burst|faults)', functi
     }
   });
 
-  it('SIGKILL every 2 s during a burst of 3,000 events: none lost, no event id twice on a read_committed consumer, per-root order', async () => {
+  it('SIGKILL every 2 s during a burst of 2,000 events: none lost, no event id twice on a read_committed consumer, per-root order', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'unicop-kill-burst-'));
     const prefix = randomPrefix();
     const env = processEnv(dataDir, prefix);
@@ -171,18 +171,18 @@ describe('chaos, short versions (full runs: scripts/chaos burst|faults)', functi
       const p = await postAll(
         posted(),
         () => `http://127.0.0.1:${port}`,
-        3000,
-        32,
-        (i) => event(i, 150, 60_000),
+        2000,
+        64,
+        (i) => event(i, 100, 60_000),
       ).finally(() => (posting = false));
       await killer;
-      assert.equal(p.stored.size, 3000);
+      assert.equal(p.stored.size, 2000);
       await waitFor(
         async () => ((await (await fetch(`${receiver.url}/readyz`)).json()) as { checks: { outbox: { depth: number } } }).checks.outbox.depth === 0,
         120_000,
         'outbox drained',
       );
-      const messages = await consume(`${prefix}.events.v1`, 3000, { timeoutMs: 120_000, settleMs: 2000 });
+      const messages = await consume(`${prefix}.events.v1`, 2000, { timeoutMs: 120_000, settleMs: 2000 });
       const r = check(messages, p.stored);
       console.log(
         `      ${kills} × SIGKILL; ${messages.length} messages, lost ${r.lost}, extra copies ${r.extraCopies}, order violations ${r.orderViolations}`,

@@ -35,8 +35,8 @@ export class LaneProducers {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // Enough for a new topic's leaders to settle (NOT_LEADER right after creation).
-      retry: kafkajsRetry(RETRY_POLICIES['kafka-producer']),
+      // Enough for a new topic's leaders to settle (NOT_LEADER right after creation); quick first retries for CONCURRENT_TRANSACTIONS.
+      retry: kafkajsRetry(RETRY_POLICIES['kafka-lane-producer']),
     });
     try {
       await producer.connect();
