@@ -107,6 +107,10 @@ export interface RelayOptions {
  * (fencing any older holder) and its cursor recovered from its newest committed records
  * (lane-recovery.ts): rows Kafka already holds are never sent again. Failures are never silent:
  * each one is logged, counted and followed by a backoff; a fenced lane is let go.
+ *
+ * Over 300 lines: the loop, its failure handling, recovery and the per-lane commits share the
+ * relay's state (unrecorded rows, recovered lanes, reachability, batch budget); the pieces without
+ * state live beside it (lane-batch.ts, lane-recovery.ts, lane-transactions.ts).
  */
 export class Relay {
   private admin: Admin | null = null;
@@ -267,7 +271,7 @@ export class Relay {
       this.options.store.beforeBatch?.();
       const held = this.options.store.lanes();
       const lanes = new Map(held.map((l) => [l.lane, l]));
-      for (const lane of this.recovered.keys()) if (!lanes.has(lane)) this.recovered.delete(lane);
+      // A lane out of sight for a moment (its lease renewal late) keeps its recovery; a lane taken again has a new generation.
       const unrecovered = held.filter((l) => this.recovered.get(l.lane) !== l.generation);
       if (unrecovered.length > 0) return { lanes, unrecovered, rows: [] };
       const rows = this.withinBudget(this.options.store.pending(this.batchSize, [...lanes.keys()]));
