@@ -11,6 +11,7 @@ import { pool, postWebhook } from '../helpers/http.js';
 import { BROKERS, consume, kafka, randomPrefix, sleep, type Received } from '../helpers/kafka.js';
 import { killHard, spawnReceiver } from '../helpers/process.js';
 import { processEnv } from '../helpers/receiver.js';
+import { TEST_STORE } from '../helpers/store.js';
 
 /** Every id once, and each root's sequences rising by one. */
 function assertExactlyOnceInOrder(messages: Received[], accepted: ReadonlySet<string>): void {
@@ -70,7 +71,9 @@ describe('exactly-once publication (real broker, transactional lanes)', function
       assertExactlyOnceInOrder(messages, accepted);
       assert.match(receiver.output(), /relay lane cursor moved to what Kafka already holds/, 'the restart found the committed batch in Kafka');
       for (const m of messages) {
-        assert.equal(m.headers.relay_lane, transactionalIdOf(prefix, 'default', 0), 'one SQLite lane: <prefix>.relay.default.0');
+        // SQLite: one lane for every partition; PostgreSQL: one lane per partition of the events topic.
+        const lane = TEST_STORE === 'sqlite' ? 0 : m.partition;
+        assert.equal(m.headers.relay_lane, transactionalIdOf(prefix, 'default', lane), 'the lane’s transactional id: <prefix>.relay.<route>.<partition>');
         assert.match(m.headers.outbox_pos ?? '', /^[1-9][0-9]*$/);
       }
     } finally {
