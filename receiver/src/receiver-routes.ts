@@ -48,6 +48,20 @@ export interface ReceiverRoutesDeps {
 }
 
 /**
+ * UNICOP_TEST_KILL_AFTER_COMMITS (tests only): the process dies by SIGKILL right after its n-th
+ * committed relay transaction, before the cursor write — the crash exactly-once publication must survive.
+ */
+function killAfterCommits(n: number, log: Logger): (() => void) | undefined {
+  if (n <= 0) return undefined;
+  let commits = 0;
+  return () => {
+    if (++commits < n) return;
+    log.warn({ commits }, 'UNICOP_TEST_KILL_AFTER_COMMITS reached: killing this process before the cursor write (test hook)');
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/**
  * One relay per route: its own Kafka client, topics, lanes and metrics, so a cluster away holds only its
  * own route's rows. Depths are counted per route as rows are queued (OutboxStore.onRow) and
  * acknowledged, and read again from the store every second (other receivers of a shared store queue
@@ -66,14 +80,17 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
     touched.add(route);
   };
 
+  const afterCommit = killAfterCommits(config.testKillAfterCommits, log);
   const relays = new Map(
     federation.routes.map((route) => {
       const kafka = createKafka(route.brokers, log.child({ route: route.name }));
       const topics = topicNames(route.topicPrefix);
       const relay = new Relay({
         kafka,
-        store: laneRelayStore(store, deps.lanes.get(route.name)!),
+        store: laneRelayStore(store, deps.lanes.get(route.name)!, route.topicPrefix),
         topics,
+        recoveryGroupPrefix: `${route.topicPrefix}.relay.recovery.`,
+        afterCommit,
         partitions: config.topicPartitions,
         replication: config.topicReplication,
         metrics: {
