@@ -1,0 +1,95 @@
+import { strict as assert } from 'node:assert';
+import { rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { consume } from '../helpers/kafka.js';
+import { freePort } from '../helpers/process.js';
+import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { dropStore } from '../helpers/store.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** Log lines as objects, from whichever thread wrote them. */
+function logSink(): { stream: Writable; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+async function post(t: TestReceiver, i: number): Promise<number> {
+  const { raw, signature } = signed(interfaceUpdate(8100 + i, 8200 + i, i));
+  return (await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature })).status;
+}
+
+/** One sample of the Prometheus text, e.g. `unicop_relay_lanes_held{route="default"}`; undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('relay thread (the relay publishes from a worker thread with its own store connection)', function () {
+  this.timeout(120_000);
+
+  it("publishes what was accepted; the relay's metrics, lanes and log lines reach the ingest thread", async () => {
+    const log = logSink();
+    const t = startTestReceiver({}, { log: log.stream });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(await post(t, i), 202);
+      const messages = await consume(t.topics.events, 3);
+      assert.equal(new Set(messages.map((m) => m.value.id)).size, 3);
+      const metrics = await waitFor(async () => {
+        const text = (await t.http.get('/metrics')).text;
+        return sample(text, `unicop_published_total{route="default",topic="${t.topics.events}"}`) === 3 && sample(text, 'unicop_outbox_depth') === 0
+          ? text
+          : null;
+      }, 30_000);
+      assert.equal(sample(metrics, 'unicop_relay_lanes_held{route="default"}'), 1, 'the lane lease is held by the relay thread');
+      assert.equal(sample(metrics, 'unicop_kafka_reachable{route="default"}'), 1);
+      assert.equal(t.receiver.relay.reachable, true);
+      const ready = await t.http.get('/readyz');
+      assert.equal(ready.status, 200);
+      assert.equal(ready.body.checks.routes.default.reachable, true);
+      const reached = log.lines.find((l) => l.msg === 'kafka reachable');
+      assert.ok(reached, 'the relay thread logs through the ingest thread');
+      assert.equal(reached.thread, 'relay');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with its broker gone: keeps accepting into the outbox, /readyz says not ready, failures are counted, stop reports what is left', async () => {
+    const t = startTestReceiver({ KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
+    let closed = false;
+    try {
+      for (let i = 0; i < 4; i++) assert.equal(await post(t, 10 + i), 202, 'accepted while no broker answers');
+      const errors = await waitFor(async () => {
+        const text = (await t.http.get('/metrics')).text;
+        return (sample(text, 'unicop_publish_errors_total{route="default",kind="broker_unavailable"}') ?? 0) > 0 ? text : null;
+      }, 60_000);
+      assert.equal(sample(errors, 'unicop_kafka_reachable{route="default"}'), 0);
+      const notReady = await t.http.get('/readyz');
+      assert.equal(notReady.status, 503);
+      assert.equal(notReady.body.status, 'not_ready');
+      assert.equal(notReady.body.checks.routes.default.reachable, false);
+      // each update queues its event and its desired-state projections (docs/desired-state.md)
+      const held = t.receiver.store.depth();
+      assert.ok(held >= 4, `${held} rows held`);
+      assert.equal(notReady.body.checks.outbox.depth, held);
+      assert.equal(t.receiver.relay.reachable, false);
+      closed = true;
+      try {
+        const { unpublished } = await t.receiver.stop(200);
+        assert.equal(unpublished, held, 'the relay thread reports the rows it could not publish');
+      } finally {
+        rmSync(t.config.dataDir, { recursive: true, force: true });
+        dropStore(t.config.dataDir);
+      }
+    } finally {
+      if (!closed) await t.close();
+    }
+  });
+});
