@@ -9,6 +9,7 @@ import { LaneLeases, type LaneLeaseMetrics } from './pipeline/publish/lane-lease
 import { registerRouteLanes, type LaneMap } from './pipeline/publish/route-lanes.js';
 import { openReceiverStore } from './receiver-database.js';
 import { Lease } from './store/lease.js';
+import { SqliteDb } from './store/sqlite-db.js';
 
 /** The store, and what a receiver needs to share it with others: its name among them, the duties it may hold. */
 export interface ReceiverStore {
@@ -87,6 +88,8 @@ export function openStoreParts(config: Config, federation: Federation, log: Logg
       })),
     });
   }
+  // The relay thread copies the WAL back into the file (relay-worker.ts), so no request's commit pays for a checkpoint.
+  if (db instanceof SqliteDb) db.pragma('wal_autocheckpoint = 0');
   const holder = receiverHolder(config.port);
   const ttlMs = config.laneLeaseS * 1000;
   const duty = (name: string): Lease => new Lease({ db, name, holder, ttlMs, exclusive: !shared, log: log.child({ stage: 'lease' }) });

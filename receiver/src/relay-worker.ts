@@ -19,6 +19,15 @@ import { topicNames } from './pipeline/publish/topics.js';
 import { openReceiverStore } from './receiver-database.js';
 import type { FromRelay, RelayWorkerData, ToRelay } from './relay-protocol.js';
 import { openLaneLeases } from './receiver-store.js';
+import { every } from './retry/schedule.js';
+import { SqliteDb } from './store/sqlite-db.js';
+
+/**
+ * How often this thread copies SQLite's WAL back into the database file. The ingest connection never
+ * checkpoints (receiver-store.ts): done inside a commit, it held up every request waiting for it.
+ * PASSIVE neither waits for nor blocks a writer; the WAL stays about this long.
+ */
+const CHECKPOINT_EVERY_MS = 500;
 
 if (!parentPort) throw new Error('relay-worker.ts runs as a worker thread (relay-thread.ts starts it)');
 const port = parentPort;
@@ -69,9 +78,19 @@ const relays = new Map(
   ]),
 );
 
+function checkpoint(sqlite: SqliteDb): void {
+  try {
+    sqlite.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    log.warn({ err: error, code: storeCode(error) }, 'WAL checkpoint failed; tried again at the next round');
+  }
+}
+const checkpoints = db instanceof SqliteDb ? every({ everyMs: CHECKPOINT_EVERY_MS, unref: true, round: () => checkpoint(db) }) : null;
+
 async function stop(drainMs: number): Promise<void> {
   let unpublished: number | null = null;
   try {
+    await checkpoints?.stop();
     const left = await Promise.all([...relays.values()].map((r) => r.stop(drainMs)));
     unpublished = left.some((n) => n === null) ? null : left.reduce<number>((sum, n) => sum + (n ?? 0), 0);
     // Given back at once: another receiver of a shared store takes them without waiting for the leases to run out.

@@ -1,11 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SqliteDb } from '../../src/store/sqlite-db.js';
 import { Writable } from 'node:stream';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
 import { consume } from '../helpers/kafka.js';
 import { freePort } from '../helpers/process.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
-import { dropStore } from '../helpers/store.js';
+import { dropStore, TEST_STORE } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Log lines as objects, from whichever thread wrote them. */
@@ -90,6 +92,22 @@ describe('relay thread (the relay publishes from a worker thread with its own st
       }
     } finally {
       if (!closed) await t.close();
+    }
+  });
+
+  it('checkpoints the SQLite WAL from the relay thread, never in a request’s commit', async function () {
+    if (TEST_STORE !== 'sqlite') this.skip();
+    const t = startTestReceiver();
+    try {
+      const db = t.receiver.db as SqliteDb;
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the ingest connection never checkpoints');
+      const file = join(t.config.dataDir, 'unicop.sqlite');
+      const before = statSync(file).size;
+      for (let i = 0; i < 5; i++) assert.equal(await post(t, 100 + i), 202);
+      // Only a checkpoint writes the database file itself; 5 events stay far below SQLite's own 1,000-page trigger.
+      await waitFor(() => statSync(file).size > before, 30_000, 'the database file took the WAL’s pages');
+    } finally {
+      await t.close();
     }
   });
 });
