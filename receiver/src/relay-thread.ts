@@ -8,6 +8,7 @@ import type { RelayMetrics } from './pipeline/publish/relay.js';
 import type { FromRelay, RelayWorkerData, ToRelay } from './relay-protocol.js';
 import { Backoff } from './retry/backoff.js';
 import { lateAfter } from './retry/late.js';
+import { Pause } from './retry/pause.js';
 
 /** What the ingest thread sees of one route's relay: whether its cluster answers, and a way to wake it. */
 export interface RelayHandle {
@@ -44,8 +45,9 @@ function spawn(data: RelayWorkerData): Worker {
  * second core and never holds up a request. The ingest thread wakes it after each commit; the thread
  * sends back metric calls, store health, log lines and, at the end, what stayed unpublished. A
  * thread that dies is logged (`UNICOP_PUBLISH_RELAY_THREAD_FAILED`), its routes count as unreachable
- * (/readyz), and a new one starts after `restartMs`; rows it had sent but not recorded go out again
- * with the same ids, as after a crash.
+ * (/readyz), and a new one starts after the `relay-thread` backoff (1 s, doubling up to 30 s, back to
+ * 1 s once a thread reached Kafka); rows it had sent but not recorded go out again with the same ids,
+ * as after a crash.
  */
 export class RelayThread {
   readonly relays: ReadonlyMap<string, RelayHandle>;
@@ -53,8 +55,9 @@ export class RelayThread {
   private worker: Worker | null = null;
   private stopping = false;
   private stopped: ((unpublished: number | null) => void) | null = null;
-  /** Between a thread's death and the next one (policy `relay-thread`). */
-  private readonly restart = new Backoff('relay-thread');
+  /** Between a thread's death and the next one (policy `relay-thread`); `stop` ends the wait. */
+  private readonly restartPause = new Pause();
+  private readonly restart = new Backoff('relay-thread', { pause: this.restartPause });
   private readonly writeLine: (line: string) => void;
 
   constructor(private readonly options: RelayThreadOptions) {
@@ -94,6 +97,7 @@ export class RelayThread {
   /** Drains for up to `drainMs` and ends the thread: the rows left unpublished, null when the store could not say. */
   async stop(drainMs: number): Promise<number | null> {
     this.stopping = true;
+    this.restartPause.wake();
     const worker = this.worker;
     if (!worker) return null;
     let late: { cancel(): void } | undefined;

@@ -1,9 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { RelayThread } from '../../src/relay-thread.js';
 import type { SqliteDb } from '../../src/store/sqlite-db.js';
 import { Writable } from 'node:stream';
 import { interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { TEST_SECRET } from '../helpers/fixtures.js';
 import { consume } from '../helpers/kafka.js';
 import { freePort } from '../helpers/process.js';
 import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
@@ -110,6 +115,56 @@ describe('relay thread (the relay publishes from a worker thread with its own st
       await waitFor(() => statSync(file).size > before, 30_000, 'the database file took the WAL’s pages');
     } finally {
       await t.close();
+    }
+  });
+
+  it('logs a relay thread that dies, counts its routes unreachable and starts a new one after a growing backoff; stop ends the wait', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unicop-relay-thread-'));
+    // The thread cannot open its store: the data directory is a file.
+    const notADir = join(dir, 'file');
+    writeFileSync(notADir, '');
+    const log = logSink();
+    const reachable: boolean[] = [];
+    const thread = new RelayThread({
+      config: loadConfig({ UNICOP_WEBHOOK_SECRETS: TEST_SECRET, UNICOP_DATA_DIR: notADir }),
+      routes: [{ name: 'default', brokers: ['127.0.0.1:1'], topicPrefix: 'unused', outboxLimit: 10 }],
+      home: 'default',
+      holder: 'test',
+      metrics: {
+        relay: () => ({
+          published: () => undefined,
+          failed: () => undefined,
+          reachable: (up) => void reachable.push(up),
+          acknowledged: () => undefined,
+          topicMismatch: () => undefined,
+        }),
+        lanes: () => ({ held: () => undefined, takenOver: () => undefined, lost: () => undefined }),
+      },
+      writes: { failed: () => undefined, succeeded: () => undefined },
+      log: createLogger('info', log.stream),
+    });
+    try {
+      thread.start();
+      const ended = await waitFor(() => {
+        const lines = log.lines.filter((l) => l.msg === 'relay thread ended; starting a new one');
+        return lines.length >= 2 ? lines : null;
+      }, 30_000);
+      assert.deepEqual(
+        ended.slice(0, 2).map((l) => [l.code, l.restartMs]),
+        [
+          ['UNICOP_PUBLISH_RELAY_THREAD_FAILED', 1000],
+          ['UNICOP_PUBLISH_RELAY_THREAD_FAILED', 2000],
+        ],
+        'each death logged with its code, and the next start waits longer',
+      );
+      const failed = log.lines.find((l) => l.msg === 'relay thread failed; its routes count as unreachable until a new one runs');
+      assert.match(JSON.stringify(failed?.err), /ENOTDIR|EEXIST/, 'the cause comes back from the thread');
+      assert.ok(reachable.length >= 2 && reachable.every((up) => !up), 'the route counted unreachable after each death');
+      assert.equal(thread.relays.get('default')?.reachable, false);
+    } finally {
+      // In the middle of a backoff: stop ends the wait, no new thread starts.
+      assert.equal(await thread.stop(100), null);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
