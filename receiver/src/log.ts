@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, symbols, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -58,4 +58,13 @@ export function secretScrubber(secrets: readonly string[]): ((line: string) => s
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Writes finished log lines (another thread's, already redacted) to `log`'s own destination, so that
+ * they land where this thread's lines do (stdout, or the stream a test gave).
+ */
+export function lineWriter(log: Logger): (line: string) => void {
+  const stream = Reflect.get(log, symbols.streamSym) as { write(line: string): unknown };
+  return (line) => void stream.write(line);
 }

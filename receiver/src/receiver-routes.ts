@@ -7,18 +7,18 @@ import type { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { RouteDepths } from './pipeline/outbox/route-depths.js';
 import type { StoreHealth } from './pipeline/outbox/store-health.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
-import type { LaneLeases } from './pipeline/publish/lane-leases.js';
-import { laneRelayStore } from './pipeline/publish/lane-relay-store.js';
-import { Relay } from './pipeline/publish/relay.js';
+import type { RelayMetrics } from './pipeline/publish/relay.js';
 import { topicNames, type TopicNames } from './pipeline/publish/topics.js';
+import { RelayThread, type RelayHandle } from './relay-thread.js';
 import { every, type Schedule } from './retry/schedule.js';
 
 /** One route (Kafka destination) as the receiver runs it. */
 export interface RouteRelay {
   route: RouteSpec;
+  /** This thread's client of the route's cluster (reconciler, snapshots); the relay thread has its own. */
   kafka: Kafka;
   topics: TopicNames;
-  relay: Relay;
+  relay: RelayHandle;
 }
 
 export interface ReceiverRoutes {
@@ -39,7 +39,8 @@ export interface ReceiverRoutesDeps {
   config: Config;
   federation: Federation;
   store: OutboxStore;
-  lanes: ReadonlyMap<string, LaneLeases>;
+  /** This receiver among the live ones (receiver-store.ts): the relay thread's lane leases are its. */
+  holder: string;
   /** Whether another receiver may commit rows to this store (PostgreSQL): its commits wake every relay. */
   onForeignCommit?: (listener: () => void) => void;
   metrics: Metrics;
@@ -48,22 +49,8 @@ export interface ReceiverRoutesDeps {
 }
 
 /**
- * UNICOP_TEST_KILL_AFTER_COMMITS (tests only): the process dies by SIGKILL right after its n-th
- * committed relay transaction, before the cursor write — the crash exactly-once publication must survive.
- */
-function killAfterCommits(n: number, log: Logger): (() => void) | undefined {
-  if (n <= 0) return undefined;
-  let commits = 0;
-  return () => {
-    if (++commits < n) return;
-    log.warn({ commits }, 'UNICOP_TEST_KILL_AFTER_COMMITS reached: killing this process before the cursor write (test hook)');
-    process.kill(process.pid, 'SIGKILL');
-  };
-}
-
-/**
- * One relay per route: its own Kafka client, topics, lanes and metrics, so a cluster away holds only its
- * own route's rows. Depths are counted per route as rows are queued (OutboxStore.onRow) and
+ * One relay per route, all in the relay thread (relay-thread.ts): per route its own Kafka client,
+ * topics, lanes and metrics, so a cluster away holds only its own route's rows. Depths are counted per route as rows are queued (OutboxStore.onRow) and
  * acknowledged, and read again from the store every second (other receivers of a shared store queue
  * and publish too; a rolled-back row was counted).
  */
@@ -80,36 +67,36 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
     touched.add(route);
   };
 
-  const afterCommit = killAfterCommits(config.testKillAfterCommits, log);
+  const relayMetrics = new Map(
+    federation.routes.map((route): [string, RelayMetrics] => [
+      route.name,
+      {
+        ...metrics.relay(route.name),
+        acknowledged: (rows) => {
+          depths.add(route.name, -rows);
+          showDepth();
+        },
+      },
+    ]),
+  );
+  const laneMetrics = new Map(federation.routes.map((route) => [route.name, metrics.lanes(route.name)]));
+  const thread = new RelayThread({
+    config,
+    routes: federation.routes,
+    home: federation.home.name,
+    holder: deps.holder,
+    metrics: { relay: (route) => relayMetrics.get(route)!, lanes: (route) => laneMetrics.get(route)! },
+    writes: storeHealth,
+    log,
+  });
   const relays = new Map(
     federation.routes.map((route) => {
       const kafka = createKafka(route.brokers, log.child({ route: route.name }));
-      const topics = topicNames(route.topicPrefix);
-      const relay = new Relay({
-        kafka,
-        store: laneRelayStore(store, deps.lanes.get(route.name)!, route.topicPrefix),
-        topics,
-        recoveryGroupPrefix: `${route.topicPrefix}.relay.recovery.`,
-        afterCommit,
-        partitions: config.topicPartitions,
-        replication: config.topicReplication,
-        metrics: {
-          ...metrics.relay(route.name),
-          acknowledged: (rows) => {
-            depths.add(route.name, -rows);
-            showDepth();
-          },
-        },
-        writes: storeHealth,
-        log: log.child({ stage: 'publish', route: route.name }),
-      });
-      return [route.name, { route, kafka, topics, relay }] as const;
+      return [route.name, { route, kafka, topics: topicNames(route.topicPrefix), relay: thread.relays.get(route.name)! }] as const;
     }),
   );
   // Rows another receiver committed may be in this receiver's lanes: publish them now, not at the next idle poll.
-  deps.onForeignCommit?.(() => {
-    for (const r of relays.values()) r.relay.wake();
-  });
+  deps.onForeignCommit?.(() => thread.wake());
   let depthSync: Schedule | null = null;
 
   return {
@@ -118,11 +105,12 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
     depths,
     committed() {
       showDepth();
-      for (const route of touched) relays.get(route)?.relay.wake();
+      if (touched.size === 0) return;
+      thread.wake(touched);
       touched.clear();
     },
     start() {
-      for (const r of relays.values()) r.relay.start();
+      thread.start();
       depthSync = every({
         everyMs: 1000,
         unref: true,
@@ -138,8 +126,7 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
     },
     async stop(drainMs) {
       await depthSync?.stop();
-      const left = await Promise.all([...relays.values()].map((r) => r.relay.stop(drainMs)));
-      return left.some((n) => n === null) ? null : left.reduce<number>((sum, n) => sum + (n ?? 0), 0);
+      return thread.stop(drainMs);
     },
   };
 }

@@ -22,7 +22,6 @@ import { createBatchMetrics } from './pipeline/ingest/batch-metrics.js';
 import { createIngestMetrics } from './pipeline/ingest/ingest-metrics.js';
 import { createOutboxMetrics, createRetentionMetrics, createStoreHealthMetrics } from './pipeline/outbox/outbox-metrics.js';
 import { createLaneLeaseMetrics, createRelayMetrics, createRouteDepthMetrics } from './pipeline/publish/relay-metrics.js';
-import type { LaneLeases } from './pipeline/publish/lane-leases.js';
 import { laneOf } from './pipeline/publish/lanes.js';
 import { loadFederation, type Federation, type SourceSpec } from './federation/federation.js';
 import { sourceCatchupStore } from './catchup/source-store.js';
@@ -38,10 +37,10 @@ import { Retention } from './pipeline/outbox/retention.js';
 import { StoreHealth } from './pipeline/outbox/store-health.js';
 import { createBatchPipeline } from './pipeline/batch-pipeline.js';
 import { createWebhookPipeline, type PipelineDeps } from './pipeline/pipeline.js';
-import type { Relay } from './pipeline/publish/relay.js';
 import { MAX_MESSAGE_BYTES } from './pipeline/publish/topics.js';
 import { createNotificationCheck } from './reconcile/awx-notification.js';
 import { openRoutes } from './receiver-routes.js';
+import type { RelayHandle } from './relay-thread.js';
 import { openStoreParts } from './receiver-store.js';
 import { createReconcileLoop } from './reconcile/reconcile-loop.js';
 import { matchRule } from './reconcile/reconcile-policy.js';
@@ -101,16 +100,14 @@ export type Metrics = ReturnType<typeof registerMetrics>;
 
 export interface Receiver {
   app: express.Express;
-  /** The home route's relay (the only one without a federation file). */
-  relay: Relay;
+  /** The home route's relay (the only one without a federation file); it runs in the relay thread. */
+  relay: RelayHandle;
   /** One relay per route (Kafka destination), by route name. */
-  relays: ReadonlyMap<string, Relay>;
+  relays: ReadonlyMap<string, RelayHandle>;
   federation: Federation;
   store: OutboxStore;
   /** The store: SQLite (tests lower its `max_page_count` to fill the disk) or the shared PostgreSQL. */
   db: Db;
-  /** Per route, the relay lanes this receiver publishes (all of them on SQLite). */
-  lanes: ReadonlyMap<string, LaneLeases>;
   /** Whether the database takes writes (disk full, I/O errors); /readyz reports it. */
   storeHealth: StoreHealth;
   retention: Retention;
@@ -156,8 +153,8 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       'federation file read; KAFKA_BROKERS and UNICOP_TOPIC_PREFIX are not used',
     );
   }
-  const parts = openStoreParts(config, federation, metrics.lanes, log);
-  const { db, outbox: store, shared, lanes } = parts;
+  const parts = openStoreParts(config, federation, log);
+  const { db, outbox: store, shared } = parts;
 
   let stopping = false;
   metrics.outboxLimit.set(config.outboxLimit);
@@ -174,7 +171,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     log: log.child({ stage: 'retention' }),
   });
 
-  const routes = openRoutes({ config, federation, store, lanes, onForeignCommit: db.onCommit?.bind(db), metrics, storeHealth, log });
+  const routes = openRoutes({ config, federation, store, holder: parts.holder, onForeignCommit: db.onCommit?.bind(db), metrics, storeHealth, log });
   const { kafka, topics, relay } = routes.home;
   const committed = (): void => routes.committed();
   // Messages the receiver makes itself (audit, grants, projections, operators' requests) come from the cell.
@@ -409,7 +406,6 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     federation,
     store,
     db,
-    lanes,
     storeHealth,
     retention,
     catchup,

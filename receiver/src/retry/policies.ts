@@ -56,6 +56,15 @@ export const RETRY_POLICIES = {
     jitter: 0,
     what: '`publish/relay.ts`: recording the position of a batch Kafka acknowledged (SQLite full or failing); nothing is resent meanwhile',
   },
+  'relay-thread': {
+    kind: 'backoff',
+    initialMs: 1000,
+    factor: 2,
+    maxMs: 30000,
+    retries: FOREVER,
+    jitter: 0,
+    what: '`relay-thread.ts`: a new relay thread after the last one died (`UNICOP_PUBLISH_RELAY_THREAD_FAILED`); back to the first delay once it reaches Kafka',
+  },
   'consumer-start': {
     kind: 'backoff',
     initialMs: 200,

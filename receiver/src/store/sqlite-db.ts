@@ -17,8 +17,13 @@ export class SqliteDb implements Db {
     this.raw.exec(sql);
   }
 
+  /**
+   * BEGIN IMMEDIATE: the relay thread writes the same file on a second connection, and a deferred
+   * transaction that read before it writes fails at once with SQLITE_BUSY (no busy wait) when the
+   * other connection wrote meanwhile; taking the write lock first waits (busy_timeout) instead.
+   */
   transaction<T>(fn: () => T): () => T {
-    return this.raw.transaction(fn) as () => T;
+    return this.raw.transaction(fn).immediate as () => T;
   }
 
   pragma(source: string, options?: Database.PragmaOptions): unknown {
@@ -31,7 +36,7 @@ export class SqliteDb implements Db {
 }
 
 /**
- * Opens (and migrates) `<dataDir>/unicop.sqlite`. WAL lets the relay read while ingest writes;
+ * Opens (and migrates) `<dataDir>/unicop.sqlite`. WAL lets the relay thread's own connection read while ingest writes;
  * `synchronous=FULL` makes every commit durable before a 202 leaves, group commit pays the fsync
  * once per batch of requests.
  */
