@@ -212,6 +212,7 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
       (event, now) => desired.project(event, now),
       ...(inventory ? [(event: EventEnvelope, now: number) => inventory.project(event, now)] : []),
     ],
+    settlers: [desired],
     ...(inventory && { admission: (draft: DraftEvent, now: number) => inventory.admit(draft, now) }),
   });
 

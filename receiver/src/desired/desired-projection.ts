@@ -17,13 +17,37 @@ export interface DesiredProjectionOptions {
  * The desired-state view of the spine (ARCHITECTURE.md "Desired state", docs/desired-state.md),
  * kept in step with the event log by the group commit: in the transaction that stores each new
  * event, `project` writes the object's `unicop.object.state` (or its tombstone) for
- * `<prefix>.objects.v1` and, when the root's canonical projection changed, one
- * `unicop.root.desired` (or its tombstone) for `<prefix>.roots.desired.v1`. Superseded events (an
- * older version arriving late) and unmanaged objects (`managed: false`) change nothing, so a newer
- * state is never overwritten.
+ * `<prefix>.objects.v1` and notes its root; at the end of the transaction `settle` writes, for each
+ * noted root whose canonical projection changed, one `unicop.root.desired` (or its tombstone) for
+ * `<prefix>.roots.desired.v1`, naming the transaction's last event of that root. One per root and
+ * transaction, not per event: the message lists every member, so per event a bulk change of N
+ * members of one root would write N growing messages (O(N²) bytes). Superseded events (an older
+ * version arriving late) and unmanaged objects (`managed: false`) change nothing, so a newer state
+ * is never overwritten.
  */
 export class DesiredProjection {
+  /** Roots whose members changed in the open transaction, with the last event that changed them. */
+  private readonly noted = new Map<string, { event: ObjectEvent; root: { type: string; id: number; key: string } }>();
+
   constructor(private readonly options: DesiredProjectionOptions) {}
+
+  /** End of the transaction: each noted root's projection once (the group commit's settler). */
+  settle(now: number): number {
+    let rows = 0;
+    for (const { event, root } of this.noted.values()) rows += this.refresh(event, root, now);
+    this.noted.clear();
+    return rows;
+  }
+
+  /** The transaction rolled back: what it noted never happened. */
+  discard(): void {
+    this.noted.clear();
+  }
+
+  private note(event: ObjectEvent, root: { type: string; id: number; key: string }): void {
+    this.noted.delete(root.key); // re-inserted last: roots settle in the order of their last change
+    this.noted.set(root.key, { event, root });
+  }
 
   /** The group commit's projection: returns the outbox rows it added. */
   project(event: EventEnvelope, now: number): number {
@@ -39,15 +63,15 @@ export class DesiredProjection {
     const root = event.data.root;
     const message = objectStateMessage(event, source);
     outbox.insertMessage('objects', key, message.id, JSON.stringify(message), now, event.data.route);
-    let rows = 1;
+    const rows = 1;
     // NetBox never reuses an id: a deleted root's late component events keep its projection deleted.
     if (store.root(root.key)?.deleted) return rows;
     const previous = store.member(key);
     const state = canonicalJson(canonicalState(event.data.current));
     store.putMember({ member: key, root: root.key, state, eventId: event.id });
     // A member moved to another root (an interface to another device) leaves its old root too.
-    if (previous && previous.root !== root.key) rows += this.refresh(event, refOf(previous.root), now);
-    if (!previous || previous.state !== state || previous.root !== root.key) rows += this.refresh(event, root, now);
+    if (previous && previous.root !== root.key) this.note(event, refOf(previous.root));
+    if (!previous || previous.state !== state || previous.root !== root.key) this.note(event, root);
     return rows;
   }
 
@@ -69,7 +93,7 @@ export class DesiredProjection {
       }
       return rows;
     }
-    if (previous) rows += this.refresh(event, refOf(previous.root), now);
+    if (previous) this.note(event, refOf(previous.root));
     return rows;
   }
 

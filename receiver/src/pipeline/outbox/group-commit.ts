@@ -17,6 +17,17 @@ export type Sequencer = (
 export type EventProjection = (event: EventEnvelope, now: number) => number;
 
 /**
+ * A projection that settles once per transaction, after all its events (the desired state writes
+ * one root projection per root and transaction, not one per event: a bulk change of 1,000 members
+ * of one root is one message, not 1,000 growing ones). `settle` returns the outbox rows it added;
+ * `discard` forgets what a rolled-back transaction noted.
+ */
+export interface TransactionSettler {
+  settle(now: number): number;
+  discard(): void;
+}
+
+/**
  * Decides, in the transaction that will store it, what a new event (never a duplicate) is stored
  * as — the inventory's caps mark a refused root's events `managed: false` (`inventory/`). Its
  * id and root stay as they are.
@@ -37,6 +48,8 @@ export interface GroupCommitOptions {
   /** Largest serialized event Kafka will take; a larger one fails alone with UNICOP_NORMALIZE_EVENT_TOO_LARGE. */
   maxValueBytes: number;
   projections?: readonly EventProjection[];
+  /** Run at the end of each transaction, after every event's projections. */
+  settlers?: readonly TransactionSettler[];
   admission?: EventAdmission;
   /** Told about every failed and successful commit (store health: log, metric, readiness). */
   writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
@@ -90,8 +103,8 @@ export class GroupCommit {
     let results: (AppendResult | UnicopError | undefined)[];
     let rows = 0;
     try {
-      results = store.transaction(() =>
-        jobs.map((job) => {
+      results = store.transaction(() => {
+        const settled = jobs.map((job) => {
           if (job.kind === 'reject') {
             store.insertReject(job.record, now);
             rows++;
@@ -130,9 +143,12 @@ export class GroupCommit {
           for (const project of this.options.projections ?? []) rows += project(sequenced.envelope, now);
           const event = { id, root: sequenced.envelope.partitionkey, sequence: sequenced.rootSequence, superseded: sequenced.envelope.data.superseded };
           return { status: 'accepted', event } as const;
-        }),
-      );
+        });
+        for (const settler of this.options.settlers ?? []) rows += settler.settle(now);
+        return settled;
+      });
     } catch (cause) {
+      for (const settler of this.options.settlers ?? []) settler.discard();
       this.inFlight = 0;
       this.options.writes?.failed('outbox', cause);
       // The store's code (SQLITE_FULL, SQLITE_IOERR_…, PG_UNAVAILABLE) tells the sender's operator why; it carries no data.

@@ -149,8 +149,9 @@ describe('desired state (desired/): projections (real SQLite)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** One event in a transaction of its own, settled as the group commit settles it. */
   function project(e: EventEnvelope): number {
-    return db.transaction(() => projection.project(e, 0))();
+    return db.transaction(() => projection.project(e, 0) + projection.settle(0))();
   }
   function rows(topic: string): { key: string; value: string }[] {
     return db.prepare<[string], { key: string; value: string }>('SELECT key, value FROM outbox WHERE topic = ? ORDER BY pos').all(topic);
@@ -180,6 +181,33 @@ describe('desired state (desired/): projections (real SQLite)', () => {
     assert.deepEqual(state.data.state, iface(1), 'the object state is the NetBox representation as sent');
     assert.deepEqual(state.data.root, DEVICE);
     assertOutboxMessagesValid(db);
+  });
+
+  it('writes one root projection per transaction however many of its members change in it, naming the last event', () => {
+    project(event('dcim.device:7', 'created', { id: 7, name: 'sw1' }));
+    const before = rows('rootsDesired').length;
+    const bulk = [1, 2, 3, 4, 5].map((id) => event(`dcim.interface:${id}`, 'created', iface(id)));
+    const added = db.transaction(() => bulk.reduce((sum, e) => sum + projection.project(e, 0), 0) + projection.settle(0))();
+    assert.equal(added, 5 + 1, 'five object states and one root projection');
+    assert.equal(rows('rootsDesired').length, before + 1);
+    assert.equal(lastDesired().memberCount, 6);
+    const last = JSON.parse(rows('rootsDesired').at(-1)?.value ?? '{}') as { data: { eventId?: string; lastEventId?: string } };
+    assert.ok(JSON.stringify(last).includes(bulk.at(-1)!.id), 'the projection names the transaction’s last event of the root');
+    assert.equal(store.desiredVersion('dcim.device:7'), lastDesired().desiredVersion);
+  });
+
+  it('forgets what a rolled-back transaction noted', () => {
+    project(event('dcim.device:7', 'created', { id: 7, name: 'sw1' }));
+    const before = rows('rootsDesired').length;
+    assert.throws(() =>
+      db.transaction(() => {
+        projection.project(event('dcim.interface:1', 'created', iface(1)), 0);
+        throw new Error('rolled back');
+      })(),
+    );
+    projection.discard();
+    assert.equal(db.transaction(() => projection.settle(0))(), 0, 'nothing left to settle');
+    assert.equal(rows('rootsDesired').length, before);
   });
 
   it('keeps desiredVersion (and writes no root message) for an update that changes no field, and changes it when one does', () => {

@@ -92,6 +92,7 @@ describe('message schemas: every message the receiver writes names its schema an
       onCommit: () => undefined,
       maxValueBytes: 1 << 20,
       projections: [(event, now) => access.project(event, now), (event, now) => desired.project(event, now)],
+      settlers: [desired],
     });
   });
   afterEach(() => {
