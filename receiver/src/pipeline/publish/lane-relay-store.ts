@@ -1,4 +1,5 @@
 import type { LaneLeases } from './lane-leases.js';
+import { DEFAULT_CELL } from '../../federation/federation.js';
 import { transactionalIdOf } from './lane-transactions.js';
 import type { RelayLane } from './lane-recovery.js';
 import type { RecordOrigin } from './outbox-headers.js';
@@ -19,7 +20,7 @@ export interface LaneRows {
  * and each acknowledged batch recorded per lane with the lane's lease generation (fenced: a lane
  * taken over meanwhile keeps the new holder's cursor, and this receiver lets the lane go).
  */
-export function laneRelayStore(store: LaneRows, leases: LaneLeases, topicPrefix: string): RelayStore {
+export function laneRelayStore(store: LaneRows, leases: LaneLeases, topicPrefix: string, cell = DEFAULT_CELL): RelayStore {
   const fencedAdvance = (lane: number, pos: number): boolean => {
     const generation = leases.generationOf(lane);
     return generation !== undefined && store.advanceLane(lane, pos, leases.holder, generation);
@@ -29,7 +30,7 @@ export function laneRelayStore(store: LaneRows, leases: LaneLeases, topicPrefix:
     lanes: () =>
       [...leases.publishable()].map(([lane, generation]): RelayLane => {
         const partition = leases.lanes.indexOf(lane);
-        return { lane, generation, partition, of: leases.lanes.length, transactionalId: transactionalIdOf(topicPrefix, leases.route, partition) };
+        return { lane, generation, partition, of: leases.lanes.length, transactionalId: transactionalIdOf(topicPrefix, leases.route, partition, cell) };
       }),
     pending: (limit, lanes) => store.pending(limit, lanes),
     markPublished: (batch: readonly RelayRow[]) => {
