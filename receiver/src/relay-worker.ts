@@ -32,7 +32,7 @@ const CHECKPOINT_EVERY_MS = 500;
 if (!parentPort) throw new Error('relay-worker.ts runs as a worker thread (relay-thread.ts starts it)');
 const port = parentPort;
 const post = (message: FromRelay): void => port.postMessage(message);
-const { config, routes, home, cell, holder, logLevel } = workerData as RelayWorkerData;
+const { config, routes, home, holder, logLevel } = workerData as RelayWorkerData;
 
 /** Every call of the interface becomes a `metric` message (the registry lives in the ingest thread). */
 function forwarded<T extends object>(group: 'relay' | 'lanes', route: string): T {
@@ -82,7 +82,7 @@ const relays = new Map(
     route.name,
     new Relay({
       kafka: createKafka(route.brokers, log.child({ route: route.name })),
-      store: laneRelayStore(outbox, lanes.get(route.name)!, route.topicPrefix, cell),
+      store: laneRelayStore(outbox, lanes.get(route.name)!, route.topicPrefix),
       topics: topicNames(route.topicPrefix),
       recoveryGroupPrefix: `${route.topicPrefix}.relay.recovery.`,
       afterCommit,

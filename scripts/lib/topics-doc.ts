@@ -58,7 +58,7 @@ export function renderTopicsDoc(): string {
     '## Transactions: what consumers and secured clusters need',
     '',
     '- Each relay lane publishes its batches as Kafka transactions with the transactional id',
-    '  `<prefix>.relay.<route>.<partition>` (one SQLite receiver: `<prefix>.relay.default.0`; a federation cell other than `default` appends `.<cell>`, so two cells routing to one cluster never fence each other). **Read with',
+    '  `<prefix>.relay.<route>.<partition>` (one SQLite receiver: `<prefix>.relay.default.0`). **Read with',
     '  `isolation.level=read_committed`** (kafkajs: `readUncommitted: false`, its default; aiokafka:',
     '  `isolation_level="read_committed"`; Java: `isolation.level=read_committed`): then no event id is seen twice and',
     '  nothing of an aborted transaction (a receiver killed mid-batch, a fenced one) is seen at all.',

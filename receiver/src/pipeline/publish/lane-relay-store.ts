@@ -1,5 +1,4 @@
 import type { LaneLeases } from './lane-leases.js';
-import { DEFAULT_CELL } from '../../federation/federation.js';
 import { transactionalIdOf } from './lane-transactions.js';
 import type { RelayLane } from './lane-recovery.js';
 import type { RecordOrigin } from './outbox-headers.js';
@@ -20,7 +19,7 @@ export interface LaneRows {
  * and each acknowledged batch recorded per lane with the lane's lease generation (fenced: a lane
  * taken over meanwhile keeps the new holder's cursor, and this receiver lets the lane go).
  */
-export function laneRelayStore(store: LaneRows, leases: LaneLeases, topicPrefix: string, cell = DEFAULT_CELL): RelayStore {
+export function laneRelayStore(store: LaneRows, leases: LaneLeases, topicPrefix: string): RelayStore {
   const fencedAdvance = (lane: number, pos: number): boolean => {
     const generation = leases.generationOf(lane);
     return generation !== undefined && store.advanceLane(lane, pos, leases.holder, generation);
@@ -30,7 +29,7 @@ export function laneRelayStore(store: LaneRows, leases: LaneLeases, topicPrefix:
     lanes: () =>
       [...leases.publishable()].map(([lane, generation]): RelayLane => {
         const partition = leases.lanes.indexOf(lane);
-        return { lane, generation, partition, of: leases.lanes.length, transactionalId: transactionalIdOf(topicPrefix, leases.route, partition, cell) };
+        return { lane, generation, partition, of: leases.lanes.length, transactionalId: transactionalIdOf(topicPrefix, leases.route, partition) };
       }),
     pending: (limit, lanes) => store.pending(limit, lanes),
     markPublished: (batch: readonly RelayRow[]) => {

@@ -1,6 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { RETRY_POLICIES } from '../../retry/policies.js';
-import { DEFAULT_CELL } from '../../federation/federation.js';
 import { kafkajsRetry } from './kafka-client.js';
 import { Partitioners } from 'kafkajs';
 
@@ -15,13 +14,9 @@ export const TRANSACTION_TIMEOUT_MS = 60_000;
  * The lane's transactional id, stable across restarts and receivers (ARCHITECTURE.md "Scale-out"):
  * `<topic prefix>.relay.<route>.<partition>`. Whoever initialises a producer with it fences every
  * older producer of the same id (a receiver that lost the lane, a process killed mid-batch).
- * A federation cell other than `default` appends `.<cell>`: cells have stores (and so lanes) of
- * their own, and two cells routing to one cluster under one prefix would otherwise fence each
- * other's lanes at every batch.
  */
-export function transactionalIdOf(topicPrefix: string, route: string, partition: number, cell = DEFAULT_CELL): string {
-  const id = `${topicPrefix}.relay.${route}.${partition}`;
-  return cell === DEFAULT_CELL ? id : `${id}.${cell}`;
+export function transactionalIdOf(topicPrefix: string, route: string, partition: number): string {
+  return `${topicPrefix}.relay.${route}.${partition}`;
 }
 
 /** One transactional producer per lane, created and initialised (which fences zombies) on first use. */

@@ -40,8 +40,6 @@ const beforeHeaders = (offset: number): TailRecord => ({
 describe('lane transactional ids and record origins', () => {
   it('names a lane <topic prefix>.relay.<route>.<partition>, the same on every receiver and restart', () => {
     assert.equal(transactionalIdOf('unicop', 'default', 3), 'unicop.relay.default.3');
-    assert.equal(transactionalIdOf('unicop', 'default', 3, 'default'), 'unicop.relay.default.3', 'the contract’s name without a federation cell');
-    assert.equal(transactionalIdOf('unicop', 'emea', 0, 'eu'), 'unicop.relay.emea.0.eu', 'two cells on one cluster never share a lane id');
     assert.equal(transactionalIdOf('acme', 'emea', 0), 'acme.relay.emea.0');
   });
 
