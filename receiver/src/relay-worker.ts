@@ -62,30 +62,13 @@ const routeNames = routes.map((r) => r.name);
 const laneMap = registerRouteLanes(db, routeNames, home, db.dialect === 'postgres' ? config.topicPartitions : 1);
 const outbox = new OutboxStore(db, laneMap);
 const lanes = openLaneLeases(db, config, laneMap, routeNames, holder, (route) => forwarded<LaneLeaseMetrics>('lanes', route), log);
-/**
- * UNICOP_TEST_KILL_AFTER_COMMITS (tests only): the process dies by SIGKILL right after its n-th
- * committed relay transaction, before the cursor write — the crash exactly-once publication must survive.
- */
-function killAfterCommits(n: number): (() => void) | undefined {
-  if (n <= 0) return undefined;
-  let commits = 0;
-  return () => {
-    if (++commits < n) return;
-    log.warn({ commits }, 'UNICOP_TEST_KILL_AFTER_COMMITS reached: killing this process before the cursor write (test hook)');
-    process.kill(process.pid, 'SIGKILL');
-  };
-}
-const afterCommit = killAfterCommits(config.testKillAfterCommits);
-
 const relays = new Map(
   routes.map((route) => [
     route.name,
     new Relay({
       kafka: createKafka(route.brokers, log.child({ route: route.name })),
-      store: laneRelayStore(outbox, lanes.get(route.name)!, route.topicPrefix),
+      store: laneRelayStore(outbox, lanes.get(route.name)!),
       topics: topicNames(route.topicPrefix),
-      recoveryGroupPrefix: `${route.topicPrefix}.relay.recovery.`,
-      afterCommit,
       partitions: config.topicPartitions,
       replication: config.topicReplication,
       metrics: forwarded<RelayMetrics>('relay', route.name),
