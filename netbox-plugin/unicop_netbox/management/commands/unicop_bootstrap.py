@@ -8,7 +8,7 @@ from django.db import transaction
 from extras.models import EventRule, Webhook
 
 from unicop_netbox.batches import BATCH_PATH, QUEUE_NAME
-from unicop_netbox.conf import ALWAYS_COVERED, COVERED_EVENT_TYPES, PLUGIN_NAME, check_settings
+from unicop_netbox.conf import ALWAYS_COVERED, COVERED_EVENT_TYPES, DEFAULT_SETTINGS, PLUGIN_NAME, check_settings
 from unicop_netbox.receiver import safe_url
 
 __all__ = ('ALWAYS_COVERED', 'EVENT_TYPES', 'NAME', 'WEBHOOK_PATH', 'Command', 'bootstrap')
@@ -37,7 +37,7 @@ def bootstrap(plugin_settings):
     """Make the Webhook + EventRule match the settings. Returns {'webhook': status, 'event_rule': status}. With batch
     delivery (the default) the EventRule is kept but disabled: the plugin's events pipeline sends the same events as
     batches, and setting `delivery` back to 'webhook' and running the bootstrap again turns the rule on."""
-    batch = plugin_settings['delivery'] == 'batch'
+    batch = plugin_settings.get('delivery', DEFAULT_SETTINGS['delivery']) == 'batch'
     webhook_wanted = {
         'payload_url': plugin_settings['receiver_url'] + WEBHOOK_PATH,
         'http_method': 'POST',
