@@ -4,9 +4,9 @@
  * told was stored.
  *
  * - lost: an id the receiver answered 202/200 for that is not on the topic;
- * - duplicated: ids present more than once (the extra copies are counted). A copy is recognised by
- *   its id, so "same id" holds by construction; `duplicatesDiffer` counts copies whose key or
- *   sequence differ from the first copy's (must be 0);
+ * - duplicated: ids present more than once (the extra copies are counted; must be 0: publication is
+ *   exactly-once and the checker reads read_committed). `duplicatesDiffer` counts copies whose key
+ *   or sequence differ from the first copy's;
  * - order violations: per root (the message key), in partition order and ignoring the repeats of
  *   an id already seen, each sequence must be exactly the previous one + 1, starting at 1 (a fresh
  *   receiver and topic prefix per run);
@@ -87,12 +87,18 @@ export async function checkTopic(
   if (!done()) {
     const consumer = kafka.consumer({
       groupId: `unicop-chaos-check-${randomUUID()}`,
+      // What consumers of the relay's transactions see: nothing of an aborted transaction.
+      readUncommitted: false,
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
     });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
+      // Transaction markers take offsets: progress comes from every fetched batch, those of markers only included.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === topic) nextOffset.set(payload.partition, Math.max(nextOffset.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
+      });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {

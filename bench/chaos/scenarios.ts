@@ -6,7 +6,9 @@
  *                  port (the client retries refused connections until a 2xx, as NetBox with RQ
  *                  retries would);
  *   kafka-stop     SIGSTOP the broker at that point, keep posting until the receiver answers 503 +
- *                  Retry-After (outbox limit `outboxLimit`), hold `holdMs` more, then SIGCONT.
+ *                  Retry-After (outbox limit `outboxLimit`), hold `holdMs` more, then SIGCONT;
+ *   receiver-kill-loop  from that point on, SIGKILL the receiver `killEveryMs` after each (re)start
+ *                  until every event is stored: exactly-once publication across many crashes.
  * Posting goes on during the fault; afterwards: wait for an empty outbox, then the checker.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,8 +18,9 @@ import { Bodies, postAll, REPLAY_ENV, SECRET, type RunResult } from './client.js
 import { killBroker, killReceiver, pauseBroker, resumeBroker, startBroker } from './faults.js';
 import { freePort, readyz, sleep, startReceiver, stopReceiver, TMP, waitDrained, type ReceiverProcess } from './procs.js';
 
+/** The runs of `scripts/chaos faults`; `receiver-kill-loop` is `scripts/chaos exactly-once`. */
 export const SCENARIOS = ['kafka-kill', 'receiver-kill', 'kafka-stop'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
+export type Scenario = (typeof SCENARIOS)[number] | 'receiver-kill-loop';
 
 export interface FaultOptions {
   brokers: string;
@@ -32,6 +35,8 @@ export interface FaultOptions {
   outboxLimit: number;
   /** kafka-stop: how long the broker stays stopped after the first 503 */
   holdMs: number;
+  /** receiver-kill-loop: time from each (re)start to the next SIGKILL */
+  killEveryMs: number;
 }
 
 export interface ScenarioReport {
@@ -53,6 +58,8 @@ export function describe(s: Scenario, options: FaultOptions): string {
       return `SIGKILL the receiver at ${at} stored, restart on the same data dir`;
     case 'kafka-stop':
       return `SIGSTOP Kafka at ${at} stored until 503 + Retry-After (outbox limit ${options.outboxLimit}), ${options.holdMs / 1000} s more, SIGCONT`;
+    case 'receiver-kill-loop':
+      return `from ${at} stored, SIGKILL the receiver ${options.killEveryMs / 1000} s after each (re)start until all are stored`;
   }
 }
 
@@ -80,8 +87,22 @@ export async function runScenario(scenario: Scenario, options: FaultOptions): Pr
   /** 503s before the fault are counted apart; the kafka-stop fault waits for the first one after SIGSTOP. */
   const signal: { backpressure: () => void; early: number } = { backpressure: () => void signal.early++, early: 0 };
 
+  let posting = true;
   const fault = async (): Promise<void> => {
     switch (scenario) {
+      case 'receiver-kill-loop': {
+        let kills = 0;
+        while (posting) {
+          const pid = receiver.pid;
+          await killReceiver(receiver);
+          kills++;
+          note(`kill ${kills}: receiver pid ${pid} (SIGKILL) at ${stored} stored`);
+          receiver = await startReceiver(`${scenario}-receiver-${kills}`, port, env);
+          await sleep(options.killEveryMs);
+        }
+        note(`${kills} kills; the last receiver stays up`);
+        return;
+      }
       case 'kafka-kill': {
         const pid = await killBroker();
         note(`broker pid ${pid} killed (SIGKILL) at ${stored} stored`);
@@ -135,7 +156,7 @@ export async function runScenario(scenario: Scenario, options: FaultOptions): Pr
         if (n >= triggerAt && !state.faulting) state.faulting = fault().catch((error: unknown) => void (state.error = error ?? 'fault failed'));
       },
       onBackpressure: () => signal.backpressure(),
-    });
+    }).finally(() => (posting = false));
     note(`posting done: ${client.stored.size} stored, ${client.backpressure} × 503, ${client.connectionErrors} connection errors`);
     if (!state.faulting) throw new Error('the fault never started');
     await state.faulting;

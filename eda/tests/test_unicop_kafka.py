@@ -76,6 +76,16 @@ def test_valid_record_becomes_an_event_with_meta_uuid_from_the_message_uuid_head
     assert kafka.consumer_stopped
 
 
+def test_consumer_reads_committed_records_only_so_an_event_id_never_comes_twice(kafka: FakeKafka) -> None:
+    # The receiver publishes each lane's batch as one Kafka transaction: records of an aborted transaction (a
+    # receiver killed mid-batch, a fenced zombie) are in the log, and only read_committed skips them.
+    kafka.records = [record(7, VALID, headers=[("message_uuid", RECONCILE_ID.encode())])]
+
+    run(RecordingQueue(), args(max_messages=1))
+
+    assert kafka.consumer_config["isolation_level"] == "read_committed"
+
+
 def test_non_json_record_is_counted_logged_published_as_reject_and_committed_past(
     kafka: FakeKafka, caplog: pytest.LogCaptureFixture
 ) -> None:

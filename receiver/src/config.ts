@@ -29,6 +29,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_DATA_DIR: { key: 'dataDir', kind: 'string' },
   UNICOP_DATABASE_URL: { key: 'databaseUrl', kind: 'string', secret: true },
   UNICOP_LANE_LEASE_S: { key: 'laneLeaseS', kind: 'string' },
+  UNICOP_TEST_KILL_AFTER_COMMITS: { key: 'testKillAfterCommits', kind: 'string' },
   UNICOP_SOURCE: { key: 'source', kind: 'string' },
   UNICOP_FEDERATION: { key: 'federationFile', kind: 'string' },
   UNICOP_TOPIC_PREFIX: { key: 'topicPrefix', kind: 'string' },

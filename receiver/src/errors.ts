@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   UNICOP_OUTBOX_WRITE_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_PRODUCER_FENCED: { httpStatus: 503, retriable: true },
+  UNICOP_PUBLISH_LANE_FENCED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_MESSAGE_TOO_LARGE: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_CURSOR_WRITE_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_CONSUMER_START_FAILED: { httpStatus: 503, retriable: true },

@@ -84,6 +84,7 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
     config,
     routes: federation.routes,
     home: federation.home.name,
+    cell: federation.cell,
     holder: deps.holder,
     metrics: { relay: (route) => relayMetrics.get(route)!, lanes: (route) => laneMetrics.get(route)! },
     writes: storeHealth,

@@ -7,6 +7,8 @@ export interface RelayWorkerData {
   routes: readonly RouteSpec[];
   /** The route of messages about no root. */
   home: string;
+  /** This receiver's cell (federation file; `default` without one): part of its lanes' transactional ids. */
+  cell: string;
   /** This receiver among the live ones (receiver-store.ts): the lane leases' holder. */
   holder: string;
   /** The ingest thread's log level: the relay thread logs at the same one. */

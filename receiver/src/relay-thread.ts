@@ -21,6 +21,8 @@ export interface RelayThreadOptions {
   config: Config;
   routes: readonly RouteSpec[];
   home: string;
+  /** This receiver's cell: part of its lanes' transactional ids (lane-transactions.ts). */
+  cell: string;
   holder: string;
   /** Per route, where the relay's and the lanes' metric calls land (the registry is this thread's). */
   metrics: { relay(route: string): RelayMetrics; lanes(route: string): LaneLeaseMetrics };
@@ -78,8 +80,8 @@ export class RelayThread {
 
   start(): void {
     if (this.worker || this.stopping) return;
-    const { config, routes, home, holder, log } = this.options;
-    const worker = spawn({ config, routes, home, holder, logLevel: log.level });
+    const { config, routes, home, cell, holder, log } = this.options;
+    const worker = spawn({ config, routes, home, cell, holder, logLevel: log.level });
     this.worker = worker;
     worker.on('message', (message: FromRelay) => this.receive(message));
     worker.on('error', (error) => {

@@ -32,7 +32,7 @@ const CHECKPOINT_EVERY_MS = 500;
 if (!parentPort) throw new Error('relay-worker.ts runs as a worker thread (relay-thread.ts starts it)');
 const port = parentPort;
 const post = (message: FromRelay): void => port.postMessage(message);
-const { config, routes, home, holder, logLevel } = workerData as RelayWorkerData;
+const { config, routes, home, cell, holder, logLevel } = workerData as RelayWorkerData;
 
 /** Every call of the interface becomes a `metric` message (the registry lives in the ingest thread). */
 function forwarded<T extends object>(group: 'relay' | 'lanes', route: string): T {
@@ -62,13 +62,30 @@ const routeNames = routes.map((r) => r.name);
 const laneMap = registerRouteLanes(db, routeNames, home, db.dialect === 'postgres' ? config.topicPartitions : 1);
 const outbox = new OutboxStore(db, laneMap);
 const lanes = openLaneLeases(db, config, laneMap, routeNames, holder, (route) => forwarded<LaneLeaseMetrics>('lanes', route), log);
+/**
+ * UNICOP_TEST_KILL_AFTER_COMMITS (tests only): the process dies by SIGKILL right after its n-th
+ * committed relay transaction, before the cursor write — the crash exactly-once publication must survive.
+ */
+function killAfterCommits(n: number): (() => void) | undefined {
+  if (n <= 0) return undefined;
+  let commits = 0;
+  return () => {
+    if (++commits < n) return;
+    log.warn({ commits }, 'UNICOP_TEST_KILL_AFTER_COMMITS reached: killing this process before the cursor write (test hook)');
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
+const afterCommit = killAfterCommits(config.testKillAfterCommits);
+
 const relays = new Map(
   routes.map((route) => [
     route.name,
     new Relay({
       kafka: createKafka(route.brokers, log.child({ route: route.name })),
-      store: laneRelayStore(outbox, lanes.get(route.name)!),
+      store: laneRelayStore(outbox, lanes.get(route.name)!, route.topicPrefix, cell),
       topics: topicNames(route.topicPrefix),
+      recoveryGroupPrefix: `${route.topicPrefix}.relay.recovery.`,
+      afterCommit,
       partitions: config.topicPartitions,
       replication: config.topicReplication,
       metrics: forwarded<RelayMetrics>('relay', route.name),

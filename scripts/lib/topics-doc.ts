@@ -2,6 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { MAX_MESSAGE_BYTES, TOPIC_DECLARATIONS, type TopicDeclaration, type TopicRole } from '../../receiver/src/pipeline/publish/topic-config.js';
 import { topicNames } from '../../receiver/src/pipeline/publish/topics.js';
+import { RELAY_HEADERS } from '../../receiver/src/pipeline/publish/outbox-headers.js';
+import { TRANSACTION_TIMEOUT_MS } from '../../receiver/src/pipeline/publish/lane-transactions.js';
 
 export const TOPICS_DOC = fileURLToPath(new URL('../../docs/topics.md', import.meta.url));
 
@@ -38,6 +40,38 @@ export function renderTopicsDoc(): string {
     '| topic | `cleanup.policy` | `retention.ms` | why |',
     '|---|---|---|---|',
     ...rows,
+    '',
+    '## Headers',
+    '',
+    'Every record the receiver publishes carries (tombstones too; `receiver/src/pipeline/publish/outbox-headers.ts`):',
+    '',
+    '| header | value |',
+    '|---|---|',
+    '| `content-type` | `application/cloudevents+json; charset=UTF-8` (not on tombstones) |',
+    "| `message_uuid` | the message id (a CloudEvent's `id`): what consumers dedupe by |",
+    `| \`${RELAY_HEADERS.position}\` | the row's position in the receiver's outbox (decimal; grows in commit order within a store) |`,
+    `| \`${RELAY_HEADERS.lane}\` | the relay lane that published it: its transactional id, \`<prefix>.relay.<route>.<partition>\` |`,
+    '',
+    "A lane's next holder reads the newest committed records of its partitions and moves its cursor to the position they",
+    'carry when the store has that row with that message id, so a batch Kafka committed is never published again.',
+    '',
+    '## Transactions: what consumers and secured clusters need',
+    '',
+    '- Each relay lane publishes its batches as Kafka transactions with the transactional id',
+    '  `<prefix>.relay.<route>.<partition>` (one SQLite receiver: `<prefix>.relay.default.0`; a federation cell other than `default` appends `.<cell>`, so two cells routing to one cluster never fence each other). **Read with',
+    '  `isolation.level=read_committed`** (kafkajs: `readUncommitted: false`, its default; aiokafka:',
+    '  `isolation_level="read_committed"`; Java: `isolation.level=read_committed`): then no event id is seen twice and',
+    '  nothing of an aborted transaction (a receiver killed mid-batch, a fenced one) is seen at all.',
+    `- A receiver killed mid-transaction holds back read_committed readers of its lanes' partitions until the lane's next`,
+    `  holder initialises (at once on restart) or the transaction timeout runs out (${TRANSACTION_TIMEOUT_MS / 1000} s).`,
+    '- Offsets count transaction markers too: the number of records is not `high - low`.',
+    '- Brokers: `transaction.state.log.replication.factor` and `transaction.state.log.min.isr` must be met by the',
+    '  cluster (`scripts/kafka` sets both to 1 for its single broker).',
+    "- ACLs on a secured cluster, for the receiver's principal, besides topic Write/Describe/Create:",
+    '  `TransactionalId` **Write** and **Describe** on the prefixed pattern `<prefix>.relay.`;',
+    '  `Group` **Read**, **Describe** and **Delete** on the prefixed pattern `<prefix>.relay.recovery.` (the recovery',
+    "  reads of the lanes' committed records), topic **Read** on every topic above; `Cluster` **IdempotentWrite** on",
+    '  brokers older than 3.0.',
     '',
   ].join('\n');
 }

@@ -39,6 +39,10 @@ export interface ConfigSchema {
    */
   laneLeaseS: number;
   /**
+   * UNICOP_TEST_KILL_AFTER_COMMITS (tests only): when above 0, the receiver SIGKILLs itself right after its n-th committed relay transaction, before the cursor write, to test exactly-once recovery; 0 (default) never
+   */
+  testKillAfterCommits: number;
+  /**
    * UNICOP_SOURCE: CloudEvents source naming the NetBox instance
    */
   source: string;

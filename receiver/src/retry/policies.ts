@@ -119,14 +119,14 @@ export const RETRY_POLICIES = {
     jitter: 0.2,
     what: '`publish/kafka-client.ts`: any kafkajs request (admin, metadata); the loops above own the visible, metered backoff beyond it',
   },
-  'kafka-producer': {
+  'kafka-lane-producer': {
     kind: 'kafkajs',
-    initialMs: 250,
+    initialMs: 20,
     factor: 2,
     maxMs: 3000,
-    retries: 5,
+    retries: 8,
     jitter: 0.2,
-    what: "`publish/relay.ts`: the producer's send (enough for a new topic's leaders to settle; more would duplicate partitions already written)",
+    what: "`publish/lane-transactions.ts`: a relay lane's transactional producer (send, add partitions, commit); a transaction begun right after the last commit is answered CONCURRENT_TRANSACTIONS until the broker wrote that commit's markers (milliseconds), so the first retry comes soon",
   },
   'kafka-consumer': {
     kind: 'kafkajs',

@@ -69,7 +69,7 @@ export interface Message {
 /** Reads `topic` of a cluster from the beginning until `count` messages came (or the timeout), then a little longer. */
 export async function readAll(brokers: string, topic: string, count: number, timeoutMs = 90_000): Promise<Message[]> {
   const kafka = new Kafka({ clientId: 'unicop-test', brokers: [brokers], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `unicop-test-${randomPrefix()}` });
+  const consumer = kafka.consumer({ groupId: `unicop-test-${randomPrefix()}`, readUncommitted: false }); // read_committed, as consumers of the relay must
   const received: Message[] = [];
   await consumer.connect();
   try {

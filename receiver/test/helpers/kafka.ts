@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { readCommittedRanges } from '../../src/pipeline/publish/committed-tail.js';
 import { waitFor } from './wait-for.js';
 
 /** `scripts/test` starts a private broker and exports its address. */
@@ -29,7 +30,8 @@ export interface Received {
 export async function consume(topic: string, count: number, options: { timeoutMs?: number; settleMs?: number } = {}): Promise<Received[]> {
   const { timeoutMs = 60_000, settleMs = 1000 } = options;
   await waitForTopic(topic, timeoutMs);
-  const consumer = kafka.consumer({ groupId: `unicop-test-${randomUUID()}` });
+  // read_committed (kafkajs' default): what consumers of the relay's transactions see.
+  const consumer = kafka.consumer({ groupId: `unicop-test-${randomUUID()}`, readUncommitted: false });
   const received: Received[] = [];
   await consumer.connect();
   try {
@@ -75,13 +77,16 @@ function toReceived(message: KafkaMessage, partition: number): Received {
 export async function topicSize(topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
+  let offsets;
   try {
     if (!(await admin.listTopics()).includes(topic)) return 0;
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, offset) => sum + Number(offset.high), 0);
+    offsets = await admin.fetchTopicOffsets(topic);
   } finally {
     await admin.disconnect();
   }
+  // Counted, not taken from the offsets: each relay transaction's commit marker takes an offset too.
+  const ranges = offsets.map((o) => ({ topic, partition: o.partition, from: BigInt(o.low), to: BigInt(o.high) }));
+  return (await readCommittedRanges(kafka, `unicop-test-${randomUUID()}`, ranges, 60_000)).length;
 }
 
 /** Stops or starts the test broker through `scripts/kafka`, with the environment `scripts/test` set. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { DEFAULT_CELL } from '../../src/federation/federation.js';
 import { RelayThread } from '../../src/relay-thread.js';
 import type { SqliteDb } from '../../src/store/sqlite-db.js';
 import { Writable } from 'node:stream';
@@ -129,6 +130,7 @@ describe('relay thread (the relay publishes from a worker thread with its own st
       config: loadConfig({ UNICOP_WEBHOOK_SECRETS: TEST_SECRET, UNICOP_DATA_DIR: notADir }),
       routes: [{ name: 'default', brokers: ['127.0.0.1:1'], topicPrefix: 'unused', outboxLimit: 10 }],
       home: 'default',
+      cell: DEFAULT_CELL,
       holder: 'test',
       metrics: {
         relay: () => ({

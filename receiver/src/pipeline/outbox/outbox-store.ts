@@ -148,6 +148,8 @@ export class OutboxStore {
       ),
       firstPending: db.prepare<[number, number], { pos: number | null }>('SELECT min(pos) AS pos FROM outbox WHERE lane = ? AND pos > ?'),
       lastPos: db.prepare<[], { pos: number | null }>('SELECT max(pos) AS pos FROM outbox'),
+      laneCursor: db.prepare<[number], { cursor: number }>('SELECT cursor FROM relay_lanes WHERE lane = ?'),
+      rowAt: db.prepare<[number], { lane: number; message_id: string }>('SELECT lane, message_id FROM outbox WHERE pos = ?'),
       advanceLane: db.prepare<[number, number, number, string, number]>(
         'UPDATE relay_lanes SET cursor = CASE WHEN cursor < ? THEN ? ELSE cursor END WHERE lane = ? AND holder = ? AND generation = ?',
       ),
@@ -272,6 +274,17 @@ export class OutboxStore {
    */
   advanceLane(lane: number, toPos: number, holder: string, generation: number): boolean {
     return this.q.advanceLane.run(toPos, toPos, lane, holder, generation).changes === 1;
+  }
+
+  /** The lane's cursor (0 for a lane the store does not have). */
+  laneCursor(lane: number): number {
+    return Number(this.q.laneCursor.get(lane)?.cursor ?? 0);
+  }
+
+  /** The lane and message id of the outbox row at `pos` (a published row retention has pruned is gone). */
+  rowAt(pos: number): { lane: number; messageId: string } | undefined {
+    const row = this.q.rowAt.get(pos);
+    return row && { lane: Number(row.lane), messageId: row.message_id };
   }
 
   /** Every row at or below this position is published (retention prunes no further). */

@@ -46,9 +46,10 @@ interface Lease {
  *
  * Fencing: a taker bumps the lane's generation, and the relay records a published position only
  * with the generation it read (OutboxStore.advanceLane), so a holder that lost its lane can never
- * move the lane's cursor. It stops sending on a lane once less than a third of its lease is left;
- * a send already in flight when the lease ends may still land after the takeover — the new holder
- * then publishes those rows again with the same ids (at-least-once across a takeover).
+ * move the lane's cursor. It stops sending on a lane once less than a third of its lease is left.
+ * Kafka fences too: the new holder initialises the lane's transactional id before publishing
+ * (relay.ts), so a transaction the old holder still has in flight is aborted or refused, and what
+ * it committed is found in Kafka and never published again.
  */
 export class LaneLeases {
   private readonly leases = new Map<number, Lease>();
@@ -81,6 +82,16 @@ export class LaneLeases {
 
   get holder(): string {
     return this.options.holder;
+  }
+
+  /** The route whose lanes these are. */
+  get route(): string {
+    return this.options.route;
+  }
+
+  /** The route's lane numbers, by partition. */
+  get lanes(): readonly number[] {
+    return this.options.lanes;
   }
 
   /** Renews now, then every ttl/4. */

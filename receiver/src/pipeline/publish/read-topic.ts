@@ -32,9 +32,11 @@ export interface ReadTopicOptions {
  * in partition order, and resolves when every partition reached its mark. Meant for a compacted
  * topic nobody writes to meanwhile (the reconciler's state before it starts).
  *
- * A partition is done once the record at `high - 1` was seen: compaction never removes it, because
+ * A partition is done once the offset `high - 1` was passed: compaction never removes it, because
  * the log cleaner leaves the active segment alone and the newest record always sits there (a roll
- * only happens on an append); there are no transaction markers, the producer is idempotent only.
+ * only happens on an append). It is often a transaction marker (the relay's producers are
+ * transactional): kafkajs hands no batch of markers or aborted records to `eachBatch`, so progress
+ * is taken from its END_BATCH_PROCESS event, emitted for those batches too. Read read_committed.
  * Rejects on any failure (Kafka unreachable, the consumer crashed); the caller retries.
  */
 export async function readTopicToEnd(options: ReadTopicOptions): Promise<TopicReadResult> {
@@ -55,6 +57,8 @@ export async function readTopicToEnd(options: ReadTopicOptions): Promise<TopicRe
 
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
+    // Only what the relay's transactions committed (kafkajs' default, said here because it matters).
+    readUncommitted: false,
     retry: { ...kafkajsRetry(RETRY_POLICIES['kafka-consumer']), restartOnFailure: async () => false },
   });
   try {
@@ -62,6 +66,12 @@ export async function readTopicToEnd(options: ReadTopicOptions): Promise<TopicRe
     await consumer.subscribe({ topic: options.topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const end = ends.get(payload.partition);
+        if (payload.topic !== options.topic || end === undefined) return;
+        if (BigInt(payload.lastOffset) + 1n >= end) ends.delete(payload.partition);
+        if (ends.size === 0) resolve();
+      });
       consumer
         .run({
           autoCommit: false,
@@ -79,8 +89,6 @@ export async function readTopicToEnd(options: ReadTopicOptions): Promise<TopicRe
               });
               messages++;
             }
-            if (BigInt(batch.lastOffset()) + 1n >= end) ends.delete(batch.partition);
-            if (ends.size === 0) resolve();
             await heartbeat();
           },
         })

@@ -22,7 +22,7 @@ export function createRelayMetrics(registry: Registry): (route: string) => Omit<
   });
   const publishErrors = new Counter({
     name: 'unicop_publish_errors_total',
-    help: 'Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; cursor_write: Kafka acknowledged but the store could not record the position, nothing is resent; store_read: the outbox could not be read, nothing was sent). Each is followed by a backoff.',
+    help: "Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; fenced: a newer producer took the lane's transactional id, the lane is let go; cursor_write: Kafka committed but the store could not record the position, nothing is resent; store_read: the outbox could not be read, nothing was sent). Each is followed by a backoff.",
     labelNames: ['route', 'kind'] as const,
     registers: [registry],
   });
@@ -64,7 +64,7 @@ export function createLaneLeaseMetrics(registry: Registry): (route: string) => L
   });
   const lost = new Counter({
     name: 'unicop_relay_lanes_lost_total',
-    help: 'Relay lanes this receiver found held by another (lease not renewed in time, or its cursor write fenced off): it stopped publishing them.',
+    help: 'Relay lanes this receiver found held by another (lease not renewed in time, its cursor write fenced off, or its transactional id initialised by a newer producer): it stopped publishing them.',
     registers: [registry],
   });
   return (route) => ({ held: (n) => held.set({ route }, n), takenOver: () => takeovers.inc(), lost: () => lost.inc() });

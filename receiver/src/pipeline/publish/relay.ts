@@ -1,13 +1,13 @@
-import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { UnicopError, type ErrorCode } from '../../errors.js';
-import { CLOUDEVENTS_CONTENT_TYPE } from '../../model/event.js';
-import { TOMBSTONE } from '../../model/tombstone.js';
 import type { Logger } from '../../log.js';
 import { Backoff } from '../../retry/backoff.js';
 import { lateAfter } from '../../retry/late.js';
 import { Pause, sleep } from '../../retry/pause.js';
-import { RETRY_POLICIES } from '../../retry/policies.js';
-import { kafkajsRetry } from './kafka-client.js';
+import { CommitInDoubt, publishLaneBatch, topicMessagesOf } from './lane-batch.js';
+import { findPublished, recoveredPosition, type RelayLane } from './lane-recovery.js';
+import { LaneProducers } from './lane-transactions.js';
+import type { RecordOrigin } from './outbox-headers.js';
 import { classifyPublishError, type PublishFailure } from './producer-errors.js';
 import { ensureTopics, type TopicNames } from './topics.js';
 
@@ -21,6 +21,7 @@ const IDLE_MS = 1000;
 const STALL_MS = 5000;
 
 const FAILURE_CODES = {
+  fenced: 'UNICOP_PUBLISH_LANE_FENCED',
   fatal_sequence: 'UNICOP_PUBLISH_PRODUCER_FENCED',
   too_large: 'UNICOP_PUBLISH_MESSAGE_TOO_LARGE',
   broker_unavailable: 'UNICOP_PUBLISH_BROKER_UNAVAILABLE',
@@ -42,10 +43,18 @@ export interface RelayRow {
 
 /** The rows the relay reads and acknowledges (the outbox, through the lanes this receiver holds: lane-relay-store.ts). */
 export interface RelayStore {
-  /** The oldest unpublished rows, in commit order. */
-  pending(limit: number): RelayRow[];
-  /** Kafka acknowledged `batch` (a prefix of what `pending` returned). */
+  /** The lanes this relay may publish now. */
+  lanes(): RelayLane[];
+  /** The oldest unpublished rows of `lanes`, in commit order. */
+  pending(limit: number, lanes: readonly number[]): RelayRow[];
+  /** Kafka committed `batch` (a prefix of what `pending` returned, per lane). */
   markPublished(batch: readonly RelayRow[]): void;
+  /** Whether the record Kafka holds is the store's row at its position, in `lane`. */
+  recognises(lane: RelayLane, origin: RecordOrigin): boolean;
+  /** Kafka holds `lane` published through `pos`: the cursor moves there (fenced), `from` where it was; 'lost' when the lane was taken. */
+  recover(lane: RelayLane, pos: number): { from: number } | 'current' | 'lost';
+  /** Another holder initialised the lane's transactional id: the lane is theirs. */
+  lost(lane: number): void;
   /** Called between batches, never while one is in flight (lanes change hands only then). */
   beforeBatch?(): void;
 }
@@ -59,6 +68,9 @@ export interface RelayMetrics {
   topicMismatch(topic: string, setting: string): void;
 }
 
+/** How the relay learns how far Kafka holds its lanes (lane-recovery.ts; unit tests replace it). */
+export type FindPublished = (lanes: readonly RelayLane[]) => Promise<Map<string, RecordOrigin[]>>;
+
 export interface RelayOptions {
   kafka: Kafka;
   store: RelayStore;
@@ -67,6 +79,12 @@ export interface RelayOptions {
   replication: number;
   metrics: RelayMetrics;
   log: Logger;
+  /** Consumer groups that read the lanes' committed records get this prefix (ACLs: docs/topics.md). */
+  recoveryGroupPrefix?: string;
+  /** Replaces reading Kafka for the lanes' committed positions (unit tests). */
+  findPublished?: FindPublished;
+  /** Test hook (UNICOP_TEST_KILL_AFTER_COMMITS): called after each committed lane transaction, before its position is recorded. */
+  afterCommit?: () => void;
   /** Told when recording the relay cursor fails or succeeds (store health: log, metric, readiness). */
   writes?: { failed(part: string, cause: unknown): void; succeeded(part: string): void };
   batchSize?: number;
@@ -82,15 +100,21 @@ export interface RelayOptions {
 }
 
 /**
- * Moves outbox rows to Kafka in commit order, one batch in flight at a time (kafkajs can reorder
- * or drop around a failed request when sends overlap). Rows are marked published only after the
- * broker acknowledged them (acks -1, idempotent producer), so a crash at any point republishes
- * the same ids at worst. Failures are never silent: each one is logged, counted and followed by a
- * backoff; after a fatal sequence error the producer is replaced.
+ * Moves outbox rows to Kafka exactly once, in commit order per lane. Each lane has its own
+ * transactional producer (lane-transactions.ts) and one batch in flight at a time; a lane's batch
+ * is one transaction, and lanes commit in parallel. Before a lane publishes anything — at start,
+ * when its lease is taken, after a commit whose outcome is unknown — its producer is initialised
+ * (fencing any older holder) and its cursor recovered from its newest committed records
+ * (lane-recovery.ts): rows Kafka already holds are never sent again. Failures are never silent:
+ * each one is logged, counted and followed by a backoff; a fenced lane is let go.
+ *
+ * Over 300 lines: the loop, its failure handling, recovery and the per-lane commits share the
+ * relay's state (unrecorded rows, recovered lanes, reachability, batch budget); the pieces without
+ * state live beside it (lane-batch.ts, lane-recovery.ts, lane-transactions.ts).
  */
 export class Relay {
-  private producer: Producer | null = null;
   private admin: Admin | null = null;
+  private readonly producers: LaneProducers;
   private topicsReady = false;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -100,10 +124,12 @@ export class Relay {
   /** A batch has waited over `stallMs` for its acknowledgement (cleared by the send's end). */
   private stalled = false;
   private lastProbe = 0;
+  /** Lanes whose position was recovered from Kafka, with the lease generation it was done under. */
+  private readonly recovered = new Map<number, number>();
   /**
-   * A batch Kafka acknowledged whose position SQLite could not record (disk full): recorded before
-   * anything else is sent, so the batch is never resent while this process lives. After a crash the
-   * cursor is older and those rows go out again with the same ids (at-least-once).
+   * Rows Kafka committed whose position the store could not record (disk full): recorded before
+   * anything else is sent, so they are never resent while this process lives; after a crash the
+   * lane's recovery finds them in Kafka.
    */
   private unrecorded: readonly RelayRow[] | null = null;
   private readonly batchSize: number;
@@ -114,6 +140,7 @@ export class Relay {
   /** Halved after a too-large refusal (down to one row per batch), restored after a success. */
   private batchBytes: number;
   private readonly maxBatchBytes: number;
+  private readonly findPublished: FindPublished;
 
   constructor(private readonly options: RelayOptions) {
     this.batchSize = options.batchSize ?? 500;
@@ -123,6 +150,9 @@ export class Relay {
     this.probeIntervalMs = options.probeIntervalMs ?? 5000;
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.batchBytes = this.maxBatchBytes;
+    this.producers = new LaneProducers(options.kafka);
+    const groupPrefix = options.recoveryGroupPrefix ?? `${options.topics.events.replace(/\.events\.v1$/, '')}.relay.recovery.`;
+    this.findPublished = options.findPublished ?? ((lanes) => findPublished(options.kafka, Object.values(options.topics), lanes, groupPrefix));
   }
 
   /** True while the last contact with the broker succeeded and no batch waits too long for its acknowledgement. */
@@ -158,17 +188,18 @@ export class Relay {
     if (this.unrecorded) {
       this.options.log.warn(
         { toPos: this.unrecorded.at(-1)?.pos, rows: this.unrecorded.length },
-        'stopping with an acknowledged batch unrecorded; the next start resends it (same ids)',
+        'stopping with a committed batch unrecorded; the next start finds it in Kafka',
       );
     }
-    await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
+    await Promise.allSettled([this.producers.closeAll(), this.admin?.disconnect()]);
     return this.pendingCount(this.batchSize);
   }
 
-  /** Rows still unpublished (up to `limit`); null when the store cannot tell (PostgreSQL out of reach). */
+  /** Rows still unpublished (up to `limit`) in the lanes this relay holds; null when the store cannot tell (PostgreSQL out of reach). */
   private pendingCount(limit: number): number | null {
     try {
-      return this.options.store.pending(limit).length;
+      const lanes = this.options.store.lanes().map((l) => l.lane);
+      return this.options.store.pending(limit, lanes).length;
     } catch (error) {
       this.options.log.warn({ err: error }, 'the outbox could not be read while stopping');
       return null;
@@ -183,55 +214,69 @@ export class Relay {
         else this.cursorBackoff.reset();
         continue;
       }
-      const rows = this.readPending();
-      if (!rows) {
+      const turn = this.readTurn();
+      if (!turn) {
         // The store did not answer (PostgreSQL out of reach): nothing was sent; try again after the backoff.
         await this.cursorBackoff.wait(new UnicopError('UNICOP_STORE_UNAVAILABLE', 'the relay could not read the outbox'));
         continue;
       }
       try {
-        if (rows.length === 0) {
+        if (turn.unrecovered.length > 0) {
+          await this.recover(turn.unrecovered);
+          this.publishBackoff.reset();
+          continue;
+        }
+        if (turn.rows.length === 0) {
           await this.probeWhenDue();
           await this.pause.for(IDLE_MS);
           continue;
         }
-        const unrecorded = await this.publish(rows);
+        const unrecorded = await this.publish(turn.rows, turn.lanes);
         this.batchBytes = this.maxBatchBytes;
         this.publishBackoff.reset();
         this.cursorBackoff.reset();
-        // Sent and acknowledged, but not recorded: back off on the local fault before recording again.
+        // Sent and committed, but not recorded: back off on the local fault before recording again.
         if (unrecorded) await this.cursorBackoff.wait(unrecorded);
       } catch (error) {
-        const kind = classifyPublishError(error);
-        this.setReachable(false);
-        this.options.metrics.failed(kind);
-        const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
-        this.options.log.warn(
-          { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs },
-          'publish failed; backing off',
-        );
-        if (kind === 'fatal_sequence') await this.replaceProducer();
-        if (kind === 'too_large') {
-          // Never dropped: smaller batches first; a single message the topic refuses stays here,
-          // loudly, until the topic's max.message.bytes is raised.
-          this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
-          this.options.log.error(
-            { code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos },
-            'Kafka refused the batch as too large; retrying with smaller batches',
-          );
-        }
-        await this.publishBackoff.wait(failure);
+        await this.failed(error, turn.rows);
       }
     }
   }
 
-  /** The next batch, within the byte budget; null when the store failed (logged, counted, told to the store health). */
-  private readPending(): RelayRow[] | null {
+  /** A failed turn: counted, logged, the producer or batch size adjusted, then the backoff. */
+  private async failed(error: unknown, rows: readonly RelayRow[]): Promise<void> {
+    const kind = classifyPublishError(error);
+    if (kind !== 'fenced') this.setReachable(false);
+    this.options.metrics.failed(kind);
+    const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
+    this.options.log.warn(
+      { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs },
+      'publish failed; backing off',
+    );
+    if (kind === 'too_large') {
+      // Never dropped: smaller batches first; a single message the topic refuses stays here,
+      // loudly, until the topic's max.message.bytes is raised.
+      this.batchBytes = Math.max(1, Math.floor(this.batchBytes / 2));
+      this.options.log.error(
+        { code: failure.code, batchBytes: this.batchBytes, rows: rows.length, firstPos: rows[0]?.pos },
+        'Kafka refused the batch as too large; retrying with smaller batches',
+      );
+    }
+    await this.publishBackoff.wait(failure);
+  }
+
+  /** The lanes held now, those still to recover, and the next batch of the others within the byte budget; null when the store failed. */
+  private readTurn(): { lanes: Map<number, RelayLane>; unrecovered: RelayLane[]; rows: RelayRow[] } | null {
     try {
       this.options.store.beforeBatch?.();
-      const rows = this.withinBudget(this.options.store.pending(this.batchSize));
+      const held = this.options.store.lanes();
+      const lanes = new Map(held.map((l) => [l.lane, l]));
+      // A lane out of sight for a moment (its lease renewal late) keeps its recovery; a lane taken again has a new generation.
+      const unrecovered = held.filter((l) => this.recovered.get(l.lane) !== l.generation);
+      if (unrecovered.length > 0) return { lanes, unrecovered, rows: [] };
+      const rows = this.withinBudget(this.options.store.pending(this.batchSize, [...lanes.keys()]));
       if (rows.length > 0) this.options.writes?.succeeded('relay_read');
-      return rows;
+      return { lanes, unrecovered, rows };
     } catch (cause) {
       this.options.metrics.failed('store_read');
       this.options.writes?.failed('relay_read', cause);
@@ -240,7 +285,32 @@ export class Relay {
   }
 
   /**
-   * Records the position of the batch Kafka acknowledged. A failure here is local (SQLite: disk
+   * Before a lane publishes: its producer initialised (any older holder fenced, its open
+   * transaction finished), then its cursor moved to the newest committed record Kafka holds of it.
+   */
+  private async recover(lanes: readonly RelayLane[]): Promise<void> {
+    await this.ensureTopicsOnce();
+    for (const lane of lanes) await this.producers.drop(lane.transactionalId);
+    await Promise.all(lanes.map((lane) => this.producers.get(lane.transactionalId)));
+    const found = await this.findPublished(lanes);
+    this.setReachable(true);
+    for (const lane of lanes) {
+      const pos = recoveredPosition(found.get(lane.transactionalId) ?? [], (o) => this.options.store.recognises(lane, o));
+      const moved = pos === null ? 'current' : this.options.store.recover(lane, pos);
+      if (moved === 'lost') {
+        this.recovered.delete(lane.lane);
+        await this.producers.drop(lane.transactionalId);
+        continue;
+      }
+      this.recovered.set(lane.lane, lane.generation);
+      const fields = { lane: lane.lane, transactionalId: lane.transactionalId, kafkaPos: pos };
+      if (moved === 'current') this.options.log.info(fields, 'relay lane ready; Kafka holds nothing beyond its cursor');
+      else this.options.log.warn({ ...fields, cursor: moved.from }, 'relay lane cursor moved to what Kafka already holds; those rows are not sent again');
+    }
+  }
+
+  /**
+   * Records the position of the batch Kafka committed. A failure here is local (SQLite: disk
    * full, I/O error), not Kafka's: Kafka stays reachable, nothing is resent, the caller backs off.
    * Returns the failure, or null once recorded.
    */
@@ -265,39 +335,63 @@ export class Relay {
     return null;
   }
 
-  /** Sends and records one batch; resolves with the cursor-write failure when Kafka acknowledged it but SQLite did not record it. */
-  private async publish(rows: readonly RelayRow[]): Promise<UnicopError | null> {
-    const producer = await this.connectedProducer();
-    const byTopic = new Map<string, Message[]>();
-    for (const row of rows) {
-      const topic = this.options.topics[row.topic];
-      const list = byTopic.get(topic) ?? [];
-      // A tombstone is a null value: compaction then removes the key (it carries no content type).
-      const tombstone = row.value === TOMBSTONE;
-      list.push({
-        key: row.key,
-        value: tombstone ? null : row.value,
-        headers: tombstone ? { message_uuid: row.messageId } : { 'content-type': CLOUDEVENTS_CONTENT_TYPE, message_uuid: row.messageId },
-      });
-      byTopic.set(topic, list);
-    }
+  /**
+   * Sends each lane's rows as one transaction, the lanes in parallel, and records what committed.
+   * Resolves with the cursor-write failure when Kafka committed but the store did not record; throws
+   * the first lane failure once the committed lanes are recorded (fenced lanes are let go, a lane
+   * whose commit is in doubt recovers before it publishes again).
+   */
+  private async publish(rows: readonly RelayRow[], lanes: ReadonlyMap<number, RelayLane>): Promise<UnicopError | null> {
+    const byLane = new Map<number, RelayRow[]>();
+    for (const row of rows) byLane.set(row.lane, [...(byLane.get(row.lane) ?? []), row]);
     const stall = lateAfter(this.options.stallMs ?? STALL_MS, () => this.stall(rows.length));
+    let results: PromiseSettledResult<void>[];
     try {
-      await producer.sendBatch({
-        acks: -1,
-        timeout: 30000,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      results = await Promise.allSettled(
+        [...byLane].map(async ([lane, laneRows]) => {
+          const { transactionalId } = lanes.get(lane)!;
+          const topicMessages = topicMessagesOf(laneRows, this.options.topics, transactionalId);
+          await publishLaneBatch(this.producers, transactionalId, topicMessages);
+          this.options.afterCommit?.();
+          for (const t of topicMessages) this.options.metrics.published(t.topic, t.messages.length, laneRows[0]!.acceptedAt);
+        }),
+      );
     } finally {
       stall.cancel();
       this.stalled = false;
     }
-    const first = rows[0];
-    if (!first) return null;
-    this.setReachable(true);
-    for (const [topic, messages] of byTopic) this.options.metrics.published(topic, messages.length, first.acceptedAt);
-    this.unrecorded = rows;
-    return this.recordAcknowledged();
+    const committed: RelayRow[] = [];
+    let firstFailure: unknown = null;
+    for (const [i, [lane, laneRows]] of [...byLane].entries()) {
+      const result = results[i]!;
+      if (result.status === 'fulfilled') {
+        committed.push(...laneRows);
+        continue;
+      }
+      firstFailure ??= result.reason;
+      await this.laneFailed(lanes.get(lane)!, result.reason);
+    }
+    if (committed.length > 0) this.setReachable(true);
+    if (committed.length > 0) this.unrecorded = committed.sort((a, b) => a.pos - b.pos);
+    const unrecorded = this.recordAcknowledged();
+    if (firstFailure !== null) throw firstFailure;
+    return unrecorded;
+  }
+
+  /** A lane's transaction failed: a fenced lane is another holder's now; an unknown commit outcome needs a recovery. */
+  private async laneFailed(lane: RelayLane, error: unknown): Promise<void> {
+    const fenced = classifyPublishError(error) === 'fenced';
+    if (fenced || error instanceof CommitInDoubt) {
+      this.recovered.delete(lane.lane);
+      await this.producers.drop(lane.transactionalId);
+    }
+    if (fenced) {
+      this.options.log.warn(
+        { lane: lane.lane, transactionalId: lane.transactionalId },
+        'relay lane fenced by a newer producer of its transactional id; letting it go',
+      );
+      this.options.store.lost(lane.lane);
+    }
   }
 
   /** The broker holds a batch without answering: unreachable until it acknowledges (or the send fails). */
@@ -334,30 +428,6 @@ export class Relay {
       this.options.metrics.topicMismatch(m.topic, m.setting);
     }
     this.topicsReady = true;
-  }
-
-  private async connectedProducer(): Promise<Producer> {
-    await this.ensureTopicsOnce();
-    if (!this.producer) {
-      const producer = this.options.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // Enough for a new topic's leaders to settle (NOT_LEADER right after creation): a batch resent
-        // by the relay after kafkajs gave up can duplicate partitions that had already succeeded.
-        retry: kafkajsRetry(RETRY_POLICIES['kafka-producer']),
-      });
-      await producer.connect();
-      this.producer = producer;
-    }
-    return this.producer;
-  }
-
-  private async replaceProducer(): Promise<void> {
-    const old = this.producer;
-    this.producer = null;
-    this.options.log.warn('idempotent producer state lost; a new producer will resend the batch (same event ids)');
-    await old?.disconnect().catch(() => undefined);
   }
 
   private async probeWhenDue(): Promise<void> {

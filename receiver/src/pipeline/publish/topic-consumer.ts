@@ -59,7 +59,12 @@ export class TopicConsumer {
   private async connectUntilReady(): Promise<void> {
     const backoff = new Backoff('consumer-start');
     while (!this.stopped) {
-      const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']) });
+      // read_committed (kafkajs' default, said here because it matters): only what the relay's transactions committed, each once.
+      const consumer = this.options.kafka.consumer({
+        groupId: this.options.groupId,
+        readUncommitted: false,
+        retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']),
+      });
       try {
         consumer.on(consumer.events.GROUP_JOIN, (e) => {
           this.partitions = new Set(e.payload.memberAssignment[this.options.topic] ?? []);

@@ -93,7 +93,7 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
     // a comes back (a long pause, not a death): its cursor write carries the old generation and is refused.
     const store = new OutboxStore(db);
     assert.equal(store.advanceLane(aLanes[0]!, 99, 'a', generation), false, 'fenced');
-    const view = laneRelayStore(store, a);
+    const view = laneRelayStore(store, a, 'unicop');
     view.markPublished([{ pos: 99, lane: aLanes[0]!, topic: 'events', key: 'k', messageId: 'm', value: '{}', acceptedAt: now }]);
     assert.equal(counts.lost, 1, 'a learns it lost the lane and lets it go');
     assert.equal(a.generationOf(aLanes[0]!), undefined);
@@ -115,10 +115,11 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
     const [a, b] = sharing();
     const keys = Array.from({ length: 30 }, (_, i) => `dcim.device:${i}`);
     store.transaction(() => keys.forEach((k, i) => store.insertMessage('events', k, `m${i}`, '{}', now)));
-    const viewA = laneRelayStore(store, a);
-    const viewB = laneRelayStore(store, b);
-    const rowsA = viewA.pending(100);
-    const rowsB = viewB.pending(100);
+    const viewA = laneRelayStore(store, a, 'unicop');
+    const viewB = laneRelayStore(store, b, 'unicop');
+    const own = (view: typeof viewA): number[] => view.lanes().map((l) => l.lane);
+    const rowsA = viewA.pending(100, own(viewA));
+    const rowsB = viewB.pending(100, own(viewB));
     assert.equal(rowsA.length + rowsB.length, 30, 'every row in exactly one holder’s view');
     assert.ok(rowsA.every((r) => held(a).includes(r.lane)) && rowsB.every((r) => held(b).includes(r.lane)));
     assert.deepEqual(
@@ -127,8 +128,45 @@ describe('relay lanes: leases, fair share, takeover, fencing (one store, several
       'commit order',
     );
     viewA.markPublished(rowsA);
-    assert.deepEqual(viewA.pending(100), []);
-    assert.equal(viewB.pending(100).length, rowsB.length, 'b’s lanes untouched');
+    assert.deepEqual(viewA.pending(100, own(viewA)), []);
+    assert.equal(viewB.pending(100, own(viewB)).length, rowsB.length, 'b’s lanes untouched');
     assert.equal(store.depth(), rowsB.length);
+  });
+
+  it('names each held lane by its stable transactional id, <prefix>.relay.<route>.<partition>', () => {
+    const map = lanes();
+    const [a, b] = sharing();
+    const named = [...laneRelayStore(new OutboxStore(db, map), a, 'unicop').lanes(), ...laneRelayStore(new OutboxStore(db, map), b, 'unicop').lanes()];
+    assert.deepEqual(
+      named.map((l) => l.transactionalId).sort(),
+      map.lanesOf('default').map((_, p) => `unicop.relay.default.${p}`),
+    );
+    for (const l of named) assert.equal(map.lanesOf('default')[l.partition], l.lane, 'the id names the lane’s own partition');
+    assert.ok(named.every((l) => l.of === LANES));
+  });
+
+  it('moves a lane’s cursor to a position Kafka holds only for its holder’s generation, and recognises only the store’s own rows of that lane', () => {
+    const map = lanes();
+    const store = new OutboxStore(db, map);
+    const [a] = sharing();
+    const keys = Array.from({ length: 30 }, (_, i) => `dcim.device:${i}`);
+    store.transaction(() => keys.forEach((k, i) => store.insertMessage('events', k, `m${i}`, '{}', now)));
+    const view = laneRelayStore(store, a, 'unicop');
+    const lane = view.lanes()[0]!;
+    const rows = view.pending(100, [lane.lane]);
+    const last = rows.at(-1)!;
+    assert.ok(view.recognises(lane, { lane: lane.transactionalId, pos: last.pos, messageId: last.messageId }));
+    assert.ok(!view.recognises(lane, { lane: lane.transactionalId, pos: last.pos, messageId: 'another-store' }), 'another store’s row at that position');
+    const other = store.pending(100).find((r) => r.lane !== lane.lane)!;
+    assert.ok(!view.recognises(lane, { lane: lane.transactionalId, pos: other.pos, messageId: other.messageId }), 'a row of another lane');
+    assert.deepEqual(view.recover(lane, last.pos), { from: 0 });
+    assert.deepEqual(view.pending(100, [lane.lane]), [], 'what Kafka holds is never sent again');
+    assert.equal(view.recover(lane, last.pos), 'current');
+    // b takes the lane over (a's lease ran out): a's recovery is fenced by the generation.
+    now += TTL + 1;
+    const b = leases('b');
+    b.tick();
+    assert.equal(view.recover(lane, last.pos + 1), 'lost');
+    assert.equal(a.generationOf(lane.lane), undefined, 'a let the lane go');
   });
 });

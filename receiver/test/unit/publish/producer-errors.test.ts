@@ -15,7 +15,16 @@ describe('publish error classification', () => {
       classifyPublishError(new (KafkaJSNonRetriableError as unknown as new (e: Error, options: { cause: Error }) => Error)(inner, { cause: inner })),
       'fatal_sequence',
     );
-    assert.equal(classifyPublishError(protocolError('INVALID_PRODUCER_EPOCH')), 'fatal_sequence');
+  });
+  it('treats an older epoch of the transactional id as the lane taken by a newer holder, also under the code kafkajs does not name', () => {
+    assert.equal(classifyPublishError(protocolError('INVALID_PRODUCER_EPOCH')), 'fenced');
+    const producerFenced = new KafkaJSProtocolError({
+      message: 'unknown',
+      type: 'KAFKAJS_UNKNOWN_ERROR_CODE',
+      code: 90,
+      retriable: false,
+    } as unknown as string);
+    assert.equal(classifyPublishError(new Error('wrapped', { cause: producerFenced })), 'fenced');
   });
   it('treats everything else as the broker being away', () => {
     assert.equal(classifyPublishError(new KafkaJSConnectionError('Connection error: ECONNREFUSED')), 'broker_unavailable');

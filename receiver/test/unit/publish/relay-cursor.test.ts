@@ -21,7 +21,11 @@ function failingStore(rows: Row[], failures: number) {
   const store: RelayStore & { cursor: () => number; attempts: number } = {
     attempts: 0,
     cursor: () => cursor,
+    lanes: () => [{ lane: 0, generation: 1, transactionalId: 't.relay.default.0', partition: 0, of: 1 }],
     pending: (limit) => rows.filter((r) => r.pos > cursor).slice(0, limit),
+    recognises: () => true,
+    recover: () => 'current',
+    lost: () => undefined,
     markPublished(batch) {
       store.attempts++;
       if (left-- > 0) throw sqliteFull();
@@ -32,6 +36,9 @@ function failingStore(rows: Row[], failures: number) {
 }
 
 const roleOf = (topic: string): TopicRole => (Object.entries(topicNames('t')) as [TopicRole, string][]).find(([, name]) => name === topic)![0];
+
+/** Kafka holds nothing of the lanes yet (recovery reads nothing). */
+const nothingPublished = async () => new Map();
 
 /** A broker that acknowledges every batch: only the relay's own bookkeeping can fail here. */
 function acknowledgingKafka(topics: string[]) {
@@ -54,10 +61,14 @@ function acknowledgingKafka(topics: string[]) {
     producer: () => ({
       connect: async () => undefined,
       disconnect: async () => undefined,
-      sendBatch: async (batch: { topicMessages: { topic: string; messages: { headers: { message_uuid: string } }[] }[] }) => {
-        sent.push(batch.topicMessages.map((t) => ({ topic: t.topic, ids: t.messages.map((m) => m.headers.message_uuid) })));
-        return [];
-      },
+      transaction: async () => ({
+        sendBatch: async (batch: { topicMessages: { topic: string; messages: { headers: { message_uuid: string } }[] }[] }) => {
+          sent.push(batch.topicMessages.map((t) => ({ topic: t.topic, ids: t.messages.map((m) => m.headers.message_uuid) })));
+          return [];
+        },
+        commit: async () => undefined,
+        abort: async () => undefined,
+      }),
     }),
   };
   // The relay uses only the admin and producer calls above; a full kafkajs client is not needed.
@@ -111,6 +122,7 @@ describe('relay: recording an acknowledged batch fails locally (disk full)', () 
       },
       minBackoffMs: 1,
       maxBackoffMs: 4,
+      findPublished: nothingPublished,
     });
     relay.start();
     try {
@@ -148,7 +160,10 @@ describe('relay: a broker that holds a batch without answering (hung, partitione
     // the same broker, but its first acknowledgement waits until the test lets it go
     const kafka = {
       admin: () => answering.admin(),
-      producer: () => ({ ...answering.producer(), sendBatch: async () => (await held, []) }),
+      producer: () => {
+        const producer = answering.producer();
+        return { ...producer, transaction: async () => ({ ...(await producer.transaction()), sendBatch: async () => (await held, []) }) };
+      },
     } as unknown as Kafka;
     const reachability: boolean[] = [];
     const relay = new Relay({
@@ -166,6 +181,7 @@ describe('relay: a broker that holds a batch without answering (hung, partitione
       },
       log: createLogger('silent'),
       stallMs: 200,
+      findPublished: nothingPublished,
     });
     relay.start();
     try {

@@ -40,29 +40,29 @@ describe('retry policies', () => {
   });
 
   it('spreads a jittered delay within ± jitter of the exponential value', () => {
-    const p = RETRY_POLICIES['kafka-producer'];
+    const p = RETRY_POLICIES['kafka-consumer'];
     assert.equal(
       retryDelay(p, 0, () => 0),
-      200,
+      240,
     );
     assert.equal(
       retryDelay(p, 0, () => 0.5),
-      250,
-    );
-    assert.equal(
-      retryDelay(p, 0, () => 1),
       300,
     );
     assert.equal(
+      retryDelay(p, 0, () => 1),
+      360,
+    );
+    assert.equal(
       retryDelay(p, 10, () => 1),
-      3600,
+      36_000,
       'the cap applies before the jitter',
     );
   });
 
   it('hands kafkajs the same numbers it had before (retries, times, its default factor and multiplier)', () => {
     assert.deepEqual(kafkajsRetry(RETRY_POLICIES['kafka-request']), { retries: 1, initialRetryTime: 200, maxRetryTime: 1000, multiplier: 2, factor: 0.2 });
-    assert.deepEqual(kafkajsRetry(RETRY_POLICIES['kafka-producer']), { retries: 5, initialRetryTime: 250, maxRetryTime: 3000, multiplier: 2, factor: 0.2 });
+    assert.deepEqual(kafkajsRetry(RETRY_POLICIES['kafka-lane-producer']), { retries: 8, initialRetryTime: 20, maxRetryTime: 3000, multiplier: 2, factor: 0.2 });
     assert.deepEqual(kafkajsRetry(RETRY_POLICIES['kafka-consumer']), { retries: 5, initialRetryTime: 300, maxRetryTime: 30_000, multiplier: 2, factor: 0.2 });
     assert.equal(RETRY_POLICIES['http-client'].retries, 0, 'got never retries inside a NetBox or AWX call');
   });
