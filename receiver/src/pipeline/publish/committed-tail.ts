@@ -21,9 +21,14 @@ export interface TailRecord {
 /**
  * The committed records of `ranges` (read_committed: records of aborted or open transactions and
  * the transaction markers are skipped), in offset order per partition. A consumer group of its own
- * (`groupId`, deleted afterwards) starts each partition at its range's first offset; the read ends
+ * (`groupId`, deleted afterwards) seeks each partition to its range's first offset; the read ends
  * when every range's last offset was passed, markers included. Rejects after `timeoutMs` (a
  * transaction another producer keeps open stops a read_committed reader short of `to`).
+ *
+ * Seeks, not `admin.setOffsets`: kafkajs commits a group's offsets there by running a paused
+ * consumer until its first fetch returns, one topic at a time — about 5 s each (the fetch waits
+ * its full maxWaitTime on paused partitions), 25 s for a lane's five topics, while the lane
+ * publishes nothing.
  */
 export async function readCommittedRanges(kafka: Kafka, groupId: string, ranges: readonly TailRange[], timeoutMs: number): Promise<TailRecord[]> {
   const open = new Map<string, TailRange>();
@@ -41,12 +46,6 @@ export async function readCommittedRanges(kafka: Kafka, groupId: string, ranges:
   });
   let timer: { cancel(): void } | undefined;
   try {
-    // Starting offsets committed for the new group before it has a member: partitions outside the
-    // ranges start at their end (`fromBeginning: false`) and yield nothing.
-    for (const topic of topics) {
-      const partitions = [...open.values()].filter((r) => r.topic === topic).map((r) => ({ partition: r.partition, offset: r.from.toString() }));
-      await admin.setOffsets({ groupId, topic, partitions });
-    }
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: false });
     await new Promise<void>((resolve, reject) => {
@@ -73,6 +72,10 @@ export async function readCommittedRanges(kafka: Kafka, groupId: string, ranges:
           },
         })
         .catch(reject);
+      // Registered before the group is joined (run() creates it synchronously): the first fetch of
+      // each range's partition starts at the range. Partitions outside the ranges start at their
+      // end (`fromBeginning: false`) and yield nothing.
+      for (const r of open.values()) consumer.seek({ topic: r.topic, partition: r.partition, offset: r.from.toString() });
     });
   } finally {
     timer?.cancel();
