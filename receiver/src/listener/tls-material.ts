@@ -56,7 +56,11 @@ export function readTlsMaterial(files: TlsFiles): TlsMaterial {
   if (ca !== undefined) parseCertificates('UNICOP_TLS_CLIENT_CA_FILE', files.clientCaFile!, ca);
   const privateKey = parseKey(files, key!);
   if (!leaf.checkPrivateKey(privateKey)) {
-    fail('UNICOP_TLS_KEY_MISMATCH', 'UNICOP_TLS_KEY_FILE', `the key in ${files.keyFile} does not belong to the certificate in ${files.certFile}`);
+    fail(
+      'UNICOP_TLS_KEY_MISMATCH',
+      'UNICOP_TLS_KEY_FILE',
+      `the key in ${files.keyFile} does not belong to the first certificate in ${files.certFile} (the server's own comes first, then its intermediates)`,
+    );
   }
   const context: SecureContextOptions = {
     cert,
