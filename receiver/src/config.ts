@@ -71,6 +71,11 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   UNICOP_SNAPSHOT_OBJECT_TYPES: { key: 'snapshotObjectTypes', kind: 'list' },
   UNICOP_INVENTORY_POLICY: { key: 'inventoryPolicyFile', kind: 'string' },
   UNICOP_SNAPSHOT_PAGE_SIZE: { key: 'snapshotPageSize', kind: 'string' },
+  // The receiver's own HTTPS listener (receiver/README.md, "HTTPS"). The paths end in _FILE themselves.
+  UNICOP_TLS_CERT_FILE: { key: 'tlsCertFile', kind: 'string' },
+  UNICOP_TLS_KEY_FILE: { key: 'tlsKeyFile', kind: 'string' },
+  UNICOP_TLS_KEY_PASSWORD: { key: 'tlsKeyPassword', kind: 'string', secret: true },
+  UNICOP_TLS_CLIENT_CA_FILE: { key: 'tlsClientCaFile', kind: 'string' },
 };
 
 /**
@@ -101,7 +106,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   for (const name of Object.keys(env)) {
     const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
     const forScripts = SCRIPT_VARIABLES.has(name) || SCRIPT_PREFIXES.some((p) => name.startsWith(p));
-    if (name.startsWith('UNICOP_') && !(base in ENVIRONMENT) && !forScripts) {
+    // A name of the table may itself end in _FILE (UNICOP_TLS_CERT_FILE): it is not a secret's file form.
+    if (name.startsWith('UNICOP_') && !(name in ENVIRONMENT) && !(base in ENVIRONMENT) && !forScripts) {
       problems.push({ pointer: name, message: 'unknown UNICOP_ variable (typo?)' });
     }
   }
@@ -128,7 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((raw.awxUrl === undefined) !== (raw.awxToken === undefined)) {
     problems.push({ pointer: 'AWX_URL', message: 'the AWX outcome poller needs both AWX_URL and AWX_TOKEN (or _FILE)' });
   }
-  problems.push(...identityProblems(raw), ...federationProblems(env));
+  problems.push(...identityProblems(raw), ...federationProblems(env), ...tlsProblems(raw));
   if (isConfig(raw) && raw.federationFile === undefined && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
     problems.push({
       pointer: 'UNICOP_WEBHOOK_SECRETS',
@@ -159,6 +165,29 @@ function identityProblems(raw: Record<string, unknown>): ErrorDetail[] {
   }
   if (issuer && raw.iamPolicyFile === undefined) {
     problems.push({ pointer: 'UNICOP_IAM_POLICY', message: 'OIDC needs an IAM policy: without UNICOP_IAM_POLICY no binding gives its users anything' });
+  }
+  return problems;
+}
+
+/**
+ * HTTPS takes a certificate and its key together; a client CA or a key password means nothing
+ * without them. The files themselves are read by `listener/tls-material.ts` (again on SIGHUP).
+ */
+function tlsProblems(raw: Record<string, unknown>): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const cert = raw.tlsCertFile !== undefined;
+  const key = raw.tlsKeyFile !== undefined;
+  if (cert !== key) {
+    problems.push({ pointer: cert ? 'UNICOP_TLS_KEY_FILE' : 'UNICOP_TLS_CERT_FILE', message: 'HTTPS needs both UNICOP_TLS_CERT_FILE and UNICOP_TLS_KEY_FILE' });
+  }
+  if (raw.tlsClientCaFile !== undefined && !(cert && key)) {
+    problems.push({
+      pointer: 'UNICOP_TLS_CLIENT_CA_FILE',
+      message: 'client certificates are asked for over HTTPS only: set UNICOP_TLS_CERT_FILE and UNICOP_TLS_KEY_FILE',
+    });
+  }
+  if (raw.tlsKeyPassword !== undefined && !key) {
+    problems.push({ pointer: 'UNICOP_TLS_KEY_PASSWORD', message: 'UNICOP_TLS_KEY_PASSWORD needs UNICOP_TLS_KEY_FILE' });
   }
   return problems;
 }

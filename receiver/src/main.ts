@@ -1,9 +1,10 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { loadConfig, secretValues } from './config.js';
 import { isUnicopError } from './errors.js';
 import { createLogger } from './log.js';
 import { loadFederation } from './federation/federation.js';
+import { createListener } from './listener/listener.js';
+import { readTlsMaterial, tlsFiles } from './listener/tls-material.js';
 import { createReceiver } from './receiver.js';
 import { SchemaRegistry } from './schema-registry.js';
 
@@ -15,12 +16,19 @@ async function run(): Promise<void> {
   // Read before the logger exists: the file's secrets and tokens are scrubbed from every line too.
   const federation = loadFederation(config, new SchemaRegistry());
   const log = createLogger(config.logLevel, undefined, [...secretValues(config), ...federation.secrets]);
+  // Read before the store opens: a bad certificate or key stops start-up, touching nothing.
+  const files = tlsFiles(config);
+  const tls = files && { files, material: readTlsMaterial(files) };
   const receiver = createReceiver(config, log, { federation });
-  const server: Server = receiver.app.listen(config.port, config.host);
+  const listener = createListener({ handler: receiver.app, tls, metrics: receiver.metrics.tls, log: log.child({ stage: 'listener' }) });
+  const server = listener.server.listen(config.port, config.host);
   await once(server, 'listening');
   const address = server.address();
   const routes = federation.routes.map((r) => ({ route: r.name, brokers: r.brokers, topicPrefix: r.topicPrefix }));
-  log.info({ address, routes, dataDir: config.dataDir }, 'receiver listening');
+  log.info(
+    { address, scheme: listener.scheme, clientCertificates: files !== null && files.clientCaFile !== null, routes, dataDir: config.dataDir },
+    'receiver listening',
+  );
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -42,9 +50,14 @@ async function run(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  // The IAM policy is reread in place; a bad file keeps the policy in force (logged, counted, audited).
+  // SIGHUP rereads the IAM policy and the TLS files in place; a bad file keeps what is in force
+  // (logged, counted) and never stops the process.
   process.on('SIGHUP', () => {
-    if (receiver.reloadIamPolicy() === null) log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: no UNICOP_IAM_POLICY to reload');
+    const iam = receiver.reloadIamPolicy();
+    const tlsReloaded = listener.reloadTls();
+    if (iam === null && tlsReloaded === null) {
+      log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: no UNICOP_IAM_POLICY or UNICOP_TLS_CERT_FILE to reload');
+    }
   });
 }
 

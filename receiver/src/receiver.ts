@@ -70,6 +70,7 @@ import { InventoryAdmission } from './inventory/inventory-admission.js';
 import { createInventoryMetrics } from './inventory/inventory-metrics.js';
 import { loadInventoryPolicy } from './inventory/inventory-policy.js';
 import { compileManagedSet } from './inventory/managed-set.js';
+import { createTlsMetrics } from './listener/tls-metrics.js';
 
 /**
  * Every stage's metrics on one registry (`GET /metrics`). `docs/metrics.md` is generated from what
@@ -93,6 +94,7 @@ export function registerMetrics(registry: Registry) {
     access: createAccessMetrics(registry),
     inventory: createInventoryMetrics(registry),
     snapshot: createSnapshotMetrics(registry),
+    tls: createTlsMetrics(registry),
   };
 }
 

@@ -206,4 +206,20 @@ export interface ConfigSchema {
    * UNICOP_SNAPSHOT_PAGE_SIZE: objects per NetBox list request of a snapshot (1000 = NetBox's default MAX_PAGE_SIZE); smaller pages save progress more often and ask less of a loaded NetBox per request
    */
   snapshotPageSize: number;
+  /**
+   * UNICOP_TLS_CERT_FILE: PEM certificate (leaf first, then its intermediates) the listener serves; with UNICOP_TLS_KEY_FILE the listener speaks HTTPS only; reread on SIGHUP
+   */
+  tlsCertFile?: string;
+  /**
+   * UNICOP_TLS_KEY_FILE: PEM private key of UNICOP_TLS_CERT_FILE (both or neither); reread on SIGHUP
+   */
+  tlsKeyFile?: string;
+  /**
+   * UNICOP_TLS_KEY_PASSWORD (or _FILE): passphrase of an encrypted UNICOP_TLS_KEY_FILE
+   */
+  tlsKeyPassword?: string;
+  /**
+   * UNICOP_TLS_CLIENT_CA_FILE: PEM CA certificates; when set, clients must present a certificate they signed (refused at the TLS handshake otherwise); reread on SIGHUP
+   */
+  tlsClientCaFile?: string;
 }

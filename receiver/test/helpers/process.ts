@@ -17,9 +17,14 @@ export async function freePort(): Promise<number> {
 
 /**
  * The receiver as its own process (`receiver/src/main.ts`), for kill -9 tests, on `port` or a free
- * one. Resolves once it answers /healthz.
+ * one. Resolves once it answers /healthz (asked with `healthy` when given: an HTTPS receiver needs
+ * a client that trusts its CA).
  */
-export async function spawnReceiver(env: Record<string, string>, port?: number): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+export async function spawnReceiver(
+  env: Record<string, string>,
+  port?: number,
+  options: { scheme?: 'http' | 'https'; healthy?: (url: string) => Promise<boolean> } = {},
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   port ??= await freePort();
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'receiver/src/main.ts'], {
@@ -29,17 +34,15 @@ export async function spawnReceiver(env: Record<string, string>, port?: number):
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () =>
-      child.exitCode !== null ||
-      (await fetch(`${url}/healthz`).then(
+  const url = `${options.scheme ?? 'http'}://127.0.0.1:${port}`;
+  const healthy =
+    options.healthy ??
+    ((u: string) =>
+      fetch(`${u}/healthz`).then(
         (r) => r.ok,
         () => false,
-      )),
-    30_000,
-    'receiver process to answer /healthz',
-  );
+      ));
+  await waitFor(async () => child.exitCode !== null || (await healthy(url).catch(() => false)), 30_000, 'receiver process to answer /healthz');
   if (child.exitCode !== null) throw new Error(`receiver exited ${child.exitCode}: ${output}`);
   return { child, url, output: () => output };
 }

@@ -100,4 +100,32 @@ describe('config', () => {
     const config = loadConfig({ ...base, UNICOP_OIDC_ISSUER: 'https://idp.example', UNICOP_OIDC_AUDIENCE: 'unicop', UNICOP_IAM_POLICY: '/p.json' });
     assert.deepEqual([config.oidcGroupsClaim, config.oidcUsernameClaim, config.oidcJwksUrl], ['groups', 'preferred_username', undefined]);
   });
+  it('takes the HTTPS certificate and key together, a client CA or key password only with them, every problem listed', () => {
+    const base = { UNICOP_WEBHOOK_SECRETS: 'a-secret-of-16-chars' };
+    const found = problems({ ...base, UNICOP_TLS_CERT_FILE: '/tls/server.crt', UNICOP_TLS_KEY_PASSWORD: 'key-password' });
+    assert.deepEqual(found, [
+      'UNICOP_TLS_KEY_FILE: HTTPS needs both UNICOP_TLS_CERT_FILE and UNICOP_TLS_KEY_FILE',
+      'UNICOP_TLS_KEY_PASSWORD: UNICOP_TLS_KEY_PASSWORD needs UNICOP_TLS_KEY_FILE',
+    ]);
+    assert.match(problems({ ...base, UNICOP_TLS_KEY_FILE: '/tls/server.key' }).join('\n'), /^UNICOP_TLS_CERT_FILE: HTTPS needs both/m);
+    assert.match(
+      problems({ ...base, UNICOP_TLS_CLIENT_CA_FILE: '/tls/ca.crt' }).join('\n'),
+      /^UNICOP_TLS_CLIENT_CA_FILE: client certificates are asked for over HTTPS only/m,
+    );
+    // The variables end in _FILE themselves: not mistaken for the file form of an unknown UNICOP_TLS_CERT.
+    const dir = mkdtempSync(join(tmpdir(), 'unicop-cfg-'));
+    writeFileSync(join(dir, 'password'), 'key-password\n');
+    const config = loadConfig({
+      ...base,
+      UNICOP_TLS_CERT_FILE: '/tls/server.crt',
+      UNICOP_TLS_KEY_FILE: '/tls/server.key',
+      UNICOP_TLS_CLIENT_CA_FILE: '/tls/ca.crt',
+      UNICOP_TLS_KEY_PASSWORD_FILE: join(dir, 'password'),
+    });
+    assert.deepEqual(
+      [config.tlsCertFile, config.tlsKeyFile, config.tlsClientCaFile, config.tlsKeyPassword],
+      ['/tls/server.crt', '/tls/server.key', '/tls/ca.crt', 'key-password'],
+    );
+    assert.ok(secretValues(config).includes('key-password'), 'the key password is scrubbed from logs');
+  });
 });
