@@ -131,6 +131,40 @@ def test_check_hostname_takes_yaml_and_string_booleans_only() -> None:
         parsed(check_hostname="maybe")
 
 
-def test_security_protocol_and_sasl_mechanism_are_upper_cased() -> None:
-    cfg = parsed(security_protocol="sasl_ssl", sasl_mechanism="scram-sha-512")
+def test_security_protocol_sasl_mechanism_and_verify_mode_are_upper_cased() -> None:
+    cfg = parsed(
+        security_protocol="sasl_ssl",
+        sasl_mechanism="scram-sha-512",
+        sasl_plain_username="eda",
+        sasl_plain_password="pw",
+        verify_mode="cert_optional",
+    )
     assert (cfg["security_protocol"], cfg["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert cfg["verify_mode"] == "CERT_OPTIONAL"
+
+
+def test_verify_mode_defaults_to_cert_required_as_ansible_eda_kafka() -> None:
+    assert parsed()["verify_mode"] == "CERT_REQUIRED"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("security_protocol", "TLS"), ("sasl_mechanism", "SCRAM-SHA-1"), ("verify_mode", "CERT_MAYBE")],
+)
+def test_unknown_security_values_are_refused_naming_the_argument(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"'{name}' must be one of"):
+        parsed(**{name: value})
+
+
+def test_cert_none_is_refused_while_the_host_name_is_checked() -> None:
+    with pytest.raises(ConfigError, match="'verify_mode: CERT_NONE' needs 'check_hostname: false'"):
+        parsed(verify_mode="CERT_NONE")
+    assert parsed(verify_mode="CERT_NONE", check_hostname=False)["verify_mode"] == "CERT_NONE"
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_sasl_with_a_password_mechanism_needs_user_and_password(mechanism: str) -> None:
+    with pytest.raises(ConfigError, match="needs 'sasl_plain_username' and 'sasl_plain_password'"):
+        parsed(security_protocol="SASL_SSL", sasl_mechanism=mechanism)
+    with pytest.raises(ConfigError, match="needs 'sasl_plain_password'"):
+        parsed(security_protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism, sasl_plain_username="eda")

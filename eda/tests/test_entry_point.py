@@ -1,6 +1,7 @@
 """The entry point as ansible-rulebook loads it, and its DOCUMENTATION against the arguments it accepts.
 
-ansible-rulebook 1.3.2 runs a source with ``runpy.run_path("<-S dir>/unicop_kafka.py")`` and calls its
+ansible-rulebook 1.3.2 runs a collection's source with ``runpy.run_path("<collection>/extensions/eda/plugins/
+event_source/unicop_kafka.py")`` (and a ``-S`` directory's the same way) and calls its
 ``main(queue, args)``. The load is done in a fresh interpreter (``-I``: no PYTHONPATH, no user site, no script
 directory on sys.path), so nothing this test process has imported can make it pass.
 """
@@ -17,7 +18,8 @@ import yaml
 import unicop_kafka
 from unicop_kafka_lib.arguments import parse_args
 
-SOURCES = Path(__file__).resolve().parent.parent / "sources"
+EDA = Path(__file__).resolve().parent.parent
+SOURCES = EDA / "collection" / "extensions" / "eda" / "plugins" / "event_source"
 
 # what ansible-rulebook does with the file, then main() with no arguments: the ConfigError proves that the
 # package beside the file was imported and wired (it is raised by unicop_kafka_lib.arguments)
@@ -56,9 +58,9 @@ def test_entry_point_loads_with_run_path_from_an_absolute_source_dir_in_any_work
     assert "'group_id' is required" in loaded["error"][2]
 
 
-def test_entry_point_loads_with_run_path_from_a_relative_source_dir() -> None:
-    # `ansible-rulebook -S eda/sources` from the repository root
-    loaded = load_like_ansible_rulebook("eda/sources/unicop_kafka.py", SOURCES.parent.parent)
+def test_entry_point_loads_with_run_path_from_a_relative_path() -> None:
+    # a relative path from the repository root (e.g. `ansible-rulebook -S` of the event_source folder)
+    loaded = load_like_ansible_rulebook(str(SOURCES.relative_to(EDA.parent) / "unicop_kafka.py"), EDA.parent)
 
     assert loaded["package"] == str(SOURCES / "unicop_kafka_lib" / "__init__.py")
     assert loaded["error"][:2] == ["unicop_kafka_lib.arguments", "ConfigError"]
@@ -77,5 +79,6 @@ def test_examples_are_a_rulebook_whose_source_arguments_are_all_documented() -> 
     [ruleset] = yaml.safe_load(unicop_kafka.EXAMPLES)
     [source] = ruleset["sources"]
 
-    assert set(source["unicop_kafka"]) <= options
-    assert {"group_id", "feedback", "rejects_topic"} <= set(source["unicop_kafka"])
+    # used by its fully qualified name, as from the installed collection unicop.eda
+    assert set(source["unicop.eda.unicop_kafka"]) <= options
+    assert {"group_id", "feedback", "rejects_topic"} <= set(source["unicop.eda.unicop_kafka"])

@@ -24,7 +24,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from rq import Retry
 from utilities.request import copy_safe_request, get_safe_request_context
 
-from .conf import ALWAYS_COVERED, COVERED_EVENT_TYPES, PLUGIN_NAME, plugin_settings
+from .conf import ALWAYS_COVERED, COVERED_EVENT_TYPES, PLUGIN_NAME, plugin_settings, tls_verify
 from .receiver import safe_url
 from .roots import object_key, region_ancestry, root_parts, scope_of
 from .webhook_callbacks import Lookups, changelog_ids, unicop_context
@@ -175,11 +175,18 @@ def split(bodies, max_bytes, max_items=MAX_ITEMS):
         yield chunk
 
 
-def _post(url, secret, request_id, chunk):
+def _post(url, secret, request_id, chunk, verify):
     raw = f'{{"request_id": {json.dumps(request_id)}, "events": [{", ".join(chunk)}]}}'.encode()
     headers = {'Content-Type': 'application/json', 'X-Hook-Signature': generate_signature(raw, secret)}
     try:
-        response = requests.post(url, data=raw, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        response = requests.post(url, data=raw, headers=headers, timeout=TIMEOUT, allow_redirects=False, verify=verify)
+    except requests.exceptions.SSLError:
+        # A certificate receiver_ca_file does not sign (or a name that does not match): said plainly, because
+        # "unreachable" would send the operator looking at the network. Retried like any refusal.
+        raise BatchRefusedError(
+            f'receiver at {safe_url(url)} failed TLS verification (its certificate is not signed by '
+            'receiver_ca_file, or not valid for its host name)'
+        ) from None
     except requests.RequestException as exc:
         raise BatchRefusedError(f'receiver unreachable at {safe_url(url)}: {type(exc).__name__}') from None
     if response.status_code != 207:
@@ -200,7 +207,7 @@ def send_batch(items, request=None):
     request_id = str(getattr(request, 'id', None) or uuid.uuid4())
     counts = {'accepted': 0, 'duplicate': 0, 'rejected': 0}
     for chunk in split(batch_items(items, request), settings['batch_max_bytes']):
-        for result in _post(url, settings['webhook_secret'], request_id, chunk):
+        for result in _post(url, settings['webhook_secret'], request_id, chunk, tls_verify(settings)):
             outcome = result.get('result')
             counts[outcome] = counts.get(outcome, 0) + 1
             if outcome == 'rejected':

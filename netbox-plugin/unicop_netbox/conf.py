@@ -19,6 +19,7 @@ __all__ = (
     'check_settings',
     'panel_models',
     'plugin_settings',
+    'tls_verify',
 )
 
 PLUGIN_NAME = 'unicop_netbox'
@@ -57,6 +58,10 @@ DEFAULT_SETTINGS = {
     'receiver_url': 'http://127.0.0.1:8080',
     # Service token for the receiver's /v1/roots API (panels, reconcile button); optional until they exist.
     'receiver_token': '',
+    # Path of a PEM CA bundle that signs an https receiver_url's certificate (a private CA). Every call of the plugin
+    # to the receiver verifies with it (batches, panel, Reconcile) and the bootstrap sets it on the Webhook
+    # (ca_file_path) for webhook delivery. None = requests' default bundle (certifi, or REQUESTS_CA_BUNDLE).
+    'receiver_ca_file': None,
     # The HMAC secret NetBox signs webhooks with; one of the receiver's UNICOP_WEBHOOK_SECRETS. Required.
     'webhook_secret': None,
     # How changes leave NetBox: 'batch' = the plugin's events pipeline sends all events of one request as signed
@@ -147,6 +152,9 @@ def check_settings(config):
 
     if not isinstance(merged['receiver_token'], str):
         errors.append(f"{_WHERE}['receiver_token'] must be a string")
+    ca_problem = _check_ca_file(merged['receiver_ca_file'])
+    if ca_problem:
+        errors.append(f"{_WHERE}['receiver_ca_file'] {ca_problem}")
 
     types = merged['object_types']
     if not isinstance(types, (list, tuple)) or not types:
@@ -191,6 +199,30 @@ def check_settings(config):
     merged['root_policy'] = policy_path
     merged['root_policy_document'] = policy
     return merged
+
+
+def _check_ca_file(path):
+    """None when `path` is None or a readable PEM file with at least one certificate, else the problem. Checked at
+    start-up so that a wrong path stops NetBox instead of failing every delivery later with a TLS error."""
+    if path is None:
+        return None
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        return 'must be the path of a PEM CA bundle (or None for the default bundle)'
+    try:
+        with open(path, 'rb') as f:
+            pem = f.read()
+    except OSError as e:
+        return f'= {str(path)!r} cannot be read: {e.strerror}'
+    if b'-----BEGIN CERTIFICATE-----' not in pem:
+        return f'= {str(path)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)'
+    return None
+
+
+def tls_verify(settings):
+    """`requests`' verify= for calls to the receiver: the configured CA bundle, else True (the default bundle).
+    Never False: the plugin sends signed events and a bearer token, which must not reach an unverified peer."""
+    ca_file = settings.get('receiver_ca_file')
+    return str(ca_file) if ca_file else True
 
 
 def _check_root_policy(path, errors):

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import plugin_settings
+from .conf import plugin_settings, tls_verify
 
 __all__ = (
     'BUSY',
@@ -135,6 +135,8 @@ def _describe(exc, timeout):
     """A short reason for a requests exception (its str() is a long urllib3 repr)."""
     if isinstance(exc, requests.Timeout):
         return f'no answer within {timeout} s'
+    if isinstance(exc, requests.exceptions.SSLError):
+        return 'TLS verification failed (certificate not signed by receiver_ca_file, or wrong host name)'
     match = _ERRNO.search(str(exc))
     if match:
         return match.group(1).strip().lower()
@@ -172,7 +174,15 @@ def _call(method, url, *, token, timeout, **kwargs):
         headers['Authorization'] = f'Bearer {token}'
     failure = None
     try:
-        response = requests.request(method, url, headers=headers, timeout=timeout, allow_redirects=False, **kwargs)
+        response = requests.request(
+            method,
+            url,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            verify=tls_verify(plugin_settings()),
+            **kwargs,
+        )
     except requests.RequestException as exc:
         # Not chained (`from None`, and raised outside the except block): the requests exception holds the prepared
         # request with its Authorization header, and a traceback of it would print that or its frames' locals.

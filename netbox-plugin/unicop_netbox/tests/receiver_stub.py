@@ -2,9 +2,10 @@
 
 It answers `/v1/roots/{root}`, `/v1/roots/{root}/timeline` and `POST /v1/roots/{root}/reconcile` with bodies shaped
 like openapi/unicop.yaml (RootState, Timeline, ReconcileAccepted, schemas/error.schema.json), checks the Bearer
-token, and records every request. `POST /v1/netbox/batches` checks the X-Hook-Signature (HMAC-SHA512 with `secret`)
-and answers 207 with one result per item: `rejected` for objects whose id is in `reject_ids`, `duplicate` for an item
-it answered before (same object type, id, event and last_updated), else `accepted`.
+token, and records every request; with `tls=(cert, key)` it serves https. `POST /v1/netbox/batches` checks the
+X-Hook-Signature (HMAC-SHA512 with `secret`) and answers 207 with one result per item: `rejected` for objects whose id
+is in `reject_ids`, `duplicate` for an item it answered before (same object type, id, event and last_updated), else
+`accepted`.
 
 It is not the receiver and tests nothing about it; the receiver's own tests and
 the end-to-end tests cover the real one."""
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -91,7 +93,7 @@ class ReceiverStub:
     is set; `always` = (status, body) answers every request alike; `echo_headers` makes every error answer repeat
     the request's headers in its message and details, as a misbehaving receiver or proxy might."""
 
-    def __init__(self, token='test-token', delay=0.0, hold=None, echo_headers=False, always=None, secret='s'):
+    def __init__(self, token='test-token', delay=0.0, hold=None, echo_headers=False, always=None, secret='s', tls=None):
         self.token = token
         self.secret = secret
         self.reject_ids = set()
@@ -169,7 +171,15 @@ class ReceiverStub:
 
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.server.daemon_threads = True
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        scheme = 'http'
+        if tls is not None:
+            # tls = (certificate file, key file): an https receiver. A client that refuses the certificate aborts the
+            # handshake inside accept(); socketserver drops that connection (SSLError is an OSError) and serves on.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = 'https'
+        self.url = f'{scheme}://127.0.0.1:{self.server.server_address[1]}'
         self.thread = threading.Thread(target=self.server.serve_forever, name='receiver-stub', daemon=True)
 
     def answer_batch(self, raw, signature):

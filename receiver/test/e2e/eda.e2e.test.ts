@@ -1,6 +1,7 @@
 /**
  * End to end for the EDA leg: reconcile command on Kafka → real ansible-rulebook (scripts/eda: PyPI venv,
- * Java 17, eda/rulebooks/unicop.yml + eda/sources/unicop_kafka.py) → run_job_template → AWX API double
+ * Java 17, eda/rulebooks/unicop.yml + the source unicop.eda.unicop_kafka from the built and installed collection
+ * eda/collection/) → run_job_template → AWX API double
  * (receiver/test/helpers/awx-double.ts) → AWX's default webhook notification to a local collector.
  *
  * Needs a running Kafka at KAFKA_BROKERS (scripts/kafka up). It FAILS, never skips, when Kafka is

@@ -48,6 +48,8 @@ PLUGINS_CONFIG = {{
     'unicop_netbox': {{
         'receiver_url': {receiver_url!r},
         'receiver_token': {receiver_token!r},
+        # UNICOP_RECEIVER_CA_FILE: the CA of an https receiver (None = requests' default bundle)
+        'receiver_ca_file': {receiver_ca_file!r},
         'webhook_secret': {webhook_secret!r},
         # batch delivery (the default): like RQ_RETRY_* above, a few quick retries, then the changelog catch-up
         'batch_retry_intervals': [2, 5, 10],
@@ -111,6 +113,9 @@ def render(env):
         pepper=env['UNICOP_CONF_PEPPER'],
         receiver_url=env['UNICOP_CONF_RECEIVER_URL'].rstrip('/'),
         receiver_token=env.get('UNICOP_CONF_RECEIVER_TOKEN', ''),
+        receiver_ca_file=(
+            os.path.abspath(env['UNICOP_CONF_RECEIVER_CA_FILE']) if env.get('UNICOP_CONF_RECEIVER_CA_FILE') else None
+        ),
         webhook_secret=env['UNICOP_CONF_WEBHOOK_SECRET'],
         root_policy=os.path.abspath(env['UNICOP_CONF_ROOT_POLICY']) if env.get('UNICOP_CONF_ROOT_POLICY') else None,
         iam_policy=os.path.abspath(env['UNICOP_CONF_IAM_POLICY']) if env.get('UNICOP_CONF_IAM_POLICY') else None,

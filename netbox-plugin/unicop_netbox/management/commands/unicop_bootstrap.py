@@ -46,6 +46,8 @@ def bootstrap(plugin_settings):
         'body_template': '',  # NetBox's default JSON body: the receiver validates exactly that
         'secret': plugin_settings['webhook_secret'],
         'ssl_verification': True,
+        # the private CA of an https receiver (receiver_ca_file): NetBox's webhook sender verifies with it
+        'ca_file_path': str(plugin_settings['receiver_ca_file']) if plugin_settings.get('receiver_ca_file') else None,
         'description': 'UNICOP receiver (managed by netbox unicop_bootstrap)',
     }
     webhook = Webhook.objects.filter(name=NAME).first()

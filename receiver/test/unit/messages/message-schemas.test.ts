@@ -50,8 +50,8 @@ function typesWithSchemas(): Map<string, string> {
 }
 
 /**
- * The message types the EDA source plugin publishes (eda/sources/, Python): no TypeScript emit site
- * writes them, so they are listed here and their schema is checked by name.
+ * The message types the EDA source plugin publishes (the unicop.eda collection, eda/collection/, Python): no
+ * TypeScript emit site writes them, so they are listed here and their schema is checked by name.
  */
 const WRITTEN_ELSEWHERE = new Set(['unicop.source.rejected']);
 

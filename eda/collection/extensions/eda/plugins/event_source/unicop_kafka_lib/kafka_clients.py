@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -18,7 +19,10 @@ def _security(cfg: dict[str, Any]) -> dict[str, Any]:
         ssl_context = create_ssl_context(
             cafile=cfg["cafile"], certfile=cfg["certfile"], keyfile=cfg["keyfile"], password=cfg["password"]
         )
+        # as ansible.eda.kafka: the host name check first, then the verify mode (CERT_NONE only without the check;
+        # parse_args refuses the other combination)
         ssl_context.check_hostname = cfg["check_hostname"]
+        ssl_context.verify_mode = ssl.VerifyMode[cfg["verify_mode"]]
         if security_protocol == "PLAINTEXT":
             security_protocol = "SSL"
         elif security_protocol == "SASL_PLAINTEXT":

@@ -31,7 +31,8 @@ crash-looped on the same record), while skipping it with only a log line would l
 notice is on Kafka before the record is committed: if publishing it fails, the source retries with backoff
 (each failure logged) and commits nothing meanwhile.
 
-Layout: this file is the entry point ansible-rulebook loads (``main`` + ``DOCUMENTATION``); the work is done by
+Layout: this file is the event source `unicop.eda.unicop_kafka` of the Ansible collection unicop.eda
+(eda/collection/), the entry point ansible-rulebook loads (``main`` + ``DOCUMENTATION``); the work is done by
 the package ``unicop_kafka_lib/`` next to it, one module per concern (its ``__init__.py`` has the map).
 """
 
@@ -41,13 +42,14 @@ import os
 import sys
 from typing import Any
 
-# How the package next to this file gets imported. ansible-rulebook 1.3.2 loads a source with
-# runpy.run_path("<first -S dir>/unicop_kafka.py") (ansible_rulebook/engine.py, start_source): the file runs as a
-# module named "<run_path>", outside any package (so no relative import), and run_path of a *file* does not put
-# its directory on sys.path (only of a directory or zip). So this directory is put first on sys.path, once per
-# process, before the import: then `unicop_kafka_lib` is always the package beside this file, whatever the
-# working directory, PYTHONPATH or -S path (relative or absolute) were. Nothing else lives in eda/sources, so no
-# other import can be shadowed by it. The same holds for `python unicop_kafka.py` and for pytest (pythonpath).
+# How the package next to this file gets imported. ansible-rulebook 1.3.2 loads a collection's source with
+# runpy.run_path("<collection>/extensions/eda/plugins/event_source/unicop_kafka.py") (ansible_rulebook/engine.py,
+# start_source; the same for a -S directory): the file runs as a module named "<run_path>", outside any package (so
+# no relative import, and no `ansible_collections.unicop.eda` import either: the collections path is not on
+# sys.path), and run_path of a *file* does not put its directory on sys.path. So this directory is put first on
+# sys.path, once per process, before the import: then `unicop_kafka_lib` is always the package beside this file,
+# wherever the collection was installed. Nothing else lives in this event_source directory, so no other import can
+# be shadowed by it. The same holds for `python unicop_kafka.py` and for pytest (pythonpath in eda/pyproject.toml).
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
@@ -158,33 +160,47 @@ options:
     type: int
     default: 10000
   security_protocol:
-    description: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    description:
+      - How to reach the brokers, as C(ansible.eda.kafka) takes it. When the protocol ends in SSL, or any of
+        C(cafile), C(certfile), C(keyfile) is set, an SSL context is built (aiokafka C(create_ssl_context)) and
+        PLAINTEXT becomes SSL, SASL_PLAINTEXT becomes SASL_SSL.
     type: str
+    choices: [PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL]
     default: PLAINTEXT
   sasl_mechanism:
-    description: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    description: SASL mechanism for SASL_PLAINTEXT / SASL_SSL. PLAIN and SCRAM-* need C(sasl_plain_username) and
+      C(sasl_plain_password).
     type: str
+    choices: [PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI, OAUTHBEARER]
     default: PLAIN
   sasl_plain_username:
+    description: SASL user name (PLAIN, SCRAM-*).
     type: str
   sasl_plain_password:
+    description: SASL password (PLAIN, SCRAM-*). Pass it from a vault or an extra var, not in the rulebook.
     type: str
   cafile:
-    description: CA bundle for SSL.
+    description: CA bundle (PEM) that signs the brokers' certificates.
     type: str
   certfile:
-    description: Client certificate for SSL.
+    description: Client certificate (PEM) for mutual TLS.
     type: str
   keyfile:
-    description: Client key for SSL.
+    description: Client key (PEM) for mutual TLS.
     type: str
   password:
     description: Password of C(keyfile).
     type: str
   check_hostname:
-    description: Verify the broker's host name (SSL).
+    description: Verify that the broker's certificate names the host connected to (SSL).
     type: bool
     default: true
+  verify_mode:
+    description: Whether the broker's certificate must verify against C(cafile) (or the system CAs), as
+      Python's C(ssl) verify modes. C(CERT_NONE) needs C(check_hostname=false).
+    type: str
+    choices: [CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED]
+    default: CERT_REQUIRED
 """
 
 EXAMPLES = r"""
@@ -193,7 +209,7 @@ EXAMPLES = r"""
   execution_strategy: parallel
   sources:
     - name: reconcile_requests
-      unicop_kafka:
+      unicop.eda.unicop_kafka:
         bootstrap_servers: "{{ kafka_brokers }}"
         topic: "{{ topic_prefix }}.reconcile.requests.v1"
         group_id: unicop-eda
@@ -207,7 +223,9 @@ EXAMPLES = r"""
         debug:
           msg: "{{ event.meta.kafka.topic }}:{{ event.meta.kafka.partition }}:{{ event.meta.kafka.offset }}"
 
-# run: ansible-rulebook -r rulebook.yml -S eda/sources --persistence-id unicop-eda --vars vars.yml
+# run (the collection installed, e.g. by scripts/eda install into var/eda/collections):
+#   ANSIBLE_COLLECTIONS_PATH=var/eda/collections ansible-rulebook -r rulebook.yml --persistence-id unicop-eda \
+#     --vars vars.yml
 # finite (tests): add max_messages: 3 and/or idle_timeout: 10 to the source arguments.
 """
 

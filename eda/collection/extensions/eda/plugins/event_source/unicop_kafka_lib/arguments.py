@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConfigError", "parse_args"]
+__all__ = ["SASL_MECHANISMS", "SECURITY_PROTOCOLS", "VERIFY_MODES", "ConfigError", "parse_args"]
+
+
+# The values ansible.eda.kafka accepts for the arguments the two sources share (its DOCUMENTATION); aiokafka would
+# refuse anything else only when the source starts connecting, with a message that does not name the argument.
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER")
+VERIFY_MODES = ("CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED")
 
 
 class ConfigError(ValueError):
@@ -92,6 +99,8 @@ def parse_args(args: dict[str, Any]) -> dict[str, Any]:
     if idle_timeout == 0:
         idle_timeout = None
 
+    security = _security_args(args)
+
     return {
         "bootstrap_servers": servers,
         "topics": topics,
@@ -108,13 +117,45 @@ def parse_args(args: dict[str, Any]) -> dict[str, Any]:
         "final_delay": _number(args, "final_delay", 1.0),
         "max_poll_interval_ms": _number(args, "max_poll_interval_ms", 300000, integer=True),
         "session_timeout_ms": _number(args, "session_timeout_ms", 10000, integer=True),
-        "security_protocol": str(args.get("security_protocol", "PLAINTEXT")).upper(),
-        "sasl_mechanism": str(args.get("sasl_mechanism", "PLAIN")).upper(),
+        **security,
+    }
+
+
+def _choice(args: dict[str, Any], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = str(args.get(name) or default).upper()
+    if value not in choices:
+        raise ConfigError(f"unicop_kafka: '{name}' must be one of {', '.join(choices)}, got {args.get(name)!r}")
+    return value
+
+
+def _security_args(args: dict[str, Any]) -> dict[str, Any]:
+    """TLS and SASL, named and defaulted as ansible.eda.kafka names them (eda-awx.md §2.1)."""
+    security_protocol = _choice(args, "security_protocol", "PLAINTEXT", SECURITY_PROTOCOLS)
+    sasl_mechanism = _choice(args, "sasl_mechanism", "PLAIN", SASL_MECHANISMS)
+    verify_mode = _choice(args, "verify_mode", "CERT_REQUIRED", VERIFY_MODES)
+    check_hostname = _bool(args.get("check_hostname", True), "check_hostname")
+    if verify_mode == "CERT_NONE" and check_hostname:
+        # Python's ssl refuses the combination itself (ValueError at start-up): say which arguments to change
+        raise ConfigError(
+            "unicop_kafka: 'verify_mode: CERT_NONE' needs 'check_hostname: false' "
+            "(a host name cannot be checked on a certificate that is not verified)"
+        )
+    if security_protocol.startswith("SASL_") and sasl_mechanism in {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}:
+        missing = [n for n in ("sasl_plain_username", "sasl_plain_password") if not args.get(n)]
+        if missing:
+            raise ConfigError(
+                f"unicop_kafka: security_protocol {security_protocol} with sasl_mechanism {sasl_mechanism} "
+                f"needs {' and '.join(repr(n) for n in missing)}"
+            )
+    return {
+        "security_protocol": security_protocol,
+        "sasl_mechanism": sasl_mechanism,
         "sasl_plain_username": args.get("sasl_plain_username"),
         "sasl_plain_password": args.get("sasl_plain_password"),
         "cafile": args.get("cafile"),
         "certfile": args.get("certfile"),
         "keyfile": args.get("keyfile"),
         "password": args.get("password"),
-        "check_hostname": _bool(args.get("check_hostname", True), "check_hostname"),
+        "check_hostname": check_hostname,
+        "verify_mode": verify_mode,
     }

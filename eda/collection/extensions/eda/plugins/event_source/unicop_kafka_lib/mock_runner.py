@@ -1,6 +1,6 @@
 """Runs the source stand-alone and prints its events instead of handing them to ansible-rulebook.
 
-    python eda/sources/unicop_kafka.py --bootstrap-servers 127.0.0.1:9092 \\
+    python eda/collection/extensions/eda/plugins/event_source/unicop_kafka.py --bootstrap-servers 127.0.0.1:9092 \\
         --topic unicop.reconcile.requests.v1 --group-id probe --idle-timeout 5
 """
 
