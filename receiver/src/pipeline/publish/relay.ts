@@ -23,6 +23,8 @@ const STALL_MS = 5000;
 const FAILURE_CODES = {
   fatal_sequence: 'UNICOP_PUBLISH_PRODUCER_FENCED',
   too_large: 'UNICOP_PUBLISH_MESSAGE_TOO_LARGE',
+  authentication: 'UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED',
+  tls: 'UNICOP_PUBLISH_KAFKA_TLS_FAILED',
   broker_unavailable: 'UNICOP_PUBLISH_BROKER_UNAVAILABLE',
 } as const satisfies Record<PublishFailure, ErrorCode>;
 
@@ -53,7 +55,8 @@ export interface RelayStore {
 export interface RelayMetrics {
   published(topic: string, count: number, oldestAcceptedAt: number): void;
   failed(kind: RelayFailure): void;
-  reachable(up: boolean): void;
+  /** `code`: why the broker counts as unreachable (the failure's error code), for /readyz. */
+  reachable(up: boolean, code?: ErrorCode): void;
   acknowledged(rows: number): void;
   /** An existing topic's setting differs from its declaration (topic-config.ts). */
   topicMismatch(topic: string, setting: string): void;
@@ -203,13 +206,14 @@ export class Relay {
         if (unrecorded) await this.cursorBackoff.wait(unrecorded);
       } catch (error) {
         const kind = classifyPublishError(error);
-        this.setReachable(false);
+        this.setReachable(false, FAILURE_CODES[kind]);
         this.options.metrics.failed(kind);
         const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
-        this.options.log.warn(
-          { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs },
-          'publish failed; backing off',
-        );
+        const fields = { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs };
+        // Refused credentials or certificates do not heal by waiting: an operator has to act.
+        if (kind === 'authentication' || kind === 'tls')
+          this.options.log.error(fields, 'Kafka refused the connection settings (KAFKA_SECURITY_PROTOCOL, SASL, TLS); backing off');
+        else this.options.log.warn(fields, 'publish failed; backing off');
         if (kind === 'fatal_sequence') await this.replaceProducer();
         if (kind === 'too_large') {
           // Never dropped: smaller batches first; a single message the topic refuses stays here,
@@ -303,7 +307,7 @@ export class Relay {
   /** The broker holds a batch without answering: unreachable until it acknowledges (or the send fails). */
   private stall(rows: number): void {
     this.stalled = true;
-    this.options.metrics.reachable(false);
+    this.options.metrics.reachable(false, 'UNICOP_PUBLISH_BROKER_UNAVAILABLE');
     this.options.log.warn(
       { rows, waitedMs: this.options.stallMs ?? STALL_MS },
       'Kafka has not acknowledged a batch in time: the broker is not answering; counted unreachable until it does',
@@ -368,9 +372,9 @@ export class Relay {
     this.setReachable(true);
   }
 
-  private setReachable(up: boolean): void {
+  private setReachable(up: boolean, code?: ErrorCode): void {
     if (up !== this.brokerUp) this.options.log.info({ reachable: up }, up ? 'kafka reachable' : 'kafka unreachable');
     this.brokerUp = up;
-    this.options.metrics.reachable(up);
+    this.options.metrics.reachable(up, code);
   }
 }

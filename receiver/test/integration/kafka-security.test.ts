@@ -1,0 +1,149 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { Kafka, logLevel } from 'kafkajs';
+import { interfaceUpdate, signed } from '../helpers/fixtures.js';
+import { postRaw, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { secureBroker, type SecureBroker } from '../helpers/secure-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+type Readiness = { status: string; checks: { kafka: { reachable: boolean; code?: string }; routes: Record<string, { code?: string }> } };
+
+async function readiness(t: TestReceiver): Promise<Readiness> {
+  return (await t.http.get('/readyz')).body as Readiness;
+}
+
+/** The first readiness answer that names why Kafka is unreachable. */
+function notReadyReason(t: TestReceiver): Promise<Readiness> {
+  return waitFor(
+    async () => {
+      const r = await readiness(t);
+      return r.checks.kafka.code ? r : null;
+    },
+    30_000,
+    'readiness naming a reason',
+  );
+}
+
+/** Posts one signed webhook (202) and waits until the broker acknowledged it: the event's id. */
+async function publishOne(t: TestReceiver, device: number): Promise<string> {
+  const { raw, signature } = signed(interfaceUpdate(device, device + 1, 1));
+  const res = await postRaw(t, raw, { 'content-type': 'application/json', 'x-hook-signature': signature });
+  assert.equal(res.status, 202);
+  await waitFor(() => t.receiver.store.depth() === 0, 30_000, 'the outbox drained to Kafka (acks -1)');
+  return (res.body as { id: string }).id;
+}
+
+describe('Kafka over TLS and SASL (a real broker with SASL_SSL and mutual-TLS listeners)', function () {
+  this.timeout(120_000);
+  let broker: SecureBroker;
+  /** What the receivers below published: read back at the end by one consumer (one group join, not one per test). */
+  const published: { topic: string; id: string; key: string }[] = [];
+  before(async () => {
+    broker = await secureBroker();
+  });
+  after(async () => {
+    await broker?.close();
+  });
+
+  const saslEnv = (mechanism: string, password = broker.user.password): Record<string, string> => ({
+    KAFKA_BROKERS: broker.saslSsl,
+    KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+    KAFKA_SASL_MECHANISM: mechanism,
+    KAFKA_SASL_USERNAME: broker.user.name,
+    KAFKA_SASL_PASSWORD: password,
+    KAFKA_SSL_CA_FILE: broker.certificates.ca,
+  });
+
+  // SCRAM-SHA-256 is the read-back client's mechanism (last test): all three reach the broker.
+  for (const [mechanism, device] of [
+    ['SCRAM-SHA-512', 101],
+    ['PLAIN', 102],
+  ] as const) {
+    it(`publishes a signed webhook over SASL_SSL with ${mechanism}`, async () => {
+      const t = startTestReceiver(saslEnv(mechanism));
+      try {
+        published.push({ topic: t.topics.events, id: await publishOne(t, device), key: `dcim.device:${device}` });
+        assert.equal((await readiness(t)).status, 'ready');
+      } finally {
+        await t.close();
+      }
+    });
+  }
+
+  it('publishes over SSL with a client certificate to a listener that requires one', async () => {
+    const t = startTestReceiver({
+      KAFKA_BROKERS: broker.ssl,
+      KAFKA_SECURITY_PROTOCOL: 'SSL',
+      KAFKA_SSL_CA_FILE: broker.certificates.ca,
+      KAFKA_SSL_CERT_FILE: broker.certificates.clientCert,
+      KAFKA_SSL_KEY_FILE: broker.certificates.clientKey,
+    });
+    try {
+      published.push({ topic: t.topics.events, id: await publishOne(t, 103), key: 'dcim.device:103' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is not ready, with a TLS error, when the configured CA did not sign the broker certificate', async () => {
+    const t = startTestReceiver({ ...saslEnv('SCRAM-SHA-512'), KAFKA_SSL_CA_FILE: broker.certificates.otherCa });
+    try {
+      const ready = await notReadyReason(t);
+      assert.equal(ready.status, 'not_ready');
+      assert.equal(ready.checks.kafka.code, 'UNICOP_PUBLISH_KAFKA_TLS_FAILED');
+      assert.equal(ready.checks.routes.default?.code, 'UNICOP_PUBLISH_KAFKA_TLS_FAILED');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is not ready, with an authentication error, for a wrong password, and never logs the password', async () => {
+    const password = `LEAKMARKER-${randomUUID()}`;
+    let output = '';
+    const log = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output += chunk.toString();
+        done();
+      },
+    });
+    // Debug level: everything the receiver and kafkajs (through it) would write, from both threads.
+    const t = startTestReceiver({ ...saslEnv('SCRAM-SHA-512', password), UNICOP_LOG_LEVEL: 'debug' }, { log });
+    try {
+      const ready = await notReadyReason(t);
+      assert.equal(ready.status, 'not_ready');
+      assert.equal(ready.checks.kafka.code, 'UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED');
+    } finally {
+      await t.close();
+    }
+    assert.match(output, /"code":"UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED"/, 'the log names the failure by its code');
+    assert.match(output, /authentication failed/i, "the log keeps kafkajs' reason");
+    const leaks = output.split('\n').filter((line) => line.includes('LEAKMARKER'));
+    assert.deepEqual(leaks, [], 'the password reached the log');
+  });
+
+  it('every event published above reads back over SASL_SSL (SCRAM-SHA-256), with its key', async () => {
+    assert.equal(published.length, 3, 'the publishing tests above ran');
+    const kafka = new Kafka({
+      clientId: 'unicop-test',
+      brokers: [broker.saslSsl],
+      logLevel: logLevel.NOTHING,
+      ssl: { ca: [readFileSync(broker.certificates.ca, 'utf8')] },
+      sasl: { mechanism: 'scram-sha-256', username: broker.user.name, password: broker.user.password },
+    });
+    const consumer = kafka.consumer({ groupId: `unicop-test-${randomUUID()}` });
+    const keys = new Map<string, string>();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: published.map((p) => p.topic), fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => void keys.set(message.headers?.message_uuid?.toString() ?? '', message.key?.toString() ?? ''),
+      });
+      await waitFor(() => published.every((p) => keys.has(p.id)), 30_000, 'the published events');
+    } finally {
+      await consumer.disconnect();
+    }
+    for (const p of published) assert.equal(keys.get(p.id), p.key, p.topic);
+  });
+});
