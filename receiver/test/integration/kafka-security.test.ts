@@ -36,6 +36,18 @@ function notReadyReason(t: TestReceiver): Promise<Readiness> {
   );
 }
 
+/** A log destination that keeps what the receiver writes, as text. */
+function textSink(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
 /** Posts one signed webhook (202) and waits until the broker acknowledged it: the event's id. */
 async function publishOne(t: Pick<TestReceiver, 'http' | 'receiver'>, device: number, secret?: string, regions?: string[]): Promise<string> {
   const body = interfaceUpdate(device, device + 1, 1);
@@ -162,7 +174,8 @@ describe('Kafka over TLS and SASL (a real broker with SASL_SSL and mutual-TLS li
   });
 
   it('is not ready, with a TLS error, when the configured CA did not sign the broker certificate', async () => {
-    const t = startTestReceiver({ ...saslEnv('SCRAM-SHA-512'), KAFKA_SSL_CA_FILE: broker.certificates.otherCa });
+    const log = textSink();
+    const t = startTestReceiver({ ...saslEnv('SCRAM-SHA-512'), KAFKA_SSL_CA_FILE: broker.certificates.otherCa, UNICOP_LOG_LEVEL: 'warn' }, { log: log.stream });
     try {
       const ready = await notReadyReason(t);
       assert.equal(ready.status, 'not_ready');
@@ -171,19 +184,15 @@ describe('Kafka over TLS and SASL (a real broker with SASL_SSL and mutual-TLS li
     } finally {
       await t.close();
     }
+    // which check failed, for the operator: the broker's chain does not lead to the configured CA
+    assert.match(log.text(), /"code":"UNICOP_PUBLISH_KAFKA_TLS_FAILED","socket":"UNABLE_TO_VERIFY_LEAF_SIGNATURE"/);
   });
 
   it('is not ready, with an authentication error, for a wrong password, and never logs the password', async () => {
     const password = `LEAKMARKER-${randomUUID()}`;
-    let output = '';
-    const log = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        output += chunk.toString();
-        done();
-      },
-    });
+    const log = textSink();
     // Debug level: everything the receiver and kafkajs (through it) would write, from both threads.
-    const t = startTestReceiver({ ...saslEnv('SCRAM-SHA-512', password), UNICOP_LOG_LEVEL: 'debug' }, { log });
+    const t = startTestReceiver({ ...saslEnv('SCRAM-SHA-512', password), UNICOP_LOG_LEVEL: 'debug' }, { log: log.stream });
     try {
       const ready = await notReadyReason(t);
       assert.equal(ready.status, 'not_ready');
@@ -191,6 +200,7 @@ describe('Kafka over TLS and SASL (a real broker with SASL_SSL and mutual-TLS li
     } finally {
       await t.close();
     }
+    const output = log.text();
     assert.match(output, /"code":"UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED"/, 'the log names the failure by its code');
     assert.match(output, /authentication failed/i, "the log keeps kafkajs' reason");
     const leaks = output.split('\n').filter((line) => line.includes('LEAKMARKER'));

@@ -29,6 +29,20 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SI
  */
 export type PublishFailure = 'fatal_sequence' | 'too_large' | 'authentication' | 'tls' | 'broker_unavailable';
 
+/**
+ * The socket's error code in the cause chain (UNABLE_TO_VERIFY_LEAF_SIGNATURE, ECONNREFUSED…):
+ * kafkajs keeps it as a property its messages leave out, and it is what tells an operator which
+ * certificate check failed.
+ */
+export function socketErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && !code.startsWith('UNICOP_')) return code;
+    e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Walks the cause chain (kafkajs wraps protocol errors in retry errors) for the errors that need more than a backoff. */
 export function classifyPublishError(error: unknown): PublishFailure {
   for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {

@@ -8,7 +8,7 @@ import { lateAfter } from '../../retry/late.js';
 import { Pause, sleep } from '../../retry/pause.js';
 import { RETRY_POLICIES } from '../../retry/policies.js';
 import { kafkajsRetry } from './kafka-client.js';
-import { classifyPublishError, type PublishFailure } from './producer-errors.js';
+import { classifyPublishError, socketErrorCode, type PublishFailure } from './producer-errors.js';
 import { ensureTopics, type TopicNames } from './topics.js';
 
 /** Between looks for new rows when nothing woke the relay. */
@@ -209,7 +209,8 @@ export class Relay {
         this.setReachable(false, FAILURE_CODES[kind]);
         this.options.metrics.failed(kind);
         const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
-        const fields = { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs };
+        const socket = socketErrorCode(error);
+        const fields = { err: failure, code: failure.code, ...(socket && { socket }), pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs };
         // Refused credentials or certificates do not heal by waiting: an operator has to act.
         if (kind === 'authentication' || kind === 'tls')
           this.options.log.error(fields, 'Kafka refused the connection settings (KAFKA_SECURITY_PROTOCOL, SASL, TLS); backing off');

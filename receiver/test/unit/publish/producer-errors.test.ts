@@ -6,7 +6,7 @@ import {
   KafkaJSSASLAuthenticationError,
   KafkaJSNumberOfRetriesExceeded,
 } from 'kafkajs';
-import { classifyPublishError } from '../../../src/pipeline/publish/producer-errors.js';
+import { classifyPublishError, socketErrorCode } from '../../../src/pipeline/publish/producer-errors.js';
 
 function protocolError(type: string): KafkaJSProtocolError {
   return new KafkaJSProtocolError({ message: type, type, code: 45, retriable: false } as unknown as string);
@@ -48,6 +48,8 @@ describe('publish error classification', () => {
       'CERT_HAS_EXPIRED',
     ]) {
       assert.equal(classifyPublishError(retried(code)), 'tls', code);
+      // the log line names which check failed (kafkajs' messages leave the code out)
+      assert.equal(socketErrorCode(retried(code)), code);
     }
     assert.equal(classifyPublishError(retried('ECONNREFUSED')), 'broker_unavailable');
   });
