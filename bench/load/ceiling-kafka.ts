@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   }
 
   const log = createLogger('warn');
-  const kafka = createKafka(brokers, log);
+  // The bench's own broker is PLAINTEXT (scripts/kafka up).
+  const kafka = createKafka(brokers, log, {});
   const topics = topicNames(prefix);
   const admin = kafka.admin();
   await admin.connect();

@@ -20,7 +20,8 @@ import { SIGNATURE_HEADER } from './pipeline/verify/verify-signature.js';
 
 export interface Readiness {
   /** Per route: its cluster reachable, its unpublished rows and limit. */
-  routes: ReadonlyMap<string, { reachable: boolean; depth: number; limit: number }>;
+  /** `code`: while unreachable, the error code of the last failed contact (a refused password, an untrusted certificate…). */
+  routes: ReadonlyMap<string, { reachable: boolean; code?: string; depth: number; limit: number }>;
   outboxDepth: number;
   outboxLimit: number;
   /** Set while the database refuses writes (disk full, I/O error), until a write succeeds again. */
@@ -123,7 +124,7 @@ export function buildApp(deps: AppDeps): express.Express {
     const body: components['schemas']['Readiness'] = {
       status,
       checks: {
-        kafka: { reachable: routes.every(([, route]) => route.reachable) },
+        kafka: { reachable: routes.every(([, route]) => route.reachable), ...kafkaFault(routes) },
         routes: Object.fromEntries(routes),
         outbox: { depth: r.outboxDepth, limit: r.outboxLimit },
         store,
@@ -164,6 +165,12 @@ export function buildApp(deps: AppDeps): express.Express {
 }
 
 /** express.json, with its parse and size errors answered as `code` (400) like every other error. */
+/** The first unreachable route's reason, so a receiver without a federation file shows it beside `reachable`. */
+function kafkaFault(routes: [string, { reachable: boolean; code?: string }][]): { code?: string } {
+  const code = routes.find(([, route]) => !route.reachable && route.code !== undefined)?.[1].code;
+  return code === undefined ? {} : { code };
+}
+
 function jsonBody(limit: string, code: ErrorCode): express.RequestHandler {
   const parse = express.json({ limit, strict: true });
   return (req, res, next) => parse(req, res, (err?: unknown) => next(err && new UnicopError(code, 'the body is not acceptable JSON', { cause: err })));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UnicopError, type ErrorDetail } from './errors.js';
+import { kafkaSecurityProblems } from './kafka-security-settings.js';
 import type { ConfigSchema } from './generated/config.js';
 import { SchemaRegistry } from './schema-registry.js';
 
@@ -24,6 +25,14 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVar>> = {
   PORT: { key: 'port', kind: 'string' },
   HOST: { key: 'host', kind: 'string' },
   KAFKA_BROKERS: { key: 'kafkaBrokers', kind: 'list' },
+  KAFKA_SECURITY_PROTOCOL: { key: 'kafkaSecurityProtocol', kind: 'string' },
+  KAFKA_SASL_MECHANISM: { key: 'kafkaSaslMechanism', kind: 'string' },
+  KAFKA_SASL_USERNAME: { key: 'kafkaSaslUsername', kind: 'string' },
+  KAFKA_SASL_PASSWORD: { key: 'kafkaSaslPassword', kind: 'string', secret: true },
+  KAFKA_SSL_CA_FILE: { key: 'kafkaSslCaFile', kind: 'string' },
+  KAFKA_SSL_CERT_FILE: { key: 'kafkaSslCertFile', kind: 'string' },
+  KAFKA_SSL_KEY_FILE: { key: 'kafkaSslKeyFile', kind: 'string' },
+  KAFKA_SSL_KEY_PASSWORD: { key: 'kafkaSslKeyPassword', kind: 'string', secret: true },
   UNICOP_WEBHOOK_SECRETS: { key: 'webhookSecrets', kind: 'list', secret: true },
   UNICOP_INSECURE_NO_SIGNATURE: { key: 'insecureNoSignature', kind: 'flag' },
   UNICOP_DATA_DIR: { key: 'dataDir', kind: 'string' },
@@ -134,7 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((raw.awxUrl === undefined) !== (raw.awxToken === undefined)) {
     problems.push({ pointer: 'AWX_URL', message: 'the AWX outcome poller needs both AWX_URL and AWX_TOKEN (or _FILE)' });
   }
-  problems.push(...identityProblems(raw), ...federationProblems(env), ...tlsProblems(raw));
+  problems.push(...identityProblems(raw), ...federationProblems(env), ...tlsProblems(raw), ...kafkaSecurityProblems(raw));
   if (isConfig(raw) && raw.federationFile === undefined && raw.webhookSecrets.length === 0 && !raw.insecureNoSignature) {
     problems.push({
       pointer: 'UNICOP_WEBHOOK_SECRETS',

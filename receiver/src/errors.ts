@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   UNICOP_PUBLISH_CURSOR_WRITE_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_CONSUMER_START_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_RELAY_THREAD_FAILED: { httpStatus: 503, retriable: true },
+  UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED: { httpStatus: 503, retriable: true },
+  UNICOP_PUBLISH_KAFKA_TLS_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_API_DISABLED: { httpStatus: 403, retriable: false },
   UNICOP_API_TOKEN_MISSING: { httpStatus: 401, retriable: false },
   UNICOP_API_TOKEN_INVALID: { httpStatus: 401, retriable: false },

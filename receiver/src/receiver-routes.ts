@@ -7,6 +7,7 @@ import type { OutboxStore } from './pipeline/outbox/outbox-store.js';
 import { RouteDepths } from './pipeline/outbox/route-depths.js';
 import type { StoreHealth } from './pipeline/outbox/store-health.js';
 import { createKafka } from './pipeline/publish/kafka-client.js';
+import { kafkaSecurity } from './pipeline/publish/kafka-security.js';
 import type { RelayMetrics } from './pipeline/publish/relay.js';
 import { topicNames, type TopicNames } from './pipeline/publish/topics.js';
 import { RelayThread, type RelayHandle } from './relay-thread.js';
@@ -80,8 +81,11 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
     ]),
   );
   const laneMetrics = new Map(federation.routes.map((route) => [route.name, metrics.lanes(route.name)]));
+  // Read once (certificate files too): this thread's clients and the relay thread's use the same.
+  const security = kafkaSecurity(config);
   const thread = new RelayThread({
     config,
+    security,
     routes: federation.routes,
     home: federation.home.name,
     cell: federation.cell,
@@ -92,7 +96,7 @@ export function openRoutes(deps: ReceiverRoutesDeps): ReceiverRoutes {
   });
   const relays = new Map(
     federation.routes.map((route) => {
-      const kafka = createKafka(route.brokers, log.child({ route: route.name }));
+      const kafka = createKafka(route.brokers, log.child({ route: route.name }), security);
       return [route.name, { route, kafka, topics: topicNames(route.topicPrefix), relay: thread.relays.get(route.name)! }] as const;
     }),
   );

@@ -382,7 +382,10 @@ export function createReceiver(config: Config, log: Logger, options: ReceiverOpt
     access: apiAccess,
     readiness: () => ({
       routes: new Map(
-        [...routes.relays].map(([name, r]) => [name, { reachable: r.relay.reachable, depth: routes.depths.of(name), limit: r.route.outboxLimit }]),
+        [...routes.relays].map(([name, r]) => [
+          name,
+          { reachable: r.relay.reachable, ...(r.relay.fault !== null && { code: r.relay.fault }), depth: routes.depths.of(name), limit: r.route.outboxLimit },
+        ]),
       ),
       outboxDepth: routes.depths.total,
       outboxLimit: config.outboxLimit,

@@ -1,9 +1,12 @@
 import type { Config } from './config.js';
 import type { RouteSpec } from './federation/federation.js';
+import type { KafkaSecurity } from './pipeline/publish/kafka-security.js';
 
 /** What the relay thread starts from (structured-cloned into it). */
 export interface RelayWorkerData {
   config: Config;
+  /** TLS and SASL of every client, as the ingest thread read them at start (certificate files included). */
+  security: KafkaSecurity;
   routes: readonly RouteSpec[];
   /** The route of messages about no root. */
   home: string;

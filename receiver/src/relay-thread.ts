@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { UnicopError } from './errors.js';
 import type { RouteSpec } from './federation/federation.js';
 import { lineWriter, type Logger } from './log.js';
+import type { KafkaSecurity } from './pipeline/publish/kafka-security.js';
 import type { LaneLeaseMetrics } from './pipeline/publish/lane-leases.js';
 import type { RelayMetrics } from './pipeline/publish/relay.js';
 import type { FromRelay, RelayWorkerData, ToRelay } from './relay-protocol.js';
@@ -14,11 +15,14 @@ import { Pause } from './retry/pause.js';
 export interface RelayHandle {
   /** True while the relay's last contact with the broker succeeded and no batch waits too long (Relay.reachable). */
   readonly reachable: boolean;
+  /** While unreachable: the error code of why, when known (the last failed contact), for /readyz. */
+  readonly fault: string | null;
   wake(): void;
 }
 
 export interface RelayThreadOptions {
   config: Config;
+  security: KafkaSecurity;
   routes: readonly RouteSpec[];
   home: string;
   /** This receiver's cell: part of its lanes' transactional ids (lane-transactions.ts). */
@@ -54,6 +58,7 @@ function spawn(data: RelayWorkerData): Worker {
 export class RelayThread {
   readonly relays: ReadonlyMap<string, RelayHandle>;
   private readonly reachable = new Map<string, boolean>();
+  private readonly faults = new Map<string, string | null>();
   private worker: Worker | null = null;
   private stopping = false;
   private stopped: ((unpublished: number | null) => void) | null = null;
@@ -65,11 +70,15 @@ export class RelayThread {
   constructor(private readonly options: RelayThreadOptions) {
     this.writeLine = lineWriter(options.log);
     const reachable = (route: string): boolean => this.reachable.get(route) ?? false;
+    const fault = (route: string): string | null => (reachable(route) ? null : (this.faults.get(route) ?? null));
     this.relays = new Map(
       options.routes.map((route) => {
         const handle: RelayHandle = {
           get reachable() {
             return reachable(route.name);
+          },
+          get fault() {
+            return fault(route.name);
           },
           wake: () => this.wake([route.name]),
         };
@@ -80,8 +89,8 @@ export class RelayThread {
 
   start(): void {
     if (this.worker || this.stopping) return;
-    const { config, routes, home, cell, holder, log } = this.options;
-    const worker = spawn({ config, routes, home, cell, holder, logLevel: log.level });
+    const { config, security, routes, home, cell, holder, log } = this.options;
+    const worker = spawn({ config, security, routes, home, cell, holder, logLevel: log.level });
     this.worker = worker;
     worker.on('message', (message: FromRelay) => this.receive(message));
     worker.on('error', (error) => {
@@ -138,6 +147,7 @@ export class RelayThread {
   private metric(group: 'relay' | 'lanes', route: string, name: string, args: unknown[]): void {
     if (group === 'relay' && name === 'reachable') {
       this.reachable.set(route, args[0] === true);
+      this.faults.set(route, typeof args[1] === 'string' ? args[1] : null);
       if (args[0] === true) this.restart.reset();
     }
     const target: object = group === 'relay' ? this.options.metrics.relay(route) : this.options.metrics.lanes(route);
@@ -152,6 +162,7 @@ export class RelayThread {
     if (this.stopping) return;
     for (const route of this.options.routes) {
       this.reachable.set(route.name, false);
+      this.faults.set(route.name, 'UNICOP_PUBLISH_RELAY_THREAD_FAILED');
       this.options.metrics.relay(route.name).reachable(false);
     }
     const failure = new UnicopError('UNICOP_PUBLISH_RELAY_THREAD_FAILED', `the relay thread ended (exit code ${exitCode})`);

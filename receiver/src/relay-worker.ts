@@ -32,7 +32,7 @@ const CHECKPOINT_EVERY_MS = 500;
 if (!parentPort) throw new Error('relay-worker.ts runs as a worker thread (relay-thread.ts starts it)');
 const port = parentPort;
 const post = (message: FromRelay): void => port.postMessage(message);
-const { config, routes, home, cell, holder, logLevel } = workerData as RelayWorkerData;
+const { config, security, routes, home, cell, holder, logLevel } = workerData as RelayWorkerData;
 
 /** Every call of the interface becomes a `metric` message (the registry lives in the ingest thread). */
 function forwarded<T extends object>(group: 'relay' | 'lanes', route: string): T {
@@ -81,7 +81,7 @@ const relays = new Map(
   routes.map((route) => [
     route.name,
     new Relay({
-      kafka: createKafka(route.brokers, log.child({ route: route.name })),
+      kafka: createKafka(route.brokers, log.child({ route: route.name }), security),
       store: laneRelayStore(outbox, lanes.get(route.name)!, route.topicPrefix, cell),
       topics: topicNames(route.topicPrefix),
       recoveryGroupPrefix: `${route.topicPrefix}.relay.recovery.`,

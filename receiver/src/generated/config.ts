@@ -19,6 +19,38 @@ export interface ConfigSchema {
    */
   kafkaBrokers: [string, ...string[]];
   /**
+   * KAFKA_SECURITY_PROTOCOL: how the receiver talks to every Kafka cluster it uses (Kafka's and ansible.eda.kafka's names)
+   */
+  kafkaSecurityProtocol: "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+  /**
+   * KAFKA_SASL_MECHANISM: with SASL_PLAINTEXT or SASL_SSL
+   */
+  kafkaSaslMechanism?: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  /**
+   * KAFKA_SASL_USERNAME
+   */
+  kafkaSaslUsername?: string;
+  /**
+   * KAFKA_SASL_PASSWORD (or _FILE)
+   */
+  kafkaSaslPassword?: string;
+  /**
+   * KAFKA_SSL_CA_FILE: PEM CA certificate(s) the brokers' certificates must chain to (default: Node's public CAs)
+   */
+  kafkaSslCaFile?: string;
+  /**
+   * KAFKA_SSL_CERT_FILE: PEM client certificate (chain) for mutual TLS; needs KAFKA_SSL_KEY_FILE
+   */
+  kafkaSslCertFile?: string;
+  /**
+   * KAFKA_SSL_KEY_FILE: PEM private key of the client certificate
+   */
+  kafkaSslKeyFile?: string;
+  /**
+   * KAFKA_SSL_KEY_PASSWORD (or _FILE): passphrase of an encrypted KAFKA_SSL_KEY_FILE
+   */
+  kafkaSslKeyPassword?: string;
+  /**
    * UNICOP_WEBHOOK_SECRETS (or _FILE), comma-separated; all verify (rotation). At least 16 characters each, no surrounding whitespace
    */
   webhookSecrets: string[];

@@ -393,11 +393,15 @@ export interface components {
                 kafka: {
                     /** @description every route's Kafka cluster is reachable */
                     reachable: boolean;
+                    /** @description while a route's cluster is unreachable: the error code of its last failed contact (the first such route's), e.g. UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED (docs/errors.md) */
+                    code?: string;
                 };
                 /** @description per route (its name; `default` without a federation file) */
                 routes?: {
                     [key: string]: {
                         reachable: boolean;
+                        /** @description while unreachable: the error code of the last failed contact, when known (docs/errors.md) */
+                        code?: string;
                         depth: number;
                         limit: number;
                     };

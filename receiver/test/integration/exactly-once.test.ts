@@ -91,8 +91,8 @@ describe('exactly-once publication (real broker, transactional lanes)', function
     await admin.disconnect();
     const id = transactionalIdOf(prefix, 'default', 0);
     const log = createLogger('silent');
-    const zombie = new LaneProducers(createKafka(BROKERS, log));
-    const holder = new LaneProducers(createKafka(BROKERS, log));
+    const zombie = new LaneProducers(createKafka(BROKERS, log, {}));
+    const holder = new LaneProducers(createKafka(BROKERS, log, {}));
     const message = (n: string) => ({ key: 'dcim.device:1', value: JSON.stringify({ id: n, sequence: '1' }), headers: { message_uuid: n } });
     try {
       const old = await (await zombie.get(id)).transaction();

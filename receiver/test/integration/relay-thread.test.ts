@@ -128,6 +128,7 @@ describe('relay thread (the relay publishes from a worker thread with its own st
     const reachable: boolean[] = [];
     const thread = new RelayThread({
       config: loadConfig({ UNICOP_WEBHOOK_SECRETS: TEST_SECRET, UNICOP_DATA_DIR: notADir }),
+      security: {},
       routes: [{ name: 'default', brokers: ['127.0.0.1:1'], topicPrefix: 'unused', outboxLimit: 10 }],
       home: 'default',
       cell: DEFAULT_CELL,

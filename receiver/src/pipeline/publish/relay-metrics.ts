@@ -22,7 +22,7 @@ export function createRelayMetrics(registry: Registry): (route: string) => Omit<
   });
   const publishErrors = new Counter({
     name: 'unicop_publish_errors_total',
-    help: "Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; fenced: a newer producer took the lane's transactional id, the lane is let go; cursor_write: Kafka committed but the store could not record the position, nothing is resent; store_read: the outbox could not be read, nothing was sent). Each is followed by a backoff.",
+    help: "Failed relay turns, by kind (broker_unavailable, fatal_sequence, too_large; fenced: a newer producer took the lane's transactional id, the lane is let go; authentication: the cluster refused the SASL credentials; tls: the TLS handshake failed; cursor_write: Kafka committed but the store could not record the position, nothing is resent; store_read: the outbox could not be read, nothing was sent). Each is followed by a backoff.",
     labelNames: ['route', 'kind'] as const,
     registers: [registry],
   });

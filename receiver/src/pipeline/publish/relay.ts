@@ -8,7 +8,7 @@ import { CommitInDoubt, publishLaneBatch, topicMessagesOf } from './lane-batch.j
 import { findPublished, recoveredPosition, type RelayLane } from './lane-recovery.js';
 import { LaneProducers } from './lane-transactions.js';
 import type { RecordOrigin } from './outbox-headers.js';
-import { classifyPublishError, type PublishFailure } from './producer-errors.js';
+import { classifyPublishError, socketErrorCode, type PublishFailure } from './producer-errors.js';
 import { ensureTopics, type TopicNames } from './topics.js';
 
 /** Between looks for new rows when nothing woke the relay. */
@@ -24,6 +24,8 @@ const FAILURE_CODES = {
   fenced: 'UNICOP_PUBLISH_LANE_FENCED',
   fatal_sequence: 'UNICOP_PUBLISH_PRODUCER_FENCED',
   too_large: 'UNICOP_PUBLISH_MESSAGE_TOO_LARGE',
+  authentication: 'UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED',
+  tls: 'UNICOP_PUBLISH_KAFKA_TLS_FAILED',
   broker_unavailable: 'UNICOP_PUBLISH_BROKER_UNAVAILABLE',
 } as const satisfies Record<PublishFailure, ErrorCode>;
 
@@ -62,7 +64,8 @@ export interface RelayStore {
 export interface RelayMetrics {
   published(topic: string, count: number, oldestAcceptedAt: number): void;
   failed(kind: RelayFailure): void;
-  reachable(up: boolean): void;
+  /** `code`: why the broker counts as unreachable (the failure's error code), for /readyz. */
+  reachable(up: boolean, code?: ErrorCode): void;
   acknowledged(rows: number): void;
   /** An existing topic's setting differs from its declaration (topic-config.ts). */
   topicMismatch(topic: string, setting: string): void;
@@ -246,13 +249,15 @@ export class Relay {
   /** A failed turn: counted, logged, the producer or batch size adjusted, then the backoff. */
   private async failed(error: unknown, rows: readonly RelayRow[]): Promise<void> {
     const kind = classifyPublishError(error);
-    if (kind !== 'fenced') this.setReachable(false);
+    if (kind !== 'fenced') this.setReachable(false, FAILURE_CODES[kind]);
     this.options.metrics.failed(kind);
     const failure = new UnicopError(FAILURE_CODES[kind], `publish failed: ${kind}`, { cause: error });
-    this.options.log.warn(
-      { err: failure, code: failure.code, pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs },
-      'publish failed; backing off',
-    );
+    const socket = socketErrorCode(error);
+    const fields = { err: failure, code: failure.code, ...(socket && { socket }), pending: rows.length, backoffMs: this.publishBackoff.nextDelayMs };
+    // Refused credentials or certificates do not heal by waiting: an operator has to act.
+    if (kind === 'authentication' || kind === 'tls') {
+      this.options.log.error(fields, 'Kafka refused the connection settings (KAFKA_SECURITY_PROTOCOL, SASL, TLS); backing off');
+    } else this.options.log.warn(fields, 'publish failed; backing off');
     if (kind === 'too_large') {
       // Never dropped: smaller batches first; a single message the topic refuses stays here,
       // loudly, until the topic's max.message.bytes is raised.
@@ -397,7 +402,7 @@ export class Relay {
   /** The broker holds a batch without answering: unreachable until it acknowledges (or the send fails). */
   private stall(rows: number): void {
     this.stalled = true;
-    this.options.metrics.reachable(false);
+    this.options.metrics.reachable(false, 'UNICOP_PUBLISH_BROKER_UNAVAILABLE');
     this.options.log.warn(
       { rows, waitedMs: this.options.stallMs ?? STALL_MS },
       'Kafka has not acknowledged a batch in time: the broker is not answering; counted unreachable until it does',
@@ -438,9 +443,9 @@ export class Relay {
     this.setReachable(true);
   }
 
-  private setReachable(up: boolean): void {
+  private setReachable(up: boolean, code?: ErrorCode): void {
     if (up !== this.brokerUp) this.options.log.info({ reachable: up }, up ? 'kafka reachable' : 'kafka unreachable');
     this.brokerUp = up;
-    this.options.metrics.reachable(up);
+    this.options.metrics.reachable(up, code);
   }
 }
