@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   UNICOP_PUBLISH_MESSAGE_TOO_LARGE: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_CURSOR_WRITE_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_CONSUMER_START_FAILED: { httpStatus: 503, retriable: true },
+  UNICOP_PUBLISH_CONSUMER_CRASHED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_RELAY_THREAD_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_KAFKA_AUTHENTICATION_FAILED: { httpStatus: 503, retriable: true },
   UNICOP_PUBLISH_KAFKA_TLS_FAILED: { httpStatus: 503, retriable: true },

@@ -30,7 +30,10 @@ export interface TopicConsumerOptions {
  * A consumer group member that commits each message's offset only after `handle` finished, so a
  * crash re-delivers instead of losing (handlers dedupe by event id). Partitions are processed one
  * message at a time, in order. Until the topic exists (the relay creates it at first contact with
- * Kafka) start-up retries, with a log line per try.
+ * Kafka) start-up retries, with a log line per try. A member kafkajs will not restart after a crash
+ * (an error it holds non-retriable, such as no group coordinator yet on a brand-new cluster) is
+ * logged with `UNICOP_PUBLISH_CONSUMER_CRASHED` and started again the same way: a consumer that
+ * stopped for good would leave the reconciler silent while the receiver looks healthy.
  */
 export class TopicConsumer {
   private consumer: Consumer | null = null;
@@ -65,20 +68,25 @@ export class TopicConsumer {
         readUncommitted: false,
         retry: kafkajsRetry(RETRY_POLICIES['kafka-consumer']),
       });
+      // Set before run(): a member can crash while it joins, inside run().
+      this.consumer = consumer;
       try {
         consumer.on(consumer.events.GROUP_JOIN, (e) => {
           this.partitions = new Set(e.payload.memberAssignment[this.options.topic] ?? []);
           this.options.log.info({ topic: this.options.topic, partitions: [...this.partitions] }, 'consumer group assignment');
         });
-        consumer.on(consumer.events.CRASH, () => (this.partitions = null));
+        consumer.on(consumer.events.CRASH, (e) => {
+          this.partitions = null;
+          if (!e.payload.restart) this.restartAfterCrash(consumer, e.payload.error);
+        });
         consumer.on(consumer.events.STOP, () => (this.partitions = null));
         await consumer.connect();
         await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
         await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachMessage: (p) => this.each(consumer, p) });
-        this.consumer = consumer;
-        this.options.log.info({ topic: this.options.topic, groupId: this.options.groupId }, 'consumer running');
+        if (this.consumer === consumer) this.options.log.info({ topic: this.options.topic, groupId: this.options.groupId }, 'consumer running');
         return;
       } catch (error) {
+        this.consumer = null;
         const failure = new UnicopError('UNICOP_PUBLISH_CONSUMER_START_FAILED', 'the consumer could not join its group and subscribe', { cause: error });
         this.options.onError();
         this.options.log.warn(
@@ -89,6 +97,21 @@ export class TopicConsumer {
         if (!(await backoff.wait(failure))) return;
       }
     }
+  }
+
+  /** kafkajs gave the member up: a new one joins, under the same backoff as a first start. */
+  private restartAfterCrash(crashed: Consumer, error: Error): void {
+    if (this.stopped || this.consumer !== crashed) return;
+    const failure = new UnicopError('UNICOP_PUBLISH_CONSUMER_CRASHED', 'the consumer crashed and kafkajs will not restart it', { cause: error });
+    this.options.onError();
+    this.options.log.error({ err: error, code: failure.code, topic: this.options.topic }, 'consumer crashed; starting a new one');
+    this.consumer = null;
+    const previous = this.starting;
+    this.starting = (async () => {
+      await previous;
+      await crashed.disconnect().catch(() => undefined);
+      await this.connectUntilReady();
+    })();
   }
 
   private async each(consumer: Consumer, { topic, partition, message }: EachMessagePayload): Promise<void> {
