@@ -1,0 +1,2 @@
+# placeholder
+cmd_up() { die "not yet"; }
