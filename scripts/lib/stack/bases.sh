@@ -13,6 +13,8 @@ declare -A BASE_SPEC=(
   [node]="trixie|nodejs,tini,ca-certificates|NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
   [node-build]="trixie|nodejs,npm,node-gyp,libnode-dev,python3,make,g++,ca-certificates|NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm_config_nodedir=/usr"
   [java]="trixie|openjdk-21-jre-headless,tini,ca-certificates,bash|JAVA_HOME=/usr/lib/jvm/java-21-openjdk-amd64"
+  [postgres]="trixie|postgresql-17,tini,bash,ca-certificates|LANG=C.UTF-8"
+  [redis]="trixie|redis-server,tini,ca-certificates|LANG=C.UTF-8"
   [python]="trixie|python3,python3-venv,python3-dev,gcc,libpq-dev,libpq5,openjdk-21-jre-headless,tini,ca-certificates,bash|PIP_CERT=/etc/ssl/certs/ca-certificates.crt JAVA_HOME=/usr/lib/jvm/java-21-openjdk-amd64"
 )
 
