@@ -155,7 +155,7 @@ function up() {
   for (const name of startOrder()) {
     const deps = dependsOn(name);
     for (const [dep, { condition }] of Object.entries(deps)) {
-      if (condition === 'service_healthy') waitHealthy(dep, Number(process.env.STACK_HEALTH_TIMEOUT ?? 600));
+      if (condition === 'service_healthy') waitHealthy(dep, Number(process.env.STACK_HEALTH_TIMEOUT ?? 1200));
     }
     const st = state(name);
     if (st === 'running') {
@@ -167,7 +167,7 @@ function up() {
     if (r.status !== 0) throw new Error(`podman run ${name} failed: ${r.stderr.trim()}`);
     log(`${name}: started (${container(name)})`);
   }
-  for (const name of names) waitHealthy(name, Number(process.env.STACK_HEALTH_TIMEOUT ?? 600));
+  for (const name of names) waitHealthy(name, Number(process.env.STACK_HEALTH_TIMEOUT ?? 1200));
   log(`all ${names.length} services healthy`);
 }
 
