@@ -7,7 +7,7 @@
 // bind mounts where compose puts them, named volumes prefixed by the project, the health check as podman's, and a
 // service started only after every service it depends on reports healthy.
 //
-//   node compose-run.mjs up|down|down-volumes|status   (env: STACK_PROJECT, STACK_NOFILE, STACK_NPROC, STACK_LOG_DIR)
+//   node compose-run.mjs up [service...]|down|down-volumes|status|args   (env: STACK_PROJECT, STACK_NOFILE, STACK_NPROC, STACK_LOG_DIR)
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -151,8 +151,10 @@ function waitHealthy(name, timeoutS) {
   throw new Error(`${name} not healthy within ${timeoutS} s (podman logs ${container(name)})`);
 }
 
-function up() {
-  for (const name of startOrder()) {
+/** Starts `only` (every service when empty) after what each depends on, and waits until they are healthy. */
+function up(only) {
+  const wanted = only.length ? startOrder().filter((n) => only.some((o) => o === n || dependsOnTransitively(o, n))) : startOrder();
+  for (const name of wanted) {
     const deps = dependsOn(name);
     for (const [dep, { condition }] of Object.entries(deps)) {
       if (condition === 'service_healthy') waitHealthy(dep, Number(process.env.STACK_HEALTH_TIMEOUT ?? 1200));
@@ -167,8 +169,12 @@ function up() {
     if (r.status !== 0) throw new Error(`podman run ${name} failed: ${r.stderr.trim()}`);
     log(`${name}: started (${container(name)})`);
   }
-  for (const name of names) waitHealthy(name, Number(process.env.STACK_HEALTH_TIMEOUT ?? 1200));
-  log(`all ${names.length} services healthy`);
+  for (const name of wanted) waitHealthy(name, Number(process.env.STACK_HEALTH_TIMEOUT ?? 1200));
+  log(`${wanted.length} services healthy: ${wanted.join(', ')}`);
+}
+
+function dependsOnTransitively(name, dep) {
+  return Object.keys(dependsOn(name)).some((d) => d === dep || dependsOnTransitively(d, dep));
 }
 
 function down(volumes) {
@@ -198,7 +204,7 @@ function status() {
 
 const verb = process.argv[2];
 try {
-  if (verb === 'up') up();
+  if (verb === 'up') up(process.argv.slice(3));
   else if (verb === 'down') down(false);
   else if (verb === 'down-volumes') down(true);
   else if (verb === 'status') process.exitCode = status() ? 0 : 1;
