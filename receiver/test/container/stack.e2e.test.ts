@@ -36,7 +36,9 @@ describe('compose stack (podman, host network): NetBox → receiver → Kafka �
   let env: Record<string, string> = {};
 
   before(async () => {
-    await awx.start(Number(process.env.STACK_AWX_PORT ?? 8090));
+    // `scripts/stack test` sets the test's own ports and project; run any other way, `up` would take the users' defaults
+    assert.ok(process.env.STACK_AWX_PORT && process.env.STACK_PROJECT, 'run this test with scripts/stack test');
+    await awx.start(Number(process.env.STACK_AWX_PORT));
     const out = await stack('up');
     const last = out.trim().split('\n').pop() ?? '';
     assert.match(last, /^STACK_ENV_FILE=/);
