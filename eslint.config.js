@@ -109,6 +109,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The receiver image's HEALTHCHECK runs with the image's Node.js, whose fetch is global.
+    files: ['docker/**/*.mjs'],
+    languageOptions: { globals: { fetch: 'readonly', AbortSignal: 'readonly' } },
+  },
+  {
     // The PostgreSQL worker thread is CommonJS on purpose (store/postgres-worker.cjs says why).
     files: ['receiver/src/**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', Atomics: 'readonly' } },

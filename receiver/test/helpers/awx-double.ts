@@ -254,12 +254,15 @@ export class AwxDouble {
     for (const org of options.organizations ?? []) this.organization(org);
   }
 
-  /** Listens on an ephemeral loopback port; resolves with the base URL (give it to --controller-url). */
-  async start(): Promise<string> {
+  /**
+   * Listens on loopback, on an ephemeral port unless `port` is given (the container stack names the AWX URL before
+   * it starts); resolves with the base URL (give it to --controller-url).
+   */
+  async start(listenPort = 0): Promise<string> {
     if (this.server) return this.baseUrl;
     const app = this.app();
     this.server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = app.listen(listenPort, '127.0.0.1', () => resolve(s));
       s.once('error', reject);
     });
     const { port } = this.server.address() as AddressInfo;
