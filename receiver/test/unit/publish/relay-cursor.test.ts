@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../../src/log.js';
 import { Relay, type RelayMetrics, type RelayStore } from '../../../src/pipeline/publish/relay.js';
 import { topicNames } from '../../../src/pipeline/publish/topics.js';
-import { topicSettings, type TopicRole } from '../../../src/pipeline/publish/topic-config.js';
+import { fakeAdmin } from '../../helpers/fake-admin.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 type Row = ReturnType<RelayStore['pending']>[number];
@@ -35,8 +35,6 @@ function failingStore(rows: Row[], failures: number) {
   return store;
 }
 
-const roleOf = (topic: string): TopicRole => (Object.entries(topicNames('t')) as [TopicRole, string][]).find(([, name]) => name === topic)![0];
-
 /** Kafka holds nothing of the lanes yet (recovery reads nothing). */
 const nothingPublished = async () => new Map();
 
@@ -44,20 +42,7 @@ const nothingPublished = async () => new Map();
 function acknowledgingKafka(topics: string[]) {
   const sent: { topic: string; ids: string[] }[][] = [];
   const kafka = {
-    admin: () => ({
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      listTopics: async () => topics,
-      createTopics: async () => true,
-      // every topic as declared (the mismatch warning has its own integration test)
-      describeConfigs: async ({ resources }: { resources: { name: string }[] }) => ({
-        resources: resources.map(({ name }) => ({
-          resourceName: name,
-          configEntries: Object.entries(topicSettings(roleOf(name), 1)).map(([configName, configValue]) => ({ configName, configValue })),
-        })),
-      }),
-      describeCluster: async () => ({ brokers: [], controller: 1, clusterId: 'fake' }),
-    }),
+    admin: () => fakeAdmin(topics),
     producer: () => ({
       connect: async () => undefined,
       disconnect: async () => undefined,

@@ -5,13 +5,12 @@ import type { RelayLane } from '../../../src/pipeline/publish/lane-recovery.js';
 import type { RecordOrigin } from '../../../src/pipeline/publish/outbox-headers.js';
 import { Relay, type FindPublished, type RelayMetrics, type RelayStore } from '../../../src/pipeline/publish/relay.js';
 import { topicNames } from '../../../src/pipeline/publish/topics.js';
-import { topicSettings, type TopicRole } from '../../../src/pipeline/publish/topic-config.js';
+import { fakeAdmin } from '../../helpers/fake-admin.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 type Row = ReturnType<RelayStore['pending']>[number];
 const names = topicNames('t');
 const LANE: RelayLane = { lane: 0, generation: 1, transactionalId: 't.relay.default.0', partition: 0, of: 1 };
-const roleOf = (topic: string): TopicRole => (Object.entries(names) as [TopicRole, string][]).find(([, name]) => name === topic)![0];
 const rows: Row[] = [1, 2, 3, 4, 5].map((pos) => ({ pos, lane: 0, topic: 'events', key: 'dcim.device:1', messageId: `m${pos}`, value: '{}', acceptedAt: 0 }));
 
 /** One lane's outbox: its cursor moves by acknowledged batches and by recovery; `lost` lets the lane go. */
@@ -41,19 +40,7 @@ function scriptedKafka(script: { sendError?: () => Error | null; commitError?: (
   const committed: string[][] = [];
   let inits = 0;
   const kafka = {
-    admin: () => ({
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      listTopics: async () => Object.values(names),
-      createTopics: async () => true,
-      describeConfigs: async ({ resources }: { resources: { name: string }[] }) => ({
-        resources: resources.map(({ name }) => ({
-          resourceName: name,
-          configEntries: Object.entries(topicSettings(roleOf(name), 1)).map(([configName, configValue]) => ({ configName, configValue })),
-        })),
-      }),
-      describeCluster: async () => ({ brokers: [], controller: 1, clusterId: 'fake' }),
-    }),
+    admin: () => fakeAdmin(Object.values(names)),
     producer: () => {
       let initialised = false;
       return {
